@@ -1,0 +1,77 @@
+#include "auth.h"
+
+#include <string.h>
+
+#include "xca_err.h"
+
+static int check_entry(xca_lookup_fn lookup, void *arg, const struct xca_ident *id,
+                       struct xca_identity_rec *rec)
+{
+  int rc;
+
+  if (xca_ident_is_module(id)) {
+    struct xca_identity_rec device;
+    rc = lookup(arg, id->device, &device);
+    if (rc == XCA_E_NOT_FOUND || (rc == XCA_OK && !device.enabled)) {
+      return XCA_E_DEVICE_DISABLED;
+    }
+    if (rc != XCA_OK) {
+      return rc;
+    }
+  }
+  rc = lookup(arg, id->full, rec);
+  if (rc != XCA_OK) {
+    return rc;
+  }
+  return rec->enabled ? XCA_OK : XCA_E_DISABLED;
+}
+
+static int check_credentials(const struct xca_cert_facts *facts, const struct xca_ident *id,
+                             const struct xca_identity_rec *rec)
+{
+  switch (rec->auth) {
+  case XCA_AUTH_CA:
+    if (!facts->chain_ok) {
+      return XCA_E_CHAIN;
+    }
+    if (!facts->cn_ok || strcmp(facts->cn, id->full) != 0) {
+      return XCA_E_CN_MISMATCH;
+    }
+    return XCA_OK;
+  case XCA_AUTH_SELF_SIGNED:
+    if (!facts->leaf_time_valid) {
+      return XCA_E_EXPIRED;
+    }
+    return xca_identity_thumbprint_matches(rec, facts->sha1, facts->sha256) ? XCA_OK
+                                                                             : XCA_E_THUMBPRINT;
+  default:
+    return XCA_E_BAD_AUTH_TYPE;
+  }
+}
+
+int xca_auth_decide(const struct xca_cert_facts *facts, const char *client_id,
+                    const char *username, const char *hub_hostname, xca_lookup_fn lookup,
+                    void *lookup_arg, struct xca_ident *ident)
+{
+  struct xca_ident id;
+  struct xca_identity_rec rec;
+  int rc;
+
+  if (facts == NULL) {
+    return XCA_E_NO_CERT;
+  }
+  rc = xca_ident_parse(client_id, &id);
+  if (rc == XCA_OK) {
+    rc = xca_username_check(username, &id, hub_hostname);
+  }
+  if (rc == XCA_OK) {
+    rc = check_entry(lookup, lookup_arg, &id, &rec);
+  }
+  if (rc == XCA_OK) {
+    rc = check_credentials(facts, &id, &rec);
+  }
+  if (rc == XCA_OK) {
+    *ident = id;
+  }
+  return rc;
+}

@@ -1,0 +1,36 @@
+/* auth.h - the connect decision for one certificate-authenticated client. */
+#ifndef XCA_AUTH_H
+#define XCA_AUTH_H
+
+#include "certinfo.h"
+#include "ids.h"
+#include "registry.h"
+#include "trust.h"
+
+/* What the TLS handshake established about the client's certificate. */
+struct xca_cert_facts {
+  int chain_ok;        /* the chain led to a verified CA at handshake time */
+  int x509_error;      /* why not, when chain_ok is 0 */
+  int leaf_time_valid; /* the leaf is inside its validity period */
+  int cn_ok;           /* cn holds the single subject CN */
+  char cn[XCA_CN_MAX];
+  char sha1[XCA_SHA1_HEX];
+  char sha256[XCA_SHA256_HEX];
+  struct xca_chain_result chain; /* anchors the chain passed through */
+};
+
+/* Look up one identity ("device" or "device/module"): XCA_OK, XCA_E_NOT_FOUND,
+ * XCA_E_REGISTRY or XCA_E_STALE. */
+typedef int (*xca_lookup_fn)(void *arg, const char *identity, struct xca_identity_rec *out);
+
+/* Decide whether a client may connect. facts may be NULL (no certificate).
+ * Checks, in order: client id syntax, username, the registry entry (and a
+ * module's device entry) exists and is enabled, then by authentication type
+ * the chain and CN (certificateAuthority) or the thumbprint (selfSigned).
+ * Returns XCA_OK with *ident filled, or the error code of the first failed
+ * check (xca_strerror() gives the reason for the log). */
+int xca_auth_decide(const struct xca_cert_facts *facts, const char *client_id,
+                    const char *username, const char *hub_hostname, xca_lookup_fn lookup,
+                    void *lookup_arg, struct xca_ident *ident);
+
+#endif

@@ -1,0 +1,248 @@
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xca_err.h"
+
+static int replace_string(char **slot, const char *value)
+{
+  char *copy = strdup(value);
+  if (copy == NULL) {
+    return XCA_E_NOMEM;
+  }
+  free(*slot);
+  *slot = copy;
+  return XCA_OK;
+}
+
+static int parse_int(const char *value, long min, long max, int *out)
+{
+  char *end = NULL;
+  long v;
+
+  if (value == NULL || *value == '\0') {
+    return XCA_E_OPTION;
+  }
+  errno = 0;
+  v = strtol(value, &end, 10);
+  if (errno != 0 || *end != '\0' || v < min || v > max) {
+    return XCA_E_OPTION;
+  }
+  *out = (int)v;
+  return XCA_OK;
+}
+
+/* Hostnames and key prefixes: printable, no spaces, bounded. */
+static int is_token(const char *value, size_t maxlen)
+{
+  size_t n = strlen(value);
+  if (n == 0 || n > maxlen) {
+    return 0;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (value[i] <= ' ' || value[i] > '~') {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+static void free_admin_users(struct xca_config *cfg)
+{
+  for (int i = 0; i < cfg->admin_user_count; i++) {
+    free(cfg->admin_users[i]);
+    cfg->admin_users[i] = NULL;
+  }
+  cfg->admin_user_count = 0;
+}
+
+static int set_admin_users(struct xca_config *cfg, const char *value)
+{
+  char *copy = strdup(value);
+  char *save = NULL;
+  char *users[XCA_MAX_ADMIN_USERS];
+  int count = 0;
+  int rc = XCA_OK;
+
+  if (copy == NULL) {
+    return XCA_E_NOMEM;
+  }
+  for (char *tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+    while (*tok == ' ') {
+      tok++;
+    }
+    size_t len = strlen(tok);
+    while (len > 0 && tok[len - 1] == ' ') {
+      tok[--len] = '\0';
+    }
+    if (len == 0 || !is_token(tok, 256) || count == XCA_MAX_ADMIN_USERS) {
+      rc = XCA_E_OPTION;
+      break;
+    }
+    users[count] = strdup(tok);
+    if (users[count] == NULL) {
+      rc = XCA_E_NOMEM;
+      break;
+    }
+    count++;
+  }
+  if (rc == XCA_OK && count == 0) {
+    rc = XCA_E_OPTION;
+  }
+  if (rc != XCA_OK) {
+    for (int i = 0; i < count; i++) {
+      free(users[i]);
+    }
+  } else {
+    free_admin_users(cfg);
+    memcpy(cfg->admin_users, users, sizeof(users[0]) * (size_t)count);
+    cfg->admin_user_count = count;
+  }
+  free(copy);
+  return rc;
+}
+
+int xca_config_init(struct xca_config *cfg)
+{
+  memset(cfg, 0, sizeof(*cfg));
+  cfg->redis_host = strdup("127.0.0.1");
+  cfg->key_prefix = strdup("x509ca:");
+  if (cfg->redis_host == NULL || cfg->key_prefix == NULL) {
+    xca_config_free(cfg);
+    return XCA_E_NOMEM;
+  }
+  cfg->redis_port = 6379;
+  cfg->redis_db = 0;
+  cfg->redis_timeout_ms = 100;
+  cfg->redis_retry_ms = 1000;
+  cfg->verification_code_ttl = 3600;
+  cfg->cache_capacity = 100000;
+  cfg->stale_max_s = 300;
+  cfg->max_chain_depth = 5;
+  cfg->max_admin_payload = 65536;
+  return XCA_OK;
+}
+
+struct int_option {
+  const char *name;
+  size_t offset;
+  long min;
+  long max;
+};
+
+static const struct int_option int_options[] = {
+  {"redis_port", offsetof(struct xca_config, redis_port), 1, 65535},
+  {"redis_db", offsetof(struct xca_config, redis_db), 0, 1023},
+  {"redis_timeout_ms", offsetof(struct xca_config, redis_timeout_ms), 1, 10000},
+  {"redis_retry_ms", offsetof(struct xca_config, redis_retry_ms), 10, 600000},
+  {"verification_code_ttl", offsetof(struct xca_config, verification_code_ttl), 10, 31 * 86400},
+  {"cache_capacity", offsetof(struct xca_config, cache_capacity), 0, 100000000},
+  {"stale_max", offsetof(struct xca_config, stale_max_s), 0, 86400 * 30},
+  {"max_chain_depth", offsetof(struct xca_config, max_chain_depth), 1, 16},
+  {"max_admin_payload", offsetof(struct xca_config, max_admin_payload), 1024, 16 * 1024 * 1024},
+};
+
+static int set_int_option(struct xca_config *cfg, const struct int_option *opt, const char *value,
+                          char *errbuf, size_t errlen)
+{
+  int v;
+  if (parse_int(value, opt->min, opt->max, &v) != XCA_OK) {
+    snprintf(errbuf, errlen, "plugin_opt_%s: '%s' is not an integer in [%ld, %ld]", opt->name,
+             value, opt->min, opt->max);
+    return XCA_E_OPTION;
+  }
+  *(int *)((char *)cfg + opt->offset) = v;
+  return XCA_OK;
+}
+
+static int set_string_option(struct xca_config *cfg, const char *name, const char *value,
+                             char *errbuf, size_t errlen)
+{
+  int rc;
+
+  if (strcmp(name, "redis_password") == 0) {
+    if (*value == '\0') {
+      snprintf(errbuf, errlen, "plugin_opt_redis_password: empty value");
+      return XCA_E_OPTION;
+    }
+    return replace_string(&cfg->redis_password, value);
+  }
+  if (strcmp(name, "admin_users") == 0) {
+    rc = set_admin_users(cfg, value);
+    if (rc == XCA_E_OPTION) {
+      snprintf(errbuf, errlen,
+               "plugin_opt_admin_users: '%s' is not a comma-separated list of at most %d names",
+               value, XCA_MAX_ADMIN_USERS);
+    }
+    return rc;
+  }
+  if (!is_token(value, 253)) {
+    snprintf(errbuf, errlen, "plugin_opt_%s: '%s' must be 1-253 printable characters without spaces",
+             name, value);
+    return XCA_E_OPTION;
+  }
+  if (strcmp(name, "redis_host") == 0) {
+    return replace_string(&cfg->redis_host, value);
+  }
+  if (strcmp(name, "key_prefix") == 0) {
+    if (strpbrk(value, "*?[]\\") != NULL) {
+      snprintf(errbuf, errlen, "plugin_opt_key_prefix: '%s' must not contain glob characters", value);
+      return XCA_E_OPTION;
+    }
+    return replace_string(&cfg->key_prefix, value);
+  }
+  if (strcmp(name, "hub_hostname") == 0) {
+    if (strchr(value, '/') != NULL) {
+      snprintf(errbuf, errlen, "plugin_opt_hub_hostname: '%s' must not contain '/'", value);
+      return XCA_E_OPTION;
+    }
+    return replace_string(&cfg->hub_hostname, value);
+  }
+  snprintf(errbuf, errlen, "plugin_opt_%s: unknown option", name);
+  return XCA_E_OPTION;
+}
+
+int xca_config_set(struct xca_config *cfg, const char *name, const char *value, char *errbuf,
+                   size_t errlen)
+{
+  if (cfg == NULL || name == NULL || value == NULL) {
+    snprintf(errbuf, errlen, "missing option name or value");
+    return XCA_E_OPTION;
+  }
+  for (size_t i = 0; i < sizeof(int_options) / sizeof(int_options[0]); i++) {
+    if (strcmp(name, int_options[i].name) == 0) {
+      return set_int_option(cfg, &int_options[i], value, errbuf, errlen);
+    }
+  }
+  return set_string_option(cfg, name, value, errbuf, errlen);
+}
+
+int xca_config_is_admin(const struct xca_config *cfg, const char *username)
+{
+  if (cfg == NULL || username == NULL) {
+    return 0;
+  }
+  for (int i = 0; i < cfg->admin_user_count; i++) {
+    if (strcmp(cfg->admin_users[i], username) == 0) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+void xca_config_free(struct xca_config *cfg)
+{
+  if (cfg == NULL) {
+    return;
+  }
+  free(cfg->redis_host);
+  free(cfg->redis_password);
+  free(cfg->key_prefix);
+  free(cfg->hub_hostname);
+  free_admin_users(cfg);
+  memset(cfg, 0, sizeof(*cfg));
+}

@@ -1,0 +1,373 @@
+#include "registry_redis.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "xca_err.h"
+
+struct xca_redis {
+  const struct xca_config *cfg;
+  redisContext *ctx;
+  long long next_attempt_ms; /* breaker: no reconnect before this */
+  int up;
+  xca_redis_state_fn on_state;
+  void *arg;
+};
+
+/* Create only if absent; fields come as ARGV pairs. */
+static const char CREATE_LUA[] =
+  "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end "
+  "redis.call('HSET', KEYS[1], unpack(ARGV)) return 1";
+
+/* ARGV: expect_name, expect_value (or ''), nset, set pairs..., del names... */
+static const char UPDATE_LUA[] =
+  "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end "
+  "if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return -1 end "
+  "local n = tonumber(ARGV[3]) "
+  "if n > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, 4, 3 + 2 * n)) end "
+  "if #ARGV > 3 + 2 * n then redis.call('HDEL', KEYS[1], unpack(ARGV, 4 + 2 * n)) end "
+  "return 1";
+
+long long xca_now_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct timeval ms_to_tv(int ms)
+{
+  struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+  return tv;
+}
+
+static void set_down(struct xca_redis *r, const char *why)
+{
+  if (r->ctx != NULL) {
+    redisFree(r->ctx);
+    r->ctx = NULL;
+  }
+  r->next_attempt_ms = xca_now_ms() + r->cfg->redis_retry_ms;
+  if (r->up) {
+    r->up = 0;
+    if (r->on_state != NULL) {
+      r->on_state(r->arg, 0, why);
+    }
+  }
+}
+
+struct xca_redis *xca_redis_new(const struct xca_config *cfg, xca_redis_state_fn on_state,
+                                void *arg)
+{
+  struct xca_redis *r = calloc(1, sizeof(*r));
+  if (r == NULL) {
+    return NULL;
+  }
+  r->cfg = cfg;
+  r->on_state = on_state;
+  r->arg = arg;
+  return r;
+}
+
+void xca_redis_free(struct xca_redis *r)
+{
+  if (r == NULL) {
+    return;
+  }
+  if (r->ctx != NULL) {
+    redisFree(r->ctx);
+  }
+  free(r);
+}
+
+/* Run a command; on any transport error trip the breaker. Returns the reply
+ * (caller frees) or NULL. Error replies from Redis are returned as such. */
+static redisReply *run(struct xca_redis *r, int argc, const char **argv, const size_t *lens)
+{
+  redisReply *reply;
+
+  if (xca_redis_connect(r, 0) != XCA_OK) {
+    return NULL;
+  }
+  reply = redisCommandArgv(r->ctx, argc, argv, lens);
+  if (reply == NULL) {
+    char why[160];
+    snprintf(why, sizeof(why), "%s", r->ctx->errstr[0] ? r->ctx->errstr : "I/O error");
+    set_down(r, why);
+  }
+  return reply;
+}
+
+static int handshake(struct xca_redis *r, char *why, size_t whylen)
+{
+  char db[16];
+  const char *argv[2];
+  redisReply *reply;
+
+  if (r->cfg->redis_password != NULL) {
+    argv[0] = "AUTH";
+    argv[1] = r->cfg->redis_password;
+    reply = redisCommandArgv(r->ctx, 2, argv, NULL);
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+      snprintf(why, whylen, "AUTH failed");
+      freeReplyObject(reply);
+      return XCA_E_REGISTRY;
+    }
+    freeReplyObject(reply);
+  }
+  snprintf(db, sizeof(db), "%d", r->cfg->redis_db);
+  argv[0] = "SELECT";
+  argv[1] = db;
+  reply = redisCommandArgv(r->ctx, 2, argv, NULL);
+  if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+    snprintf(why, whylen, "SELECT %s failed", db);
+    freeReplyObject(reply);
+    return XCA_E_REGISTRY;
+  }
+  freeReplyObject(reply);
+  return XCA_OK;
+}
+
+int xca_redis_connect(struct xca_redis *r, int force)
+{
+  char why[160] = "";
+  struct timeval tv = ms_to_tv(r->cfg->redis_timeout_ms);
+
+  if (r->ctx != NULL) {
+    return XCA_OK;
+  }
+  if (!force && xca_now_ms() < r->next_attempt_ms) {
+    return XCA_E_REGISTRY;
+  }
+  r->ctx = redisConnectWithTimeout(r->cfg->redis_host, r->cfg->redis_port, tv);
+  if (r->ctx == NULL || r->ctx->err) {
+    snprintf(why, sizeof(why), "%s", r->ctx ? r->ctx->errstr : "out of memory");
+  } else if (redisSetTimeout(r->ctx, tv) != REDIS_OK) {
+    snprintf(why, sizeof(why), "cannot set timeout");
+  } else {
+    handshake(r, why, sizeof(why));
+  }
+  if (why[0] != '\0') {
+    r->up = 1; /* so that set_down reports the failure once */
+    set_down(r, why);
+    return XCA_E_REGISTRY;
+  }
+  r->up = 1;
+  if (r->on_state != NULL) {
+    r->on_state(r->arg, 1, "connected");
+  }
+  return XCA_OK;
+}
+
+int xca_redis_is_up(const struct xca_redis *r)
+{
+  return r->ctx != NULL && r->up;
+}
+
+static int reply_error(redisReply *reply)
+{
+  if (reply == NULL) {
+    return XCA_E_REGISTRY;
+  }
+  if (reply->type == REDIS_REPLY_ERROR) {
+    freeReplyObject(reply);
+    return XCA_E_REGISTRY;
+  }
+  return XCA_OK;
+}
+
+static int kv_hgetall(void *impl, const char *key, struct xca_fields *out)
+{
+  const char *argv[] = {"HGETALL", key};
+  redisReply *reply = run(impl, 2, argv, NULL);
+  int rc = reply_error(reply);
+
+  if (rc != XCA_OK) {
+    return rc;
+  }
+  if (reply->type != REDIS_REPLY_ARRAY) {
+    freeReplyObject(reply);
+    return XCA_E_REGISTRY;
+  }
+  rc = reply->elements == 0 ? XCA_E_NOT_FOUND : XCA_OK;
+  for (size_t i = 0; rc == XCA_OK && i + 1 < reply->elements; i += 2) {
+    if (reply->element[i]->type == REDIS_REPLY_STRING &&
+        reply->element[i + 1]->type == REDIS_REPLY_STRING) {
+      /* Surplus fields beyond XCA_FIELDS_MAX are ignored, not fatal. */
+      if (xca_fields_set(out, reply->element[i]->str, reply->element[i + 1]->str) == XCA_E_NOMEM) {
+        rc = XCA_E_NOMEM;
+      }
+    }
+  }
+  freeReplyObject(reply);
+  if (rc != XCA_OK) {
+    xca_fields_free(out);
+  }
+  return rc;
+}
+
+static long long eval_int(struct xca_redis *r, int argc, const char **argv, int *rc)
+{
+  redisReply *reply = run(r, argc, argv, NULL);
+  long long v;
+
+  *rc = reply_error(reply);
+  if (*rc != XCA_OK) {
+    return 0;
+  }
+  if (reply->type != REDIS_REPLY_INTEGER) {
+    freeReplyObject(reply);
+    *rc = XCA_E_REGISTRY;
+    return 0;
+  }
+  v = reply->integer;
+  freeReplyObject(reply);
+  return v;
+}
+
+static int kv_create(void *impl, const char *key, const struct xca_fields *set)
+{
+  const char *argv[4 + 2 * XCA_FIELDS_MAX];
+  int argc = 0;
+  int rc;
+  long long v;
+
+  if (set->count == 0) {
+    return XCA_E_INVAL;
+  }
+  argv[argc++] = "EVAL";
+  argv[argc++] = CREATE_LUA;
+  argv[argc++] = "1";
+  argv[argc++] = key;
+  for (int i = 0; i < set->count; i++) {
+    argv[argc++] = set->name[i];
+    argv[argc++] = set->value[i];
+  }
+  v = eval_int(impl, argc, argv, &rc);
+  if (rc != XCA_OK) {
+    return rc;
+  }
+  return v == 1 ? XCA_OK : XCA_E_EXISTS;
+}
+
+static int kv_update(void *impl, const char *key, const char *expect_name,
+                     const char *expect_value, const struct xca_fields *set,
+                     const char *const *del, int ndel)
+{
+  const char *argv[7 + 2 * XCA_FIELDS_MAX + XCA_FIELDS_MAX];
+  char nset[16];
+  int argc = 0;
+  int rc;
+  long long v;
+
+  if (ndel < 0 || ndel > XCA_FIELDS_MAX) {
+    return XCA_E_INVAL;
+  }
+  snprintf(nset, sizeof(nset), "%d", set ? set->count : 0);
+  argv[argc++] = "EVAL";
+  argv[argc++] = UPDATE_LUA;
+  argv[argc++] = "1";
+  argv[argc++] = key;
+  argv[argc++] = expect_name ? expect_name : "";
+  argv[argc++] = expect_value ? expect_value : "";
+  argv[argc++] = nset;
+  for (int i = 0; set != NULL && i < set->count; i++) {
+    argv[argc++] = set->name[i];
+    argv[argc++] = set->value[i];
+  }
+  for (int i = 0; i < ndel; i++) {
+    argv[argc++] = del[i];
+  }
+  v = eval_int(impl, argc, argv, &rc);
+  if (rc != XCA_OK) {
+    return rc;
+  }
+  return v == 1 ? XCA_OK : v == 0 ? XCA_E_NOT_FOUND : XCA_E_CODE_MISMATCH;
+}
+
+static int kv_del(void *impl, const char *key)
+{
+  const char *argv[] = {"DEL", key};
+  int rc;
+  long long v = eval_int(impl, 2, argv, &rc);
+
+  if (rc != XCA_OK) {
+    return rc;
+  }
+  return v == 1 ? XCA_OK : XCA_E_NOT_FOUND;
+}
+
+static int copy_keys(redisReply *arr, char ***keys, int *nkeys)
+{
+  char **out = calloc(arr->elements + 1, sizeof(char *));
+  int n = 0;
+
+  if (out == NULL) {
+    return XCA_E_NOMEM;
+  }
+  for (size_t i = 0; i < arr->elements; i++) {
+    if (arr->element[i]->type != REDIS_REPLY_STRING) {
+      continue;
+    }
+    out[n] = strdup(arr->element[i]->str);
+    if (out[n] == NULL) {
+      for (int j = 0; j < n; j++) {
+        free(out[j]);
+      }
+      free(out);
+      return XCA_E_NOMEM;
+    }
+    n++;
+  }
+  *keys = out;
+  *nkeys = n;
+  return XCA_OK;
+}
+
+static int kv_scan(void *impl, const char *match, unsigned long long *cursor, int count,
+                   char ***keys, int *nkeys)
+{
+  char cur[32];
+  char cnt[16];
+  const char *argv[] = {"SCAN", cur, "MATCH", match, "COUNT", cnt};
+  redisReply *reply;
+  int rc;
+
+  snprintf(cur, sizeof(cur), "%llu", *cursor);
+  snprintf(cnt, sizeof(cnt), "%d", count > 0 ? count : 100);
+  reply = run(impl, 6, argv, NULL);
+  rc = reply_error(reply);
+  if (rc != XCA_OK) {
+    return rc;
+  }
+  if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+      reply->element[0]->type != REDIS_REPLY_STRING ||
+      reply->element[1]->type != REDIS_REPLY_ARRAY) {
+    freeReplyObject(reply);
+    return XCA_E_REGISTRY;
+  }
+  rc = copy_keys(reply->element[1], keys, nkeys);
+  if (rc == XCA_OK) {
+    *cursor = strtoull(reply->element[0]->str, NULL, 10);
+  }
+  freeReplyObject(reply);
+  return rc;
+}
+
+static const struct xca_kv_ops redis_ops = {
+  .hgetall = kv_hgetall,
+  .create = kv_create,
+  .update = kv_update,
+  .del = kv_del,
+  .scan = kv_scan,
+};
+
+struct xca_kv xca_redis_kv(struct xca_redis *r)
+{
+  struct xca_kv kv = {&redis_ops, r};
+  return kv;
+}

@@ -1,0 +1,42 @@
+/* registry_redis.h - the Redis implementation of the xca_kv seam.
+ *
+ * One synchronous hiredis connection with a short timeout on every call, and
+ * a breaker: after a failure the connection is dropped and calls fail at once
+ * with XCA_E_REGISTRY until redis_retry_ms has passed, when one reconnect is
+ * tried. So an outage costs at most one timeout per retry interval instead
+ * of one per connect. Not thread-safe: one owner thread.
+ */
+#ifndef XCA_REGISTRY_REDIS_H
+#define XCA_REGISTRY_REDIS_H
+
+#include "config.h"
+#include "registry.h"
+
+struct xca_redis;
+
+/* Called when the connection is lost (up = 0) or (re)established (up = 1);
+ * why is a short reason without secrets. */
+typedef void (*xca_redis_state_fn)(void *arg, int up, const char *why);
+
+/* Create a client for cfg's Redis (cfg must outlive it). Does not connect.
+ * Returns NULL on allocation failure. */
+struct xca_redis *xca_redis_new(const struct xca_config *cfg, xca_redis_state_fn on_state,
+                                void *arg);
+
+/* Free the client. NULL-safe. */
+void xca_redis_free(struct xca_redis *r);
+
+/* Connect now if not connected and the breaker allows it (force = 1 ignores
+ * the retry interval). Returns XCA_OK when connected, else XCA_E_REGISTRY. */
+int xca_redis_connect(struct xca_redis *r, int force);
+
+/* Return 1 if the last call succeeded and the connection is open. */
+int xca_redis_is_up(const struct xca_redis *r);
+
+/* The kv seam backed by this client. */
+struct xca_kv xca_redis_kv(struct xca_redis *r);
+
+/* Milliseconds of a monotonic clock. */
+long long xca_now_ms(void);
+
+#endif

@@ -1,0 +1,259 @@
+#include "trust.h"
+
+#include <string.h>
+
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+#include <uthash.h>
+
+#include "certinfo.h"
+#include "xca_err.h"
+
+/* One trusted CA, reachable by name and, through its bucket, by subject. */
+struct ca_entry {
+  char name[XCA_CA_NAME_MAX + 1];
+  X509 *cert;
+  unsigned long subject_hash;
+  struct ca_entry *next_same_subject; /* bucket chain */
+  UT_hash_handle hh;                  /* by name */
+};
+
+struct subject_bucket {
+  unsigned long subject_hash;
+  struct ca_entry *first;
+  UT_hash_handle hh;
+};
+
+struct xca_trust {
+  struct ca_entry *by_name;
+  struct subject_bucket *by_subject;
+  X509_STORE *store; /* holds no certificates: issuers come from the index */
+  unsigned count;
+};
+
+static int trust_ex_index = -1;
+
+static unsigned long name_hash(const X509_NAME *name)
+{
+  int ok = 0;
+  unsigned long h = X509_NAME_hash_ex(name, NULL, NULL, &ok);
+  return ok ? h : 0;
+}
+
+/* X509_STORE get_issuer callback: the trusted issuer of x from our index,
+ * preferring one inside its validity period. */
+static int index_get_issuer(X509 **issuer, X509_STORE_CTX *ctx, X509 *x)
+{
+  struct xca_trust *trust = X509_STORE_get_ex_data(X509_STORE_CTX_get0_store(ctx), trust_ex_index);
+  struct subject_bucket *bucket = NULL;
+  unsigned long h = name_hash(X509_get_issuer_name(x));
+  X509 *best = NULL;
+  time_t now = time(NULL);
+
+  HASH_FIND(hh, trust->by_subject, &h, sizeof(h), bucket);
+  for (struct ca_entry *e = bucket ? bucket->first : NULL; e != NULL; e = e->next_same_subject) {
+    if (X509_check_issued(e->cert, x) != X509_V_OK) {
+      continue;
+    }
+    best = e->cert;
+    if (xca_cert_time_valid(e->cert, now)) {
+      break;
+    }
+  }
+  if (best == NULL || !X509_up_ref(best)) {
+    return 0;
+  }
+  *issuer = best;
+  return 1;
+}
+
+struct xca_trust *xca_trust_new(void)
+{
+  struct xca_trust *trust = calloc(1, sizeof(*trust));
+
+  if (trust == NULL) {
+    return NULL;
+  }
+  if (trust_ex_index < 0) {
+    trust_ex_index = X509_STORE_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+  }
+  trust->store = X509_STORE_new();
+  if (trust->store == NULL || trust_ex_index < 0 ||
+      !X509_STORE_set_ex_data(trust->store, trust_ex_index, trust)) {
+    xca_trust_free(trust);
+    return NULL;
+  }
+  X509_STORE_set_get_issuer(trust->store, index_get_issuer);
+  return trust;
+}
+
+static void unlink_subject(struct xca_trust *trust, struct ca_entry *entry)
+{
+  struct subject_bucket *bucket = NULL;
+
+  HASH_FIND(hh, trust->by_subject, &entry->subject_hash, sizeof(entry->subject_hash), bucket);
+  if (bucket == NULL) {
+    return;
+  }
+  for (struct ca_entry **p = &bucket->first; *p != NULL; p = &(*p)->next_same_subject) {
+    if (*p == entry) {
+      *p = entry->next_same_subject;
+      break;
+    }
+  }
+  if (bucket->first == NULL) {
+    HASH_DEL(trust->by_subject, bucket);
+    free(bucket);
+  }
+}
+
+static void entry_free(struct xca_trust *trust, struct ca_entry *entry)
+{
+  HASH_DEL(trust->by_name, entry);
+  unlink_subject(trust, entry);
+  X509_free(entry->cert);
+  free(entry);
+  trust->count--;
+}
+
+void xca_trust_clear(struct xca_trust *trust)
+{
+  struct ca_entry *e;
+  struct ca_entry *tmp;
+
+  HASH_ITER(hh, trust->by_name, e, tmp) {
+    entry_free(trust, e);
+  }
+}
+
+void xca_trust_free(struct xca_trust *trust)
+{
+  if (trust == NULL) {
+    return;
+  }
+  xca_trust_clear(trust);
+  X509_STORE_free(trust->store);
+  free(trust);
+}
+
+int xca_trust_put(struct xca_trust *trust, const char *name, X509 *ca)
+{
+  struct ca_entry *entry;
+  struct subject_bucket *bucket = NULL;
+  size_t len = name ? strlen(name) : 0;
+
+  if (len == 0 || len > XCA_CA_NAME_MAX) {
+    return XCA_E_BAD_NAME;
+  }
+  if (!xca_cert_is_ca(ca)) {
+    return XCA_E_NOT_CA;
+  }
+  /* Replace first: on an allocation failure below the name is then simply
+   * no longer trusted, which fails closed. */
+  xca_trust_remove(trust, name);
+  entry = calloc(1, sizeof(*entry));
+  if (entry == NULL) {
+    return XCA_E_NOMEM;
+  }
+  memcpy(entry->name, name, len + 1);
+  entry->subject_hash = name_hash(X509_get_subject_name(ca));
+  HASH_FIND(hh, trust->by_subject, &entry->subject_hash, sizeof(entry->subject_hash), bucket);
+  if (bucket == NULL) {
+    bucket = calloc(1, sizeof(*bucket));
+    if (bucket == NULL) {
+      free(entry);
+      return XCA_E_NOMEM;
+    }
+    bucket->subject_hash = entry->subject_hash;
+    HASH_ADD(hh, trust->by_subject, subject_hash, sizeof(bucket->subject_hash), bucket);
+  }
+  X509_up_ref(ca);
+  entry->cert = ca;
+  entry->next_same_subject = bucket->first;
+  bucket->first = entry;
+  HASH_ADD_STR(trust->by_name, name, entry);
+  trust->count++;
+  return XCA_OK;
+}
+
+int xca_trust_remove(struct xca_trust *trust, const char *name)
+{
+  struct ca_entry *entry = NULL;
+
+  HASH_FIND_STR(trust->by_name, name, entry);
+  if (entry == NULL) {
+    return XCA_E_NOT_FOUND;
+  }
+  entry_free(trust, entry);
+  return XCA_OK;
+}
+
+int xca_trust_has(const struct xca_trust *trust, const char *name)
+{
+  struct ca_entry *entry = NULL;
+  HASH_FIND_STR(trust->by_name, name, entry);
+  return entry != NULL;
+}
+
+unsigned xca_trust_count(const struct xca_trust *trust)
+{
+  return trust->count;
+}
+
+/* Record which of our CAs the verified chain passed through. Chain members
+ * that came from the index are our own X509 objects, so pointer equality
+ * identifies them. */
+static void collect_anchors(struct xca_trust *trust, STACK_OF(X509) *chain,
+                            struct xca_chain_result *res)
+{
+  for (int i = 1; i < sk_X509_num(chain) && res->anchor_count < XCA_CHAIN_NAMES_MAX; i++) {
+    X509 *cert = sk_X509_value(chain, i);
+    unsigned long h = name_hash(X509_get_subject_name(cert));
+    struct subject_bucket *bucket = NULL;
+
+    HASH_FIND(hh, trust->by_subject, &h, sizeof(h), bucket);
+    for (struct ca_entry *e = bucket ? bucket->first : NULL; e != NULL; e = e->next_same_subject) {
+      if (e->cert == cert || X509_cmp(e->cert, cert) == 0) {
+        strcpy(res->anchors[res->anchor_count++], e->name);
+        if (res->anchor_count == XCA_CHAIN_NAMES_MAX) {
+          break;
+        }
+      }
+    }
+  }
+}
+
+int xca_trust_verify(struct xca_trust *trust, X509 *leaf, STACK_OF(X509) *untrusted,
+                     int max_depth, time_t now, struct xca_chain_result *res)
+{
+  X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+  int rc = XCA_E_CHAIN;
+
+  memset(res, 0, sizeof(*res));
+  res->error_depth = -1;
+  if (ctx == NULL || !X509_STORE_CTX_init(ctx, trust->store, leaf, untrusted)) {
+    X509_STORE_CTX_free(ctx);
+    res->x509_error = X509_V_ERR_OUT_OF_MEM;
+    return XCA_E_NOMEM;
+  }
+  /* PARTIAL_CHAIN: a verified intermediate is an anchor on its own. */
+  X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_PARTIAL_CHAIN);
+  X509_STORE_CTX_set_depth(ctx, max_depth);
+  X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
+  if (now != 0) {
+    X509_STORE_CTX_set_time(ctx, 0, now);
+  }
+  if (X509_verify_cert(ctx) == 1) {
+    res->x509_error = X509_V_OK;
+    collect_anchors(trust, X509_STORE_CTX_get0_chain(ctx), res);
+    rc = res->anchor_count > 0 ? XCA_OK : XCA_E_CHAIN;
+  } else {
+    res->x509_error = X509_STORE_CTX_get_error(ctx);
+    res->error_depth = X509_STORE_CTX_get_error_depth(ctx);
+    if (res->x509_error == X509_V_OK) {
+      res->x509_error = X509_V_ERR_UNSPECIFIED;
+    }
+  }
+  X509_STORE_CTX_free(ctx);
+  return rc;
+}

@@ -1,0 +1,62 @@
+/* trust.h - the set of verified CAs and chain verification against it.
+ *
+ * The set is indexed by CA name and by subject-name hash, and OpenSSL finds
+ * issuers through that index (X509_STORE get_issuer callback), so the cost
+ * of one verification does not grow with the number of CAs, and adding or
+ * removing a CA never rebuilds anything. Not thread-safe: one owner thread.
+ */
+#ifndef XCA_TRUST_H
+#define XCA_TRUST_H
+
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#define XCA_CA_NAME_MAX 64
+#define XCA_CHAIN_NAMES_MAX 8
+
+struct xca_trust;
+
+struct xca_chain_result {
+  int x509_error;  /* X509_V_OK when the chain leads to a verified CA */
+  int error_depth; /* depth of the failing certificate, -1 when none */
+  int anchor_count; /* number of names in anchors[] */
+  /* Names of the verified CAs that appear in the verified chain: the CAs a
+   * session depends on (removing one of them may break the chain). */
+  char anchors[XCA_CHAIN_NAMES_MAX][XCA_CA_NAME_MAX + 1];
+};
+
+/* Create an empty trust set. Returns NULL on allocation failure. */
+struct xca_trust *xca_trust_new(void);
+
+/* Free the set and every reference it holds. NULL-safe. */
+void xca_trust_free(struct xca_trust *trust);
+
+/* Trust ca under name (1-64 chars), replacing what name held. Takes its own
+ * reference to ca. Returns XCA_OK, XCA_E_BAD_NAME, XCA_E_NOT_CA or
+ * XCA_E_NOMEM (name is then no longer trusted). */
+int xca_trust_put(struct xca_trust *trust, const char *name, X509 *ca);
+
+/* Stop trusting name. Returns XCA_OK or XCA_E_NOT_FOUND. */
+int xca_trust_remove(struct xca_trust *trust, const char *name);
+
+/* Return 1 if name is in the set, else 0. */
+int xca_trust_has(const struct xca_trust *trust, const char *name);
+
+/* Number of CAs in the set. */
+unsigned xca_trust_count(const struct xca_trust *trust);
+
+/* Remove every CA. */
+void xca_trust_clear(struct xca_trust *trust);
+
+/* Verify leaf with the certificates the peer sent (untrusted, may be NULL
+ * and may contain the leaf) against the set at time now (0 = current time).
+ * Checks signatures, validity periods, CA:TRUE and pathlen of every CA and a
+ * maximum of max_depth certificates between leaf and anchor. An intermediate
+ * in the set is a sufficient anchor.
+ * Returns XCA_OK (res filled, res->x509_error == X509_V_OK), XCA_E_CHAIN
+ * (res->x509_error says why) or XCA_E_NOMEM. */
+int xca_trust_verify(struct xca_trust *trust, X509 *leaf, STACK_OF(X509) *untrusted,
+                     int max_depth, time_t now, struct xca_chain_result *res);
+
+#endif

@@ -1,0 +1,257 @@
+#include "watcher.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
+#include "registry_redis.h"
+#include "xca_err.h"
+
+struct xca_watcher {
+  const struct xca_config *cfg;
+  pthread_t thread;
+  pthread_mutex_t lock;
+  struct xca_change *head; /* queue, guarded by lock */
+  struct xca_change *tail;
+  atomic_int stop;
+  atomic_int healthy;
+  char channel_prefix[320]; /* "__keyspace@<db>__:<prefix>" */
+};
+
+static void push(struct xca_watcher *w, enum xca_change_kind kind, const char *key)
+{
+  struct xca_change *c = calloc(1, sizeof(*c));
+
+  if (c == NULL) {
+    return;
+  }
+  c->kind = kind;
+  c->key = key ? strdup(key) : NULL;
+  pthread_mutex_lock(&w->lock);
+  if (w->tail != NULL) {
+    w->tail->next = c;
+  } else {
+    w->head = c;
+  }
+  w->tail = c;
+  pthread_mutex_unlock(&w->lock);
+}
+
+static void set_healthy(struct xca_watcher *w, int healthy)
+{
+  if (atomic_exchange(&w->healthy, healthy) != healthy) {
+    push(w, healthy ? XCA_CHANGE_RESYNC : XCA_CHANGE_LOST, NULL);
+  }
+}
+
+static redisReply *command(redisContext *ctx, int argc, const char **argv)
+{
+  redisReply *reply = redisCommandArgv(ctx, argc, argv, NULL);
+  if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
+    freeReplyObject(reply);
+    return NULL;
+  }
+  return reply;
+}
+
+/* Union of the flags Redis has and the ones we need: K (keyspace), g (DEL,
+ * EXPIRE, RENAME...), h (hash commands), x (expired), e (evicted). */
+static void merge_flags(const char *have, char *out, size_t outlen)
+{
+  size_t n = (size_t)snprintf(out, outlen, "%s", have);
+
+  for (const char *p = "Kghxe"; *p != '\0' && n + 1 < outlen; p++) {
+    if (strchr(out, *p) == NULL && !(strchr(out, 'A') != NULL && *p != 'K')) {
+      out[n++] = *p;
+      out[n] = '\0';
+    }
+  }
+}
+
+/* Turn keyspace notifications on (a restarted Redis has forgotten them).
+ * When Redis refuses, queue a warning: changes made with redis-cli would
+ * then go unseen until notify-keyspace-events is set in redis.conf. */
+static void ensure_notifications(struct xca_watcher *w, redisContext *ctx)
+{
+  const char *get[] = {"CONFIG", "GET", "notify-keyspace-events"};
+  redisReply *reply = command(ctx, 3, get);
+  char flags[64];
+
+  if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+      reply->element[1]->type != REDIS_REPLY_STRING) {
+    freeReplyObject(reply);
+    push(w, XCA_CHANGE_WARN, "cannot read notify-keyspace-events; set it to KA in redis.conf");
+    return;
+  }
+  merge_flags(reply->element[1]->str, flags, sizeof(flags));
+  if (strcmp(flags, reply->element[1]->str) != 0) {
+    const char *set[] = {"CONFIG", "SET", "notify-keyspace-events", flags};
+    redisReply *ok = command(ctx, 4, set);
+    if (ok == NULL) {
+      push(w, XCA_CHANGE_WARN, "CONFIG SET notify-keyspace-events refused; set it to KA in redis.conf");
+    }
+    freeReplyObject(ok);
+  }
+  freeReplyObject(reply);
+}
+
+/* Connect, authenticate, turn notifications on and subscribe. */
+static redisContext *subscribe(struct xca_watcher *w)
+{
+  const struct xca_config *cfg = w->cfg;
+  struct timeval tv = {1, 0};
+  redisContext *ctx = redisConnectWithTimeout(cfg->redis_host, cfg->redis_port, tv);
+  char pattern[340];
+  redisReply *reply;
+
+  if (ctx == NULL || ctx->err || redisSetTimeout(ctx, tv) != REDIS_OK) {
+    goto fail;
+  }
+  if (cfg->redis_password != NULL) {
+    const char *auth[] = {"AUTH", cfg->redis_password};
+    reply = command(ctx, 2, auth);
+    if (reply == NULL) {
+      goto fail;
+    }
+    freeReplyObject(reply);
+  }
+  ensure_notifications(w, ctx);
+  snprintf(pattern, sizeof(pattern), "%s*", w->channel_prefix);
+  const char *sub[] = {"PSUBSCRIBE", pattern};
+  reply = command(ctx, 2, sub);
+  if (reply == NULL) {
+    goto fail;
+  }
+  freeReplyObject(reply);
+  return ctx;
+fail:
+  if (ctx != NULL) {
+    redisFree(ctx);
+  }
+  return NULL;
+}
+
+/* Queue the key of one pmessage: ["pmessage", pattern, channel, event]. */
+static void handle_message(struct xca_watcher *w, redisReply *reply)
+{
+  size_t plen = strlen(w->channel_prefix);
+  const char *channel;
+
+  if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 4 ||
+      reply->element[2]->type != REDIS_REPLY_STRING) {
+    return;
+  }
+  channel = reply->element[2]->str;
+  if (strncmp(channel, w->channel_prefix, plen) == 0) {
+    push(w, XCA_CHANGE_KEY, channel + plen);
+  }
+}
+
+/* Read messages until the connection fails or stop is requested. Polls so
+ * that a quiet connection never looks like a failure. */
+static void follow(struct xca_watcher *w, redisContext *ctx)
+{
+  struct pollfd pfd = {.fd = ctx->fd, .events = POLLIN};
+
+  while (!atomic_load(&w->stop)) {
+    void *reply = NULL;
+
+    if (redisGetReplyFromReader(ctx, &reply) != REDIS_OK) {
+      return;
+    }
+    if (reply != NULL) {
+      handle_message(w, reply);
+      freeReplyObject(reply);
+      continue;
+    }
+    int n = poll(&pfd, 1, 200);
+    if (n < 0 || (n > 0 && redisBufferRead(ctx) != REDIS_OK)) {
+      return;
+    }
+  }
+}
+
+static void *watcher_main(void *arg)
+{
+  struct xca_watcher *w = arg;
+  int backoff_ms = 100;
+
+  while (!atomic_load(&w->stop)) {
+    redisContext *ctx = subscribe(w);
+    if (ctx != NULL) {
+      backoff_ms = 100;
+      set_healthy(w, 1);
+      follow(w, ctx);
+      redisFree(ctx);
+    }
+    set_healthy(w, 0);
+    for (int slept = 0; slept < backoff_ms && !atomic_load(&w->stop); slept += 50) {
+      usleep(50 * 1000);
+    }
+    backoff_ms = backoff_ms < 1000 ? backoff_ms * 2 : 1000;
+  }
+  return NULL;
+}
+
+struct xca_watcher *xca_watcher_start(const struct xca_config *cfg)
+{
+  struct xca_watcher *w = calloc(1, sizeof(*w));
+
+  if (w == NULL) {
+    return NULL;
+  }
+  w->cfg = cfg;
+  snprintf(w->channel_prefix, sizeof(w->channel_prefix), "__keyspace@%d__:%s", cfg->redis_db,
+           cfg->key_prefix);
+  pthread_mutex_init(&w->lock, NULL);
+  if (pthread_create(&w->thread, NULL, watcher_main, w) != 0) {
+    pthread_mutex_destroy(&w->lock);
+    free(w);
+    return NULL;
+  }
+  return w;
+}
+
+void xca_watcher_stop(struct xca_watcher *w)
+{
+  if (w == NULL) {
+    return;
+  }
+  atomic_store(&w->stop, 1);
+  pthread_join(w->thread, NULL);
+  xca_changes_free(w->head);
+  pthread_mutex_destroy(&w->lock);
+  free(w);
+}
+
+struct xca_change *xca_watcher_drain(struct xca_watcher *w)
+{
+  struct xca_change *list;
+
+  pthread_mutex_lock(&w->lock);
+  list = w->head;
+  w->head = w->tail = NULL;
+  pthread_mutex_unlock(&w->lock);
+  return list;
+}
+
+int xca_watcher_healthy(struct xca_watcher *w)
+{
+  return atomic_load(&w->healthy);
+}
+
+void xca_changes_free(struct xca_change *list)
+{
+  while (list != NULL) {
+    struct xca_change *next = list->next;
+    free(list->key);
+    free(list);
+    list = next;
+  }
+}

@@ -1,0 +1,63 @@
+/* xca_err.h - the one error table of x509ca.
+ *
+ * Every function of common/ that can fail returns int: XCA_OK (0) or one of
+ * the codes below. The same table yields the short, human-readable strings
+ * used in broker log lines and in admin JSON replies.
+ */
+#ifndef XCA_ERR_H
+#define XCA_ERR_H
+
+#define XCA_ERRNO_MAP(X)                                                          \
+  X(NOMEM, "out of memory")                                                       \
+  X(INVAL, "invalid argument")                                                    \
+  X(OPTION, "invalid plugin option")                                              \
+  X(BAD_ID, "invalid identity id")                                                \
+  X(BAD_NAME, "invalid name")                                                     \
+  X(BAD_USERNAME, "username does not name this identity")                         \
+  X(BAD_HOSTNAME, "username names another hub hostname")                          \
+  X(BAD_PEM, "invalid PEM certificate")                                           \
+  X(PRIVATE_KEY, "a private key was supplied; it was discarded")                  \
+  X(MULTIPLE_CERTS, "more than one certificate supplied")                         \
+  X(NOT_CA, "certificate is not a CA certificate")                                \
+  X(EXPIRED, "certificate is outside its validity period")                        \
+  X(NO_CERT, "no client certificate")                                             \
+  X(CHAIN, "certificate chain does not lead to a verified CA")                    \
+  X(CN_MISMATCH, "certificate CN does not match the client id")                   \
+  X(THUMBPRINT, "certificate thumbprint does not match the registry")             \
+  X(BAD_THUMBPRINT, "invalid thumbprint")                                         \
+  X(NOT_FOUND, "not found")                                                       \
+  X(EXISTS, "already exists")                                                     \
+  X(DISABLED, "identity is disabled")                                             \
+  X(DEVICE_DISABLED, "parent device is disabled or missing")                      \
+  X(BAD_AUTH_TYPE, "invalid authentication type")                                 \
+  X(BAD_STATUS, "invalid status")                                                 \
+  X(CODE_MISMATCH, "verification certificate CN does not match the live code")    \
+  X(CODE_EXPIRED, "verification code expired")                                    \
+  X(NO_CODE, "no live verification code")                                         \
+  X(SIGNATURE, "certificate is not signed by this CA's key")                      \
+  X(ALREADY_VERIFIED, "CA is already verified")                                   \
+  X(REGISTRY, "registry unavailable")                                             \
+  X(STALE, "registry unavailable and cached entry too old")                       \
+  X(JSON, "invalid JSON")                                                         \
+  X(TOO_LARGE, "payload too large")                                               \
+  X(UNKNOWN_COMMAND, "unknown command")                                           \
+  X(MISSING_ARG, "missing or invalid argument")                                   \
+  X(DENIED, "not authorized")
+
+enum xca_err {
+  XCA_OK = 0,
+#define XCA_ERR_ENUM(name, msg) XCA_E_##name,
+  XCA_ERRNO_MAP(XCA_ERR_ENUM)
+#undef XCA_ERR_ENUM
+  XCA_E_MAX_
+};
+
+/* Return the short name of an error code ("OK", "NOT_FOUND", ...).
+ * Never returns NULL; unknown codes give "UNKNOWN". The string is static. */
+const char *xca_err_name(int err);
+
+/* Return the human-readable message of an error code. Never returns NULL;
+ * unknown codes give "unknown error". The string is static. */
+const char *xca_strerror(int err);
+
+#endif

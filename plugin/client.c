@@ -1,0 +1,140 @@
+/* client.c - the connect decision and topic confinement of devices. */
+#include <string.h>
+
+#include "acl.h"
+#include "xca_err.h"
+#include "xca_plugin.h"
+
+/* The oldest fetch time a cached entry may have to be used right now.
+ * While changes are being seen, any cached entry is current (changes evict
+ * it). Otherwise an entry is known current up to the moment changes stopped
+ * being seen, or to its fetch if later, and may be used for stale_max_s. */
+static long long min_fresh_fetch_ms(long long now_ms)
+{
+  long long horizon = now_ms - (long long)xca_g.cfg.stale_max_s * 1000;
+
+  if (xca_g.watcher != NULL && xca_watcher_healthy(xca_g.watcher)) {
+    return 0;
+  }
+  return xca_g.watcher_lost_ms >= horizon ? 0 : horizon;
+}
+
+int xca_lookup_identity(void *arg, const char *identity, struct xca_identity_rec *out)
+{
+  long long now = xca_now_ms();
+  int healthy = xca_g.watcher != NULL && xca_watcher_healthy(xca_g.watcher);
+  int found = 0;
+  int rc;
+
+  (void)arg;
+  if (healthy && xca_cache_get(xca_g.cache, identity, 0, &found, out)) {
+    return found ? XCA_OK : XCA_E_NOT_FOUND;
+  }
+  rc = xca_registry_get_identity(&xca_g.registry, identity, out);
+  if (rc == XCA_OK || rc == XCA_E_NOT_FOUND) {
+    /* Cache only what can be invalidated: while changes are not being seen,
+     * a cached entry could silently go stale. */
+    if (healthy) {
+      xca_cache_put(xca_g.cache, identity, rc == XCA_OK, out, now);
+    }
+    return rc;
+  }
+  if (xca_cache_get(xca_g.cache, identity, min_fresh_fetch_ms(now), &found, out)) {
+    return found ? XCA_OK : XCA_E_NOT_FOUND;
+  }
+  return xca_cache_get(xca_g.cache, identity, 0, &found, out) ? XCA_E_STALE : rc;
+}
+
+int xca_basic_auth_cb(int event, void *event_data, void *userdata)
+{
+  struct mosquitto_evt_basic_auth *ed = event_data;
+  const char *client_id = mosquitto_client_id(ed->client);
+  X509 *leaf = mosquitto_client_certificate(ed->client);
+  const struct xca_cert_facts *facts;
+  struct xca_ident ident;
+  int rc;
+
+  (void)event;
+  (void)userdata;
+  if (leaf == NULL) {
+    return MOSQ_ERR_PLUGIN_DEFER; /* not ours: password_file etc. decide */
+  }
+  facts = xca_tls_facts(leaf);
+  rc = xca_auth_decide(facts, client_id, ed->username, xca_g.cfg.hub_hostname,
+                       xca_lookup_identity, NULL, &ident);
+  if (rc == XCA_OK) {
+    rc = xca_sessions_add(xca_g.sessions, &ident, ed->client, leaf, &facts->chain);
+  }
+  if (rc != XCA_OK) {
+    if (rc == XCA_E_CHAIN && facts != NULL) {
+      mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "refused client '%s' (CN '%s'): %s (%s)",
+                           client_id ? client_id : "", facts->cn, xca_strerror(rc),
+                           X509_verify_cert_error_string(facts->x509_error));
+    } else {
+      mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "refused client '%s' (CN '%s'): %s",
+                           client_id ? client_id : "", facts ? facts->cn : "", xca_strerror(rc));
+    }
+    X509_free(leaf);
+    return MOSQ_ERR_AUTH;
+  }
+  mosquitto_log_printf(MOSQ_LOG_INFO, XCA_LOG_PREFIX "accepted client '%s'", client_id);
+  X509_free(leaf);
+  return MOSQ_ERR_SUCCESS;
+}
+
+static int admin_topic(const char *topic)
+{
+  return strncmp(topic, XCA_CONTROL_TOPIC, strlen(XCA_CONTROL_TOPIC)) == 0;
+}
+
+static enum xca_access map_access(int access)
+{
+  switch (access) {
+  case MOSQ_ACL_WRITE:
+    return XCA_ACCESS_PUBLISH;
+  case MOSQ_ACL_SUBSCRIBE:
+    return XCA_ACCESS_SUBSCRIBE;
+  case MOSQ_ACL_UNSUBSCRIBE:
+    return XCA_ACCESS_UNSUBSCRIBE;
+  default:
+    return XCA_ACCESS_RECEIVE;
+  }
+}
+
+int xca_acl_check_cb(int event, void *event_data, void *userdata)
+{
+  struct mosquitto_evt_acl_check *ed = event_data;
+  const char *client_id = mosquitto_client_id(ed->client);
+  struct xca_session *sess = xca_sessions_get(xca_g.sessions, client_id);
+  X509 *leaf;
+
+  (void)event;
+  (void)userdata;
+  if (sess != NULL && sess->token == ed->client) {
+    return xca_acl_allowed(&sess->ident, map_access(ed->access), ed->topic) ? MOSQ_ERR_SUCCESS
+                                                                            : MOSQ_ERR_ACL_DENIED;
+  }
+  /* A certificate client without a session of ours was never accepted by
+   * us: nothing is allowed (fail closed). */
+  leaf = mosquitto_client_certificate(ed->client);
+  if (leaf != NULL) {
+    X509_free(leaf);
+    return MOSQ_ERR_ACL_DENIED;
+  }
+  if (admin_topic(ed->topic)) {
+    return xca_config_is_admin(&xca_g.cfg, mosquitto_client_username(ed->client))
+             ? MOSQ_ERR_SUCCESS
+             : MOSQ_ERR_ACL_DENIED;
+  }
+  return MOSQ_ERR_PLUGIN_DEFER;
+}
+
+int xca_disconnect_cb(int event, void *event_data, void *userdata)
+{
+  struct mosquitto_evt_disconnect *ed = event_data;
+
+  (void)event;
+  (void)userdata;
+  xca_sessions_remove(xca_g.sessions, mosquitto_client_id(ed->client), ed->client);
+  return MOSQ_ERR_SUCCESS;
+}

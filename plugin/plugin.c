@@ -1,0 +1,160 @@
+/* plugin.c - load, configure and unload x509ca. */
+#include <stdio.h>
+#include <string.h>
+
+#include "xca_err.h"
+#include "xca_plugin.h"
+
+struct xca_plugin xca_g;
+
+struct registration {
+  int event;
+  MOSQ_FUNC_generic_callback cb;
+  const char *data;
+};
+
+static const struct registration registrations[] = {
+  {MOSQ_EVT_BASIC_AUTH, xca_basic_auth_cb, NULL},
+  {MOSQ_EVT_ACL_CHECK, xca_acl_check_cb, NULL},
+  {MOSQ_EVT_DISCONNECT, xca_disconnect_cb, NULL},
+  {MOSQ_EVT_TICK, xca_tick_cb, NULL},
+  {MOSQ_EVT_CONTROL, xca_control_cb, XCA_CONTROL_TOPIC},
+};
+#define REGISTRATION_COUNT (sizeof(registrations) / sizeof(registrations[0]))
+
+int mosquitto_plugin_version(int supported_version_count, const int *supported_versions)
+{
+  for (int i = 0; i < supported_version_count; i++) {
+    if (supported_versions[i] == 5) {
+      return 5;
+    }
+  }
+  return -1;
+}
+
+static int read_options(struct mosquitto_opt *options, int option_count)
+{
+  char err[512];
+
+  for (int i = 0; i < option_count; i++) {
+    if (xca_config_set(&xca_g.cfg, options[i].key, options[i].value, err, sizeof(err)) != XCA_OK) {
+      mosquitto_log_printf(MOSQ_LOG_ERR, XCA_LOG_PREFIX "%s", err);
+      return MOSQ_ERR_INVAL;
+    }
+  }
+  return MOSQ_ERR_SUCCESS;
+}
+
+static void on_redis_state(void *arg, int up, const char *why)
+{
+  (void)arg;
+  if (up) {
+    mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "connected to Redis at %s:%d",
+                         xca_g.cfg.redis_host, xca_g.cfg.redis_port);
+  } else {
+    mosquitto_log_printf(MOSQ_LOG_WARNING, XCA_LOG_PREFIX "lost Redis at %s:%d: %s; retrying every %d ms",
+                         xca_g.cfg.redis_host, xca_g.cfg.redis_port, why, xca_g.cfg.redis_retry_ms);
+  }
+}
+
+static int create_state(void)
+{
+  xca_g.redis = xca_redis_new(&xca_g.cfg, on_redis_state, NULL);
+  xca_g.cache = xca_cache_new(xca_g.cfg.cache_capacity);
+  xca_g.trust = xca_trust_new();
+  xca_g.sessions = xca_sessions_new();
+  if (xca_g.redis == NULL || xca_g.cache == NULL || xca_g.trust == NULL || xca_g.sessions == NULL) {
+    return MOSQ_ERR_NOMEM;
+  }
+  xca_g.registry.kv = xca_redis_kv(xca_g.redis);
+  xca_g.registry.prefix = xca_g.cfg.key_prefix;
+  return MOSQ_ERR_SUCCESS;
+}
+
+static void free_state(void)
+{
+  xca_watcher_stop(xca_g.watcher);
+  xca_sessions_free(xca_g.sessions);
+  xca_trust_free(xca_g.trust);
+  xca_cache_free(xca_g.cache);
+  xca_redis_free(xca_g.redis);
+  xca_config_free(&xca_g.cfg);
+  memset(&xca_g, 0, sizeof(xca_g));
+}
+
+static int register_callbacks(void)
+{
+  for (size_t i = 0; i < REGISTRATION_COUNT; i++) {
+    const struct registration *r = &registrations[i];
+    if (mosquitto_callback_register(xca_g.id, r->event, r->cb, r->data, NULL) != MOSQ_ERR_SUCCESS) {
+      mosquitto_log_printf(MOSQ_LOG_ERR, XCA_LOG_PREFIX "cannot register callback for event %d",
+                           r->event);
+      return MOSQ_ERR_UNKNOWN;
+    }
+  }
+  return MOSQ_ERR_SUCCESS;
+}
+
+static void unregister_callbacks(void)
+{
+  for (size_t i = 0; i < REGISTRATION_COUNT; i++) {
+    mosquitto_callback_unregister(xca_g.id, registrations[i].event, registrations[i].cb,
+                                  registrations[i].data);
+  }
+}
+
+int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
+                          struct mosquitto_opt *options, int option_count)
+{
+  int rc;
+
+  (void)userdata;
+  memset(&xca_g, 0, sizeof(xca_g));
+  xca_g.id = identifier;
+  if (xca_config_init(&xca_g.cfg) != XCA_OK) {
+    return MOSQ_ERR_NOMEM;
+  }
+  rc = read_options(options, option_count);
+  if (rc == MOSQ_ERR_SUCCESS) {
+    rc = create_state();
+  }
+  if (rc == MOSQ_ERR_SUCCESS && xca_tls_hook_install() != XCA_OK) {
+    rc = MOSQ_ERR_NOMEM;
+  }
+  if (rc != MOSQ_ERR_SUCCESS) {
+    goto error;
+  }
+  if (xca_redis_connect(xca_g.redis, 1) == XCA_OK) {
+    xca_load_cas();
+  }
+  xca_g.watcher = xca_watcher_start(&xca_g.cfg);
+  if (xca_g.watcher == NULL) {
+    rc = MOSQ_ERR_NOMEM;
+    goto error;
+  }
+  rc = register_callbacks();
+  if (rc != MOSQ_ERR_SUCCESS) {
+    goto error;
+  }
+  mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "loaded (registry %s:%d db %d, prefix '%s', %d admin user(s))",
+                       xca_g.cfg.redis_host, xca_g.cfg.redis_port, xca_g.cfg.redis_db,
+                       xca_g.cfg.key_prefix, xca_g.cfg.admin_user_count);
+  return MOSQ_ERR_SUCCESS;
+error:
+  unregister_callbacks();
+  xca_tls_hook_remove();
+  free_state();
+  mosquitto_log_printf(MOSQ_LOG_ERR, XCA_LOG_PREFIX "not loaded; the broker stops");
+  return rc;
+}
+
+int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *options, int option_count)
+{
+  (void)userdata;
+  (void)options;
+  (void)option_count;
+  unregister_callbacks();
+  xca_tls_hook_remove();
+  free_state();
+  return MOSQ_ERR_SUCCESS;
+}

@@ -1,0 +1,170 @@
+/* tls_hook.c - the plugin owns client-certificate verification.
+ *
+ * Mosquitto creates its listener SSL_CTXs after plugins are initialised. An
+ * SSL_CTX ex_data index registered here with a new_func makes OpenSSL call
+ * us for every later SSL_CTX, and on server contexts we install our own
+ * certificate-verify callback (Mosquitto only calls SSL_CTX_set_verify, so
+ * it is never overwritten). The callback verifies the chain the client sent
+ * against the verified-CA set held *now* and attaches what it found (the
+ * facts) to the leaf X509 with ex_data; BASIC_AUTH reads them back. The
+ * handshake itself is let through, so that selfSigned identities can be
+ * decided by thumbprint at CONNECT.
+ */
+#include <string.h>
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "xca_err.h"
+#include "xca_plugin.h"
+
+/* The facts plus the intermediates the client sent (owned references, the
+ * leaf excluded to avoid a reference cycle), kept to verify again later. */
+struct verdict {
+  struct xca_cert_facts facts;
+  STACK_OF(X509) *intermediates;
+};
+
+static int ctx_index = -1;
+static int x509_index = -1;
+
+static void verdict_free(struct verdict *v)
+{
+  if (v != NULL) {
+    sk_X509_pop_free(v->intermediates, X509_free);
+    free(v);
+  }
+}
+
+static void x509_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+                         void *argp)
+{
+  (void)parent;
+  (void)ad;
+  (void)idx;
+  (void)argl;
+  (void)argp;
+  verdict_free(ptr);
+}
+
+static STACK_OF(X509) *copy_intermediates(X509 *leaf, STACK_OF(X509) *sent)
+{
+  STACK_OF(X509) *out = sk_X509_new_null();
+
+  for (int i = 0; out != NULL && i < sk_X509_num(sent); i++) {
+    X509 *cert = sk_X509_value(sent, i);
+    if (cert == leaf || X509_cmp(cert, leaf) == 0) {
+      continue;
+    }
+    if (!X509_up_ref(cert) || !sk_X509_push(out, cert)) {
+      sk_X509_pop_free(out, X509_free);
+      return NULL;
+    }
+  }
+  return out;
+}
+
+static void fill_facts(X509 *leaf, STACK_OF(X509) *intermediates, struct xca_cert_facts *f)
+{
+  memset(f, 0, sizeof(*f));
+  f->cn_ok = xca_cert_cn(leaf, f->cn, sizeof(f->cn)) == XCA_OK;
+  xca_cert_sha1(leaf, f->sha1);
+  xca_cert_sha256(leaf, f->sha256);
+  f->leaf_time_valid = xca_cert_time_valid(leaf, time(NULL));
+  f->chain_ok = xca_trust_verify(xca_g.trust, leaf, intermediates, xca_g.cfg.max_chain_depth, 0,
+                                 &f->chain) == XCA_OK;
+  f->x509_error = f->chain.x509_error;
+}
+
+static int verify_cb(X509_STORE_CTX *store_ctx, void *arg)
+{
+  SSL *ssl = X509_STORE_CTX_get_ex_data(store_ctx, SSL_get_ex_data_X509_STORE_CTX_idx());
+  X509 *leaf = X509_STORE_CTX_get0_cert(store_ctx);
+  struct verdict *v;
+
+  (void)arg;
+  /* OpenSSL resets num_tickets after our SSL_CTX hook ran; no ticket may be
+   * issued, or a resumed session would skip this callback. */
+  if (ssl != NULL) {
+    SSL_set_num_tickets(ssl, 0);
+  }
+  if (leaf == NULL) {
+    return 0;
+  }
+  v = calloc(1, sizeof(*v));
+  if (v == NULL) {
+    return 0;
+  }
+  v->intermediates = copy_intermediates(leaf, X509_STORE_CTX_get0_untrusted(store_ctx));
+  if (v->intermediates == NULL) {
+    verdict_free(v);
+    return 0;
+  }
+  fill_facts(leaf, v->intermediates, &v->facts);
+  verdict_free(X509_get_ex_data(leaf, x509_index));
+  if (!X509_set_ex_data(leaf, x509_index, v)) {
+    verdict_free(v);
+    return 0;
+  }
+  X509_STORE_CTX_set_error(store_ctx, X509_V_OK);
+  return 1;
+}
+
+/* Runs for every SSL_CTX created after the plugin loaded. */
+static void ctx_ex_new(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+  SSL_CTX *ctx = parent;
+
+  (void)ptr;
+  (void)ad;
+  (void)idx;
+  (void)argl;
+  (void)argp;
+  /* Client contexts (bridges) keep OpenSSL's normal server-certificate checks. */
+  if (ctx == NULL || SSL_CTX_get_ssl_method(ctx) != TLS_server_method()) {
+    return;
+  }
+  SSL_CTX_set_cert_verify_callback(ctx, verify_cb, NULL);
+  /* Every connect must be verified: no tickets, no server session cache
+   * (a cached session would bring back the old verdict). */
+  SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_num_tickets(ctx, 0);
+}
+
+int xca_tls_hook_install(void)
+{
+  x509_index = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_X509, 0, NULL, NULL, NULL, x509_ex_free);
+  ctx_index = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL_CTX, 0, NULL, ctx_ex_new, NULL, NULL);
+  return (x509_index >= 0 && ctx_index >= 0) ? XCA_OK : XCA_E_NOMEM;
+}
+
+void xca_tls_hook_remove(void)
+{
+  /* The listener contexts outlive the plugin: stop OpenSSL calling us. */
+  if (ctx_index >= 0) {
+    CRYPTO_free_ex_index(CRYPTO_EX_INDEX_SSL_CTX, ctx_index);
+    ctx_index = -1;
+  }
+  if (x509_index >= 0) {
+    CRYPTO_free_ex_index(CRYPTO_EX_INDEX_X509, x509_index);
+    x509_index = -1;
+  }
+}
+
+const struct xca_cert_facts *xca_tls_facts(X509 *leaf)
+{
+  struct verdict *v = (leaf != NULL && x509_index >= 0) ? X509_get_ex_data(leaf, x509_index) : NULL;
+  return v ? &v->facts : NULL;
+}
+
+void xca_tls_reverify(X509 *leaf, struct xca_cert_facts *facts)
+{
+  struct verdict *v = X509_get_ex_data(leaf, x509_index);
+
+  if (v == NULL) {
+    memset(facts, 0, sizeof(*facts));
+    return;
+  }
+  fill_facts(leaf, v->intermediates, facts);
+}

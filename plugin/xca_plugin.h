@@ -1,0 +1,74 @@
+/* xca_plugin.h - the plugin's one state and the glue between its files.
+ *
+ * plugin.c     init/cleanup, options, callback registration
+ * tls_hook.c   owns client-certificate verification on TLS server listeners
+ * client.c     BASIC_AUTH, ACL_CHECK, DISCONNECT: the connect decision and topics
+ * tick.c       applies registry changes, re-checks live sessions, kicks
+ * control.c    $CONTROL/x509ca/v1 admin commands
+ * Every callback runs on the broker's main thread.
+ */
+#ifndef XCA_PLUGIN_H
+#define XCA_PLUGIN_H
+
+#include <mosquitto.h>
+#include <mosquitto_broker.h>
+#include <mosquitto_plugin.h>
+
+#include "auth.h"
+#include "cache.h"
+#include "config.h"
+#include "registry.h"
+#include "registry_redis.h"
+#include "sessions.h"
+#include "trust.h"
+#include "watcher.h"
+
+#define XCA_LOG_PREFIX "x509ca: "
+#define XCA_CONTROL_TOPIC "$CONTROL/x509ca/v1"
+#define XCA_CONTROL_RESPONSE_TOPIC "$CONTROL/x509ca/v1/response"
+
+struct xca_plugin {
+  mosquitto_plugin_id_t *id;
+  struct xca_config cfg;
+  struct xca_redis *redis;
+  struct xca_registry registry;
+  struct xca_cache *cache;
+  struct xca_trust *trust;
+  struct xca_watcher *watcher;
+  struct xca_sessions *sessions;
+  int cas_loaded;            /* the CA set has been read from Redis */
+  long long watcher_lost_ms; /* when changes stopped being seen; 0 = never */
+};
+
+extern struct xca_plugin xca_g;
+
+/* tls_hook.c */
+int xca_tls_hook_install(void);
+void xca_tls_hook_remove(void);
+/* The facts the handshake attached to leaf, or NULL. Borrowed. */
+const struct xca_cert_facts *xca_tls_facts(X509 *leaf);
+/* Verify leaf's chain again against the current CA set into facts. */
+void xca_tls_reverify(X509 *leaf, struct xca_cert_facts *facts);
+
+/* client.c */
+int xca_basic_auth_cb(int event, void *event_data, void *userdata);
+int xca_acl_check_cb(int event, void *event_data, void *userdata);
+int xca_disconnect_cb(int event, void *event_data, void *userdata);
+/* Registry lookup through the cache, honouring the outage policy. */
+int xca_lookup_identity(void *arg, const char *identity, struct xca_identity_rec *out);
+
+/* tick.c */
+int xca_tick_cb(int event, void *event_data, void *userdata);
+/* A registry key (without the prefix, e.g. "device:d", "ca:n") changed:
+ * invalidate and re-check what depends on it. Safe to call from any
+ * callback on the main thread (admin commands call it so that their own
+ * broker reacts even before Redis notifies it). */
+void xca_key_changed(const char *key);
+/* (Re)load every CA from Redis into the trust set. Returns XCA_OK or
+ * XCA_E_REGISTRY. */
+int xca_load_cas(void);
+
+/* control.c */
+int xca_control_cb(int event, void *event_data, void *userdata);
+
+#endif
