@@ -1,0 +1,444 @@
+#!/usr/bin/env bash
+# Integration test for scripts/x509ca-pki: builds the Company-X story and a
+# 3-level chain with EC and with RSA keys in a temp dir and checks every file
+# with the openssl CLI. Prints each failure and a final "pki: N passed, M failed"
+# line; exits non-zero on any failure. XCA_PKI overrides the script under test.
+set -uo pipefail
+
+SRC=${XCA_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+PKI=${XCA_PKI:-$SRC/scripts/x509ca-pki}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/test_pki.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+PASSED=0
+FAILED=0
+KT=-            # key type of the current round, shown in failures
+OUT=''          # combined output of the last run
+RC=0            # exit status of the last run
+
+# ---------------------------------------------------------------- helpers ---
+
+pass() { PASSED=$((PASSED + 1)); }
+
+fail() {
+    FAILED=$((FAILED + 1))
+    printf 'FAIL [%s] %s\n' "$KT" "$1"
+    [[ -z ${2:-} ]] || printf '%s\n' "$2" | sed 's/^/    | /'
+}
+
+# Runs a command, keeping its combined output in OUT and its status in RC.
+run() {
+    OUT=$("$@" 2>&1)
+    RC=$?
+}
+
+pki() { "$PKI" "$@"; }
+
+# expect_ok DESC CMD...: CMD must exit 0.
+expect_ok() {
+    local desc=$1
+    shift
+    run "$@"
+    if ((RC == 0)); then pass; else fail "$desc (exit $RC)" "$OUT"; fi
+}
+
+# expect_status DESC CODE CMD...: CMD must exit with CODE.
+expect_status() {
+    local desc=$1 code=$2
+    shift 2
+    run "$@"
+    if ((RC == code)); then pass; else fail "$desc (exit $RC, wanted $code)" "$OUT"; fi
+}
+
+# expect_fail DESC PATTERN CMD...: CMD must fail and print PATTERN.
+expect_fail() {
+    local desc=$1 pattern=$2
+    shift 2
+    run "$@"
+    if ((RC != 0)) && [[ $OUT == *"$pattern"* ]]; then
+        pass
+    else
+        fail "$desc (exit $RC, wanted failure with '$pattern')" "$OUT"
+    fi
+}
+
+# expect_eq DESC WANT GOT
+expect_eq() {
+    if [[ $2 == "$3" ]]; then pass; else fail "$1" "want: $2"$'\n'"got:  $3"; fi
+}
+
+# expect_match DESC REGEX GOT
+expect_match() {
+    if [[ $3 =~ $2 ]]; then pass; else fail "$1" "want /$2/"$'\n'"got:  $3"; fi
+}
+
+verify() {
+    local root=$1 chain=$2 cert=$3
+    shift 3
+    openssl verify "$@" -CAfile "$root" -untrusted "$chain" "$cert"
+}
+
+subject() { openssl x509 -in "$1" -noout -subject -nameopt RFC2253 | sed 's/^subject=//'; }
+issuer() { openssl x509 -in "$1" -noout -issuer -nameopt RFC2253 | sed 's/^issuer=//'; }
+
+# Prints one extension of a certificate on one line, e.g.
+# "X509v3 Basic Constraints: critical CA:TRUE".
+ext() {
+    openssl x509 -in "$1" -noout -ext "$2" 2>/dev/null | tr -s ' \n' ' ' | sed 's/ $//'
+}
+
+# Prints the normalised fingerprint (lowercase hex, no colons) of a certificate.
+fingerprint() {
+    local fp
+    fp=$(openssl x509 -in "$2" -noout -fingerprint "-$1") || return 1
+    fp=${fp#*=}
+    fp=${fp//:/}
+    printf '%s\n' "${fp,,}"
+}
+
+# Prints "N: SUBJECT|SUBJECT|..." for the certificates of a PEM bundle, in order.
+chain_layout() {
+    local dir n i subjects=()
+    dir=$(mktemp -d "$WORK/split.XXXXXX")
+    awk -v p="$dir/c." '/-BEGIN CERTIFICATE-/ { n++ } n { print > (p n) }' "$1"
+    n=$(grep -c -- '-BEGIN CERTIFICATE-' "$1")
+    for ((i = 1; i <= n; i++)); do
+        subjects+=("$(subject "$dir/c.$i")")
+    done
+    local IFS='|'
+    printf '%s: %s\n' "$n" "${subjects[*]}"
+}
+
+# Prints the SHA-256 of the (first) certificate of a PEM file.
+cert_fingerprint() {
+    openssl x509 -in "$1" -outform DER | openssl dgst -sha256 -r | cut -d' ' -f1
+}
+
+# Prints a description of a key file: "EC P-256" or "RSA 2048".
+key_kind() {
+    local text
+    text=$(openssl pkey -in "$1" -noout -text 2>&1) || { printf 'unreadable\n'; return; }
+    if [[ $text == *"NIST CURVE: P-256"* ]]; then
+        printf 'EC P-256\n'
+    elif [[ $text =~ Private-Key:\ \(([0-9]+)\ bit,\ 2\ primes\) ]]; then
+        printf 'RSA %s\n' "${BASH_REMATCH[1]}"
+    else
+        printf 'other: %s\n' "$(head -n 2 <<<"$text" | tr '\n' ' ')"
+    fi
+}
+
+# Succeeds when the certificate's public key is the key file's.
+key_matches() {
+    [[ "$(openssl pkey -in "$2" -pubout)" == "$(openssl x509 -in "$1" -noout -pubkey)" ]]
+}
+
+# ------------------------------------------------------------------ tests ---
+
+test_usage() {
+    KT=cli
+    expect_ok "script is executable" test -x "$PKI"
+    expect_ok "--help exits 0" pki --help
+    local cmd
+    for cmd in root intermediate device module selfsigned thumbprint verification server story; do
+        if [[ $OUT == *"  $cmd "* || $OUT == *"  $cmd"$'\n'* ]]; then pass; else fail "--help documents $cmd" "$OUT"; fi
+    done
+    expect_ok "-h exits 0" pki -h
+    expect_ok "help exits 0" pki help
+    local d=$WORK/usage
+    expect_status "no command exits 2" 2 pki --dir "$d"
+    expect_match "usage goes to stderr" "Usage:" "$(pki --dir "$d" 2>&1 >/dev/null)"
+    expect_status "unknown command exits 2" 2 pki --dir "$d" frobnicate
+    expect_status "unknown option exits 2" 2 pki --dir "$d" root r --frob
+    expect_status "root without NAME exits 2" 2 pki --dir "$d" root
+    expect_status "device without --ca exits 2" 2 pki --dir "$d" device dev1
+    expect_status "--ca without value exits 2" 2 pki --dir "$d" device dev1 --ca
+    expect_status "module without MODULEID exits 2" 2 pki --dir "$d" module dev1 --ca x
+    expect_status "verification without CA exits 2" 2 pki --dir "$d" verification CODE
+    expect_status "verification with --ca-cert only exits 2" 2 pki --dir "$d" verification CODE --ca-cert x
+    expect_status "--days abc exits 2" 2 pki --dir "$d" --days abc root r
+    expect_status "--pathlen x exits 2" 2 pki --dir "$d" intermediate i --ca r --pathlen x
+    expect_status "extra argument exits 2" 2 pki --dir "$d" root r extra
+    expect_status "option of another command exits 2" 2 pki --dir "$d" root r --pathlen 1
+    expect_status "thumbprint without file exits 2" 2 pki thumbprint
+    run pki --dir "$d" device dev1 --ca no-such-ca
+    if ((RC != 0 && RC != 2)) && [[ $OUT == *no-such-ca* ]]; then pass; else
+        fail "missing issuer fails with exit 1 and names it (exit $RC)" "$OUT"; fi
+    if [[ ! -e $d/dev1.crt ]]; then pass; else fail "failed device command left dev1.crt"; fi
+}
+
+# test_round KEYTYPE [--rsa]: the whole tree for one key type.
+test_round() {
+    KT=$1
+    shift
+    local d=$WORK/$KT want_key
+    local -a P=(pki --dir "$d" "$@")
+    [[ $KT == rsa ]] && want_key="RSA 2048" || want_key="EC P-256"
+
+    # --- the story ---
+    expect_ok "story" "${P[@]}" story
+    local story_out=$OUT f missing=()
+    expect_match "story prints a summary" "company-x" "$story_out"
+    for f in company-x.crt company-x.key factory-y.crt factory-y.key factory-y.chain.pem \
+        technician-z.crt technician-z.key technician-z.chain.pem server-ca.crt server-ca.key \
+        server.crt server.key smart-x-widget-{1,2,3}.{crt,key,chain.pem}; do
+        [[ -s $d/$f ]] || missing+=("$f")
+    done
+    expect_eq "story makes all its files" "" "${missing[*]}"
+    if [[ ! -e $d/company-x.chain.pem ]]; then pass; else fail "root has no chain.pem"; fi
+
+    expect_eq "root CN" "CN=Company-X Root CA" "$(subject "$d/company-x.crt")"
+    expect_eq "root is self-signed" "CN=Company-X Root CA" "$(issuer "$d/company-x.crt")"
+    expect_eq "factory-y CN" "CN=Factory-Y CA" "$(subject "$d/factory-y.crt")"
+    expect_eq "factory-y issuer" "CN=Company-X Root CA" "$(issuer "$d/factory-y.crt")"
+    expect_eq "technician-z CN" "CN=Technician-Z CA" "$(subject "$d/technician-z.crt")"
+    expect_eq "technician-z issuer" "CN=Factory-Y CA" "$(issuer "$d/technician-z.crt")"
+    expect_eq "root basicConstraints" "X509v3 Basic Constraints: critical CA:TRUE" \
+        "$(ext "$d/company-x.crt" basicConstraints)"
+    expect_eq "root keyUsage" "X509v3 Key Usage: critical Certificate Sign, CRL Sign" \
+        "$(ext "$d/company-x.crt" keyUsage)"
+    expect_match "root subjectKeyIdentifier" "Subject Key Identifier: [0-9A-F:]{20,}" \
+        "$(ext "$d/company-x.crt" subjectKeyIdentifier)"
+    expect_eq "root authorityKeyIdentifier = its SKI" \
+        "$(ext "$d/company-x.crt" subjectKeyIdentifier | sed 's/.*: //')" \
+        "$(ext "$d/company-x.crt" authorityKeyIdentifier | sed 's/.*: //; s/^keyid://')"
+    expect_eq "intermediate basicConstraints" "X509v3 Basic Constraints: critical CA:TRUE" \
+        "$(ext "$d/technician-z.crt" basicConstraints)"
+    expect_eq "intermediate AKI = issuer SKI" \
+        "$(ext "$d/factory-y.crt" subjectKeyIdentifier | sed 's/.*: //')" \
+        "$(ext "$d/technician-z.crt" authorityKeyIdentifier | sed 's/.*: //; s/^keyid://')"
+
+    local i dev
+    for i in 1 2 3; do
+        dev=$d/smart-x-widget-$i
+        expect_ok "smart-x-widget-$i verifies through its chain" \
+            verify "$d/company-x.crt" "$dev.chain.pem" "$dev.crt" -purpose sslclient
+        expect_eq "smart-x-widget-$i CN" "CN=smart-x-widget-$i" "$(subject "$dev.crt")"
+        expect_eq "smart-x-widget-$i chain" \
+            "3: CN=smart-x-widget-$i|CN=Technician-Z CA|CN=Factory-Y CA" "$(chain_layout "$dev.chain.pem")"
+        expect_eq "smart-x-widget-$i key type" "$want_key" "$(key_kind "$dev.key")"
+        expect_ok "smart-x-widget-$i key matches cert" key_matches "$dev.crt" "$dev.key"
+    done
+    dev=$d/smart-x-widget-1
+    expect_fail "device without intermediates does not verify" "unable to get local issuer" \
+        openssl verify -CAfile "$d/company-x.crt" "$dev.crt"
+    expect_eq "chain starts with the device cert itself" \
+        "$(cert_fingerprint "$dev.crt")" "$(cert_fingerprint "$dev.chain.pem")"
+    expect_eq "technician-z chain" "2: CN=Technician-Z CA|CN=Factory-Y CA" \
+        "$(chain_layout "$d/technician-z.chain.pem")"
+    expect_eq "factory-y chain" "1: CN=Factory-Y CA" "$(chain_layout "$d/factory-y.chain.pem")"
+    expect_eq "device basicConstraints" "X509v3 Basic Constraints: critical CA:FALSE" \
+        "$(ext "$dev.crt" basicConstraints)"
+    expect_eq "device extendedKeyUsage" "X509v3 Extended Key Usage: TLS Web Client Authentication" \
+        "$(ext "$dev.crt" extendedKeyUsage)"
+    if [[ $KT == rsa ]]; then
+        expect_eq "device keyUsage" "X509v3 Key Usage: critical Digital Signature, Key Encipherment" \
+            "$(ext "$dev.crt" keyUsage)"
+    else
+        expect_eq "device keyUsage" "X509v3 Key Usage: critical Digital Signature" \
+            "$(ext "$dev.crt" keyUsage)"
+    fi
+    expect_eq "root key type" "$want_key" "$(key_kind "$d/company-x.key")"
+    expect_match "cert public key type" \
+        "$([[ $KT == rsa ]] && echo 'rsaEncryption' || echo 'id-ecPublicKey')" \
+        "$(openssl x509 -in "$dev.crt" -noout -text | grep 'Public Key Algorithm')"
+    expect_eq "default validity 365 days" \
+        "$(date -u -d "$(openssl x509 -in "$dev.crt" -noout -startdate | cut -d= -f2) + 365 days" +%s)" \
+        "$(date -u -d "$(openssl x509 -in "$dev.crt" -noout -enddate | cut -d= -f2)" +%s)"
+    local s1 s2
+    s1=$(openssl x509 -in "$d/smart-x-widget-1.crt" -noout -serial | cut -d= -f2)
+    s2=$(openssl x509 -in "$d/smart-x-widget-2.crt" -noout -serial | cut -d= -f2)
+    expect_match "serial is about 128 bits" '^[0-9A-F]{30,34}$' "$s1"
+    if [[ $s1 != "$s2" ]]; then pass; else fail "serials differ ($s1)"; fi
+
+    # --- the server certificate ---
+    expect_ok "server verifies against server-ca" \
+        openssl verify -purpose sslserver -CAfile "$d/server-ca.crt" "$d/server.crt"
+    expect_eq "server SAN" "X509v3 Subject Alternative Name: DNS:localhost, IP Address:127.0.0.1" \
+        "$(ext "$d/server.crt" subjectAltName)"
+    expect_eq "server CN" "CN=localhost" "$(subject "$d/server.crt")"
+    local server_ca_fp
+    server_ca_fp=$(cert_fingerprint "$d/server-ca.crt")
+    expect_ok "server again" "${P[@]}" server
+    expect_eq "server keeps an existing server-ca" "$server_ca_fp" "$(cert_fingerprint "$d/server-ca.crt")"
+    expect_fail "server cert does not verify against the device root" "unable to get local issuer" \
+        openssl verify -CAfile "$d/company-x.crt" "$d/server.crt"
+
+    # --- a 3-level chain with path lengths, devices and modules ---
+    expect_ok "root r3" "${P[@]}" root r3 --cn "Root Three"
+    expect_eq "root --cn" "CN=Root Three" "$(subject "$d/r3.crt")"
+    expect_ok "intermediate i1" "${P[@]}" intermediate i1 --ca r3 --pathlen 2
+    expect_ok "intermediate i2" "${P[@]}" intermediate i2 --ca i1 --pathlen 1 --cn "Level Two"
+    expect_ok "intermediate i3" "${P[@]}" intermediate i3 --ca i2 --pathlen 0
+    expect_eq "intermediate CN defaults to NAME" "CN=i1" "$(subject "$d/i1.crt")"
+    expect_eq "intermediate --cn" "CN=Level Two" "$(subject "$d/i2.crt")"
+    expect_eq "pathlen" "X509v3 Basic Constraints: critical CA:TRUE, pathlen:0" \
+        "$(ext "$d/i3.crt" basicConstraints)"
+    expect_eq "i3 chain" "3: CN=i3|CN=Level Two|CN=i1" "$(chain_layout "$d/i3.chain.pem")"
+    expect_ok "device dev3" "${P[@]}" device dev3 --ca i3
+    expect_ok "dev3 verifies through 3 intermediates" verify "$d/r3.crt" "$d/dev3.chain.pem" "$d/dev3.crt"
+    expect_eq "dev3 chain" "4: CN=dev3|CN=i3|CN=Level Two|CN=i1" "$(chain_layout "$d/dev3.chain.pem")"
+    expect_ok "module dev3/m1" "${P[@]}" module dev3 m1 --ca i3
+    expect_eq "module CN" "CN=dev3/m1" "$(subject "$d/dev3--m1.crt")"
+    expect_ok "module verifies" verify "$d/r3.crt" "$d/dev3--m1.chain.pem" "$d/dev3--m1.crt"
+    expect_eq "module chain" "4: CN=dev3/m1|CN=i3|CN=Level Two|CN=i1" \
+        "$(chain_layout "$d/dev3--m1.chain.pem")"
+    expect_eq "module basicConstraints" "X509v3 Basic Constraints: critical CA:FALSE" \
+        "$(ext "$d/dev3--m1.crt" basicConstraints)"
+    expect_ok "module --out" "${P[@]}" module dev3 m2 --ca i3 --out modtwo
+    expect_eq "module --out CN" "CN=dev3/m2" "$(subject "$d/modtwo.crt")"
+    expect_ok "device signed by the root" "${P[@]}" device rootdev --ca r3
+    expect_eq "device under root: chain = leaf only" "1: CN=rootdev" "$(chain_layout "$d/rootdev.chain.pem")"
+    expect_ok "device under root verifies" verify "$d/r3.crt" "$d/rootdev.chain.pem" "$d/rootdev.crt"
+    expect_ok "intermediate beyond pathlen" "${P[@]}" intermediate i4 --ca i3
+    expect_ok "device under i4" "${P[@]}" device dev4 --ca i4
+    expect_fail "pathlen is enforced" "path length constraint exceeded" \
+        verify "$d/r3.crt" "$d/dev4.chain.pem" "$d/dev4.crt"
+    expect_ok "issuer as a path prefix" "${P[@]}" device pathdev --ca "$d/i3"
+    expect_ok "device by path prefix verifies" verify "$d/r3.crt" "$d/pathdev.chain.pem" "$d/pathdev.crt"
+
+    # --- --cn, --out, --days ---
+    expect_ok "device --cn" "${P[@]}" device dcn --ca technician-z --cn "someone-else"
+    expect_eq "device --cn sets CN, file by DEVICEID" "CN=someone-else" "$(subject "$d/dcn.crt")"
+    expect_ok "device --out" "${P[@]}" device dout --ca technician-z --out other-name
+    expect_eq "device --out CN" "CN=dout" "$(subject "$d/other-name.crt")"
+    if [[ ! -e $d/dout.crt && -s $d/other-name.chain.pem ]]; then pass; else fail "--out names the files"; fi
+    expect_ok "device --days 10" "${P[@]}" --days 10 device short --ca technician-z
+    expect_ok "--days 10: valid for 9 more days" openssl x509 -in "$d/short.crt" -noout -checkend $((9 * 86400))
+    expect_status "--days 10: not valid for 11 more days" 1 \
+        openssl x509 -in "$d/short.crt" -noout -checkend $((11 * 86400))
+    expect_ok "global option after the command" "${P[@]}" device late --ca technician-z --days 20
+    expect_status "late --days 20: not valid for 21 days" 1 \
+        openssl x509 -in "$d/late.crt" -noout -checkend $((21 * 86400))
+
+    # --- expired certificates ---
+    expect_ok "device --expired" "${P[@]}" device exp1 --ca technician-z --expired
+    expect_fail "expired device fails verification" "certificate has expired" \
+        verify "$d/company-x.crt" "$d/exp1.chain.pem" "$d/exp1.crt"
+    expect_match "expired device validity in the past" "notAfter=.* 202[0-1] GMT" \
+        "$(openssl x509 -in "$d/exp1.crt" -noout -enddate)"
+    expect_eq "expired device keeps its CN" "CN=exp1" "$(subject "$d/exp1.crt")"
+    expect_eq "expired device keeps its extensions" "X509v3 Basic Constraints: critical CA:FALSE" \
+        "$(ext "$d/exp1.crt" basicConstraints)"
+    expect_ok "intermediate --expired" "${P[@]}" intermediate oldca --ca company-x --expired
+    expect_eq "expired intermediate is still CA:TRUE" "X509v3 Basic Constraints: critical CA:TRUE" \
+        "$(ext "$d/oldca.crt" basicConstraints)"
+    expect_ok "device under expired intermediate" "${P[@]}" device underold --ca oldca
+    expect_fail "device under expired intermediate fails" "certificate has expired" \
+        verify "$d/company-x.crt" "$d/underold.chain.pem" "$d/underold.crt"
+    expect_ok "module --expired" "${P[@]}" module exp1 m --ca technician-z --expired
+    expect_status "expired module is expired" 1 openssl x509 -in "$d/exp1--m.crt" -noout -checkend 0
+    expect_ok "selfsigned --expired" "${P[@]}" selfsigned sexp --expired
+    expect_status "expired selfsigned is expired" 1 openssl x509 -in "$d/sexp.crt" -noout -checkend 0
+    expect_eq "expired selfsigned is self-signed" "CN=sexp" "$(issuer "$d/sexp.crt")"
+
+    # --- --not-ca ---
+    expect_ok "intermediate --not-ca" "${P[@]}" intermediate notca --ca company-x --not-ca
+    expect_eq "--not-ca basicConstraints" "X509v3 Basic Constraints: critical CA:FALSE" \
+        "$(ext "$d/notca.crt" basicConstraints)"
+    expect_ok "device under --not-ca intermediate" "${P[@]}" device undernotca --ca notca
+    expect_fail "device under --not-ca intermediate fails" "invalid CA certificate" \
+        verify "$d/company-x.crt" "$d/undernotca.chain.pem" "$d/undernotca.crt"
+
+    # --- self-signed devices and thumbprints ---
+    run "${P[@]}" selfsigned sdev
+    if ((RC == 0)); then pass; else fail "selfsigned (exit $RC)" "$OUT"; fi
+    local printed=$OUT sha1 sha256
+    sha1=$(fingerprint sha1 "$d/sdev.crt")
+    sha256=$(fingerprint sha256 "$d/sdev.crt")
+    expect_eq "selfsigned prints thumbprints" "sha1=$sha1"$'\n'"sha256=$sha256" "$printed"
+    expect_eq "selfsigned .thumbprints file" "sha1=$sha1"$'\n'"sha256=$sha256" "$(cat "$d/sdev.thumbprints")"
+    expect_match "thumbprint format" $'^sha1=[0-9a-f]{40}\nsha256=[0-9a-f]{64}$' "$printed"
+    expect_eq "selfsigned CN" "CN=sdev" "$(subject "$d/sdev.crt")"
+    expect_eq "selfsigned issuer = subject" "CN=sdev" "$(issuer "$d/sdev.crt")"
+    expect_eq "selfsigned basicConstraints" "X509v3 Basic Constraints: critical CA:FALSE" \
+        "$(ext "$d/sdev.crt" basicConstraints)"
+    expect_eq "selfsigned clientAuth" "X509v3 Extended Key Usage: TLS Web Client Authentication" \
+        "$(ext "$d/sdev.crt" extendedKeyUsage)"
+    expect_eq "selfsigned key type" "$want_key" "$(key_kind "$d/sdev.key")"
+    expect_ok "selfsigned key matches" key_matches "$d/sdev.crt" "$d/sdev.key"
+    expect_ok "selfsigned --out" "${P[@]}" selfsigned sdev2 --out ss-other
+    expect_eq "selfsigned --out CN" "CN=sdev2" "$(subject "$d/ss-other.crt")"
+    if [[ -s $d/ss-other.thumbprints ]]; then pass; else fail "selfsigned --out thumbprints file"; fi
+    expect_ok "thumbprint of a CA-signed cert" "${P[@]}" thumbprint "$dev.crt"
+    expect_eq "thumbprint output" \
+        "sha1=$(fingerprint sha1 "$dev.crt")"$'\n'"sha256=$(fingerprint sha256 "$dev.crt")" "$OUT"
+    openssl x509 -in "$dev.crt" -outform DER -out "$WORK/$KT-dev.der"
+    expect_ok "thumbprint of a DER file" "${P[@]}" thumbprint "$WORK/$KT-dev.der"
+    expect_eq "DER thumbprint = PEM thumbprint" \
+        "sha1=$(fingerprint sha1 "$dev.crt")"$'\n'"sha256=$(fingerprint sha256 "$dev.crt")" "$OUT"
+    expect_fail "thumbprint of a missing file fails" "nope.crt" "${P[@]}" thumbprint "$d/nope.crt"
+
+    # --- verification certificates ---
+    local key_before
+    key_before=$(cert_fingerprint "$d/technician-z.crt")$(sha256sum <"$d/technician-z.key")
+    run "${P[@]}" verification 0A1B2C3D4E5F --ca technician-z
+    if ((RC == 0)); then pass; else fail "verification --ca (exit $RC)" "$OUT"; fi
+    expect_eq "verification prints its path" "$d/verification-technician-z.crt" "$OUT"
+    local vc=$d/verification-technician-z.crt
+    expect_eq "verification CN = code" "CN=0A1B2C3D4E5F" "$(subject "$vc")"
+    expect_eq "verification issuer = CA" "CN=Technician-Z CA" "$(issuer "$vc")"
+    expect_ok "verification cert verifies against the CA" \
+        verify "$d/company-x.crt" "$d/technician-z.chain.pem" "$vc"
+    expect_ok "verification cert verifies with the CA alone (partial chain)" \
+        openssl verify -partial_chain -CAfile "$d/technician-z.crt" "$vc"
+    expect_fail "verification cert does not verify against another CA" "unable to get local issuer" \
+        openssl verify -partial_chain -CAfile "$d/i3.crt" "$vc"
+    expect_eq "verification leaves the CA files alone" "$key_before" \
+        "$(cert_fingerprint "$d/technician-z.crt")$(sha256sum <"$d/technician-z.key")"
+    if ! compgen -G "$d/*verification*.key" >/dev/null; then pass; else
+        fail "verification keeps no key file"; fi
+    mkdir -p "$WORK/$KT-elsewhere"
+    cp "$d/factory-y.crt" "$WORK/$KT-elsewhere/my ca.pem"
+    cp "$d/factory-y.key" "$WORK/$KT-elsewhere/my ca key.pem"
+    run "${P[@]}" verification CODE-2 --ca-cert "$WORK/$KT-elsewhere/my ca.pem" \
+        --ca-key "$WORK/$KT-elsewhere/my ca key.pem" --out "$WORK/$KT-elsewhere/out/v.pem"
+    if ((RC == 0)); then pass; else fail "verification --ca-cert/--ca-key (exit $RC)" "$OUT"; fi
+    expect_eq "verification --out path printed" "$WORK/$KT-elsewhere/out/v.pem" "$OUT"
+    expect_eq "verification --ca-cert CN" "CN=CODE-2" "$(subject "$WORK/$KT-elsewhere/out/v.pem")"
+    expect_ok "verification --ca-cert verifies" openssl verify -CAfile "$d/company-x.crt" \
+        -untrusted "$d/factory-y.crt" "$WORK/$KT-elsewhere/out/v.pem"
+    run "${P[@]}" verification CODE-3 --ca-cert "$d/factory-y.crt" --ca-key "$d/factory-y.key"
+    expect_eq "verification --ca-cert default path" "$d/verification-factory-y.crt" "$OUT"
+
+    # --- key modes and overwriting ---
+    local bad=()
+    for f in "$d"/*.key; do
+        [[ $(stat -c %a "$f") == 600 ]] || bad+=("$f")
+    done
+    expect_eq "all keys have mode 600" "" "${bad[*]}"
+    chmod 644 "$d/other-name.key" "$d/company-x.key"
+    local old_fp
+    old_fp=$(cert_fingerprint "$d/smart-x-widget-1.crt")
+    expect_ok "story again (overwrites)" "${P[@]}" story
+    expect_ok "device again (overwrites)" "${P[@]}" device dout --ca technician-z --out other-name
+    expect_eq "overwritten key has mode 600" "600" "$(stat -c %a "$d/other-name.key")"
+    expect_eq "overwritten root key has mode 600" "600" "$(stat -c %a "$d/company-x.key")"
+    if [[ $old_fp != "$(cert_fingerprint "$d/smart-x-widget-1.crt")" ]]; then pass; else
+        fail "story again makes new certificates"; fi
+    expect_ok "new story verifies" verify "$d/company-x.crt" "$d/smart-x-widget-1.chain.pem" \
+        "$d/smart-x-widget-1.crt"
+    expect_ok "new story key matches" key_matches "$d/smart-x-widget-1.crt" "$d/smart-x-widget-1.key"
+    expect_ok "intermediate turned into a root" "${P[@]}" root i2
+    if [[ ! -e $d/i2.chain.pem ]]; then pass; else fail "root removes a stale NAME.chain.pem"; fi
+}
+
+test_default_dir() {
+    KT=default
+    local d=$WORK/cwd
+    mkdir -p "$d"
+    (cd "$d" && "$PKI" root r >/dev/null 2>&1 && "$PKI" device x --ca r >/dev/null 2>&1)
+    if [[ -s $d/pki/r.crt && -s $d/pki/x.chain.pem ]]; then pass; else fail "DIR defaults to ./pki"; fi
+    expect_eq "default key type is EC P-256" "EC P-256" "$(key_kind "$d/pki/x.key")"
+}
+
+if ! command -v openssl >/dev/null; then
+    echo "pki: openssl not found" >&2
+    exit 1
+fi
+test_usage
+test_round ec
+test_round rsa --rsa
+test_default_dir
+
+printf 'pki: %d passed, %d failed\n' "$PASSED" "$FAILED"
+((FAILED == 0))

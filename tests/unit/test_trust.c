@@ -1,0 +1,337 @@
+/* Chain verification against the verified-CA set, on certificates made by
+ * scripts/x509ca-pki: root -> int1 -> int2 -> device, plus broken links. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <openssl/x509_vfy.h>
+
+#include "pki_fixture.h"
+#include "trust.h"
+#include "xca_err.h"
+
+static const char *const pki_commands[] = {
+  "root root",
+  "intermediate int1 --ca root",
+  "intermediate int2 --ca int1",
+  "device dev --ca int2",
+  "device dev-expired --ca int2 --expired",
+  "intermediate int-expired --ca root --expired",
+  "device dev-under-expired --ca int-expired",
+  "intermediate int-notca --ca root --not-ca",
+  "device dev-under-notca --ca int-notca",
+  "intermediate int-p0 --ca root --pathlen 0",
+  "intermediate int-p0-child --ca int-p0",
+  "device dev-pathlen --ca int-p0-child",
+  "root other",
+  "device stranger --ca other",
+  "selfsigned lonely",
+};
+
+struct fixture {
+  struct xca_trust *trust;
+  X509 *root, *int1, *int2, *other;
+};
+
+static int group_setup(void **state)
+{
+  (void)state;
+  return xca_fixture_pki(pki_commands, sizeof(pki_commands) / sizeof(pki_commands[0])) ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+  (void)state;
+  xca_fixture_cleanup();
+  return 0;
+}
+
+static int setup(void **state)
+{
+  struct fixture *f = calloc(1, sizeof(*f));
+  f->trust = xca_trust_new();
+  f->root = xca_fixture_cert("root.crt");
+  f->int1 = xca_fixture_cert("int1.crt");
+  f->int2 = xca_fixture_cert("int2.crt");
+  f->other = xca_fixture_cert("other.crt");
+  assert_non_null(f->trust);
+  assert_non_null(f->root);
+  assert_non_null(f->int2);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  struct fixture *f = *state;
+  xca_trust_free(f->trust);
+  X509_free(f->root);
+  X509_free(f->int1);
+  X509_free(f->int2);
+  X509_free(f->other);
+  free(f);
+  return 0;
+}
+
+/* Verify DIR/<base>.crt with the untrusted chain DIR/<base>.chain.pem (or
+ * no chain when with_chain is 0). */
+static int verify_named(struct xca_trust *trust, const char *base, int with_chain,
+                        struct xca_chain_result *res)
+{
+  char name[128];
+  X509 *leaf;
+  STACK_OF(X509) *chain = NULL;
+  int rc;
+
+  snprintf(name, sizeof(name), "%s.crt", base);
+  leaf = xca_fixture_cert(name);
+  assert_non_null(leaf);
+  if (with_chain) {
+    snprintf(name, sizeof(name), "%s.chain.pem", base);
+    chain = xca_fixture_chain(name);
+    assert_non_null(chain);
+  }
+  rc = xca_trust_verify(trust, leaf, chain, 5, 0, res);
+  sk_X509_pop_free(chain, X509_free);
+  X509_free(leaf);
+  return rc;
+}
+
+static void root_verified_accepts_three_level_chain(void **state)
+{
+  struct fixture *f = *state;
+  struct xca_chain_result res;
+
+  assert_int_equal(xca_trust_put(f->trust, "root", f->root), XCA_OK);
+  assert_int_equal(verify_named(f->trust, "dev", 1, &res), XCA_OK);
+  assert_int_equal(res.x509_error, X509_V_OK);
+  assert_int_equal(res.anchor_count, 1);
+  assert_string_equal(res.anchors[0], "root");
+}
+
+static void intermediate_alone_is_an_anchor(void **state)
+{
+  struct fixture *f = *state;
+  struct xca_chain_result res;
+
+  assert_int_equal(xca_trust_put(f->trust, "int2", f->int2), XCA_OK);
+  assert_int_equal(verify_named(f->trust, "dev", 1, &res), XCA_OK);
+  assert_string_equal(res.anchors[0], "int2");
+  /* The leaf alone suffices when its issuer is trusted. */
+  assert_int_equal(verify_named(f->trust, "dev", 0, &res), XCA_OK);
+}
+
+static void empty_set_refuses(void **state)
+{
+  struct fixture *f = *state;
+  struct xca_chain_result res;
+
+  assert_int_equal(verify_named(f->trust, "dev", 1, &res), XCA_E_CHAIN);
+  assert_int_not_equal(res.x509_error, X509_V_OK);
+  assert_int_equal(res.anchor_count, 0);
+}
+
+static void leaf_without_intermediates_refused_under_root(void **state)
+{
+  struct fixture *f = *state;
+  struct xca_chain_result res;
+
+  xca_trust_put(f->trust, "root", f->root);
+  assert_int_equal(verify_named(f->trust, "dev", 0, &res), XCA_E_CHAIN);
+  assert_int_equal(res.x509_error, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
+}
+
+static void removed_ca_no_longer_anchors(void **state)
+{
+  struct fixture *f = *state;
+  struct xca_chain_result res;
+
+  xca_trust_put(f->trust, "root", f->root);
+  assert_int_equal(verify_named(f->trust, "dev", 1, &res), XCA_OK);
+  assert_int_equal(xca_trust_remove(f->trust, "root"), XCA_OK);
+  assert_int_equal(xca_trust_count(f->trust), 0);
+  assert_int_equal(verify_named(f->trust, "dev", 1, &res), XCA_E_CHAIN);
+  assert_int_equal(xca_trust_remove(f->trust, "root"), XCA_E_NOT_FOUND);
+}
+
+static void both_root_and_intermediate_are_reported(void **state)
+{
+  struct fixture *f = *state;
+  struct xca_chain_result res;
+
+  xca_trust_put(f->trust, "root", f->root);
+  xca_trust_put(f->trust, "int1", f->int1);
+  assert_int_equal(verify_named(f->trust, "dev", 1, &res), XCA_OK);
+  assert_true(res.anchor_count >= 1);
+  /* Dropping one still leaves a path through the other. */
+  xca_trust_remove(f->trust, "int1");
+  assert_int_equal(verify_named(f->trust, "dev", 1, &res), XCA_OK);
+}
+
+static void expired_leaf_refused(void **state)
+{
+  struct fixture *f = *state;
+  struct xca_chain_result res;
+
+  xca_trust_put(f->trust, "root", f->root);
+  assert_int_equal(verify_named(f->trust, "dev-expired", 1, &res), XCA_E_CHAIN);
+  assert_int_equal(res.x509_error, X509_V_ERR_CERT_HAS_EXPIRED);
+  assert_int_equal(res.error_depth, 0);
+}
+
+static void expired_intermediate_refused(void **state)
+{
+  struct fixture *f = *state;
+  struct xca_chain_result res;
+
+  xca_trust_put(f->trust, "root", f->root);
+  assert_int_equal(verify_named(f->trust, "dev-under-expired", 1, &res), XCA_E_CHAIN);
+  assert_int_equal(res.x509_error, X509_V_ERR_CERT_HAS_EXPIRED);
+  assert_int_equal(res.error_depth, 1);
+}
+
+static void intermediate_without_ca_flag_refused(void **state)
+{
+  struct fixture *f = *state;
+  struct xca_chain_result res;
+
+  xca_trust_put(f->trust, "root", f->root);
+  assert_int_equal(verify_named(f->trust, "dev-under-notca", 1, &res), XCA_E_CHAIN);
+  assert_int_equal(res.x509_error, X509_V_ERR_INVALID_CA);
+}
+
+static void pathlen_is_enforced(void **state)
+{
+  struct fixture *f = *state;
+  struct xca_chain_result res;
+
+  xca_trust_put(f->trust, "root", f->root);
+  assert_int_equal(verify_named(f->trust, "dev-pathlen", 1, &res), XCA_E_CHAIN);
+  assert_int_equal(res.x509_error, X509_V_ERR_PATH_LENGTH_EXCEEDED);
+}
+
+static void max_depth_is_enforced(void **state)
+{
+  struct fixture *f = *state;
+  struct xca_chain_result res;
+  X509 *leaf = xca_fixture_cert("dev.crt");
+  STACK_OF(X509) *chain = xca_fixture_chain("dev.chain.pem");
+
+  xca_trust_put(f->trust, "root", f->root);
+  /* leaf -> int2 -> int1 -> root needs depth 2 below the anchor. */
+  assert_int_equal(xca_trust_verify(f->trust, leaf, chain, 1, 0, &res), XCA_E_CHAIN);
+  assert_int_equal(res.x509_error, X509_V_ERR_CERT_CHAIN_TOO_LONG);
+  assert_int_equal(xca_trust_verify(f->trust, leaf, chain, 2, 0, &res), XCA_OK);
+  sk_X509_pop_free(chain, X509_free);
+  X509_free(leaf);
+}
+
+static void other_root_does_not_anchor(void **state)
+{
+  struct fixture *f = *state;
+  struct xca_chain_result res;
+
+  xca_trust_put(f->trust, "other", f->other);
+  assert_int_equal(verify_named(f->trust, "dev", 1, &res), XCA_E_CHAIN);
+  assert_int_equal(verify_named(f->trust, "stranger", 1, &res), XCA_OK);
+  assert_string_equal(res.anchors[0], "other");
+}
+
+static void self_signed_leaf_refused(void **state)
+{
+  struct fixture *f = *state;
+  struct xca_chain_result res;
+
+  xca_trust_put(f->trust, "root", f->root);
+  assert_int_equal(verify_named(f->trust, "lonely", 0, &res), XCA_E_CHAIN);
+}
+
+static void verification_time_is_honoured(void **state)
+{
+  struct fixture *f = *state;
+  struct xca_chain_result res;
+  X509 *leaf = xca_fixture_cert("dev.crt");
+  STACK_OF(X509) *chain = xca_fixture_chain("dev.chain.pem");
+  time_t far_future = time(NULL) + 3 * 365 * 86400;
+
+  xca_trust_put(f->trust, "root", f->root);
+  assert_int_equal(xca_trust_verify(f->trust, leaf, chain, 5, far_future, &res), XCA_E_CHAIN);
+  assert_int_equal(res.x509_error, X509_V_ERR_CERT_HAS_EXPIRED);
+  sk_X509_pop_free(chain, X509_free);
+  X509_free(leaf);
+}
+
+static void put_refuses_non_ca_and_bad_names(void **state)
+{
+  struct fixture *f = *state;
+  X509 *leaf = xca_fixture_cert("dev.crt");
+  char long_name[80];
+
+  memset(long_name, 'a', sizeof(long_name) - 1);
+  long_name[sizeof(long_name) - 1] = '\0';
+  assert_int_equal(xca_trust_put(f->trust, "dev", leaf), XCA_E_NOT_CA);
+  assert_int_equal(xca_trust_put(f->trust, "", f->root), XCA_E_BAD_NAME);
+  assert_int_equal(xca_trust_put(f->trust, long_name, f->root), XCA_E_BAD_NAME);
+  assert_int_equal(xca_trust_count(f->trust), 0);
+  X509_free(leaf);
+}
+
+static void put_replaces_same_name(void **state)
+{
+  struct fixture *f = *state;
+  struct xca_chain_result res;
+
+  xca_trust_put(f->trust, "ca", f->other);
+  xca_trust_put(f->trust, "ca", f->root);
+  assert_int_equal(xca_trust_count(f->trust), 1);
+  assert_int_equal(verify_named(f->trust, "dev", 1, &res), XCA_OK);
+  assert_int_equal(verify_named(f->trust, "stranger", 1, &res), XCA_E_CHAIN);
+}
+
+static void many_cas_do_not_disturb_lookup(void **state)
+{
+  struct fixture *f = *state;
+  struct xca_chain_result res;
+  char name[32];
+
+  /* The same certificate under many names shares one subject bucket; the
+   * anchor list is bounded. */
+  for (int i = 0; i < 200; i++) {
+    snprintf(name, sizeof(name), "ca-%d", i);
+    assert_int_equal(xca_trust_put(f->trust, name, f->other), XCA_OK);
+  }
+  xca_trust_put(f->trust, "root", f->root);
+  assert_int_equal(xca_trust_count(f->trust), 201);
+  assert_int_equal(verify_named(f->trust, "dev", 1, &res), XCA_OK);
+  assert_string_equal(res.anchors[0], "root");
+  xca_trust_clear(f->trust);
+  assert_int_equal(xca_trust_count(f->trust), 0);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    T(root_verified_accepts_three_level_chain),
+    T(intermediate_alone_is_an_anchor),
+    T(empty_set_refuses),
+    T(leaf_without_intermediates_refused_under_root),
+    T(removed_ca_no_longer_anchors),
+    T(both_root_and_intermediate_are_reported),
+    T(expired_leaf_refused),
+    T(expired_intermediate_refused),
+    T(intermediate_without_ca_flag_refused),
+    T(pathlen_is_enforced),
+    T(max_depth_is_enforced),
+    T(other_root_does_not_anchor),
+    T(self_signed_leaf_refused),
+    T(verification_time_is_honoured),
+    T(put_refuses_non_ca_and_bad_names),
+    T(put_replaces_same_name),
+    T(many_cas_do_not_disturb_lookup),
+  };
+  return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
