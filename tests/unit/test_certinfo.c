@@ -1,0 +1,244 @@
+/* Certificate facts: PEM checks, CN, thumbprints, CA flag, validity. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "certinfo.h"
+#include "pki_fixture.h"
+#include "xca_err.h"
+
+static const char *const pki_commands[] = {
+  "root root --cn 'Company-X Root CA'",
+  "device dev --ca root",
+  "device dev-expired --ca root --expired",
+  "module dev mod --ca root",
+  "selfsigned lonely",
+  "root other",
+};
+
+static int group_setup(void **state)
+{
+  (void)state;
+  return xca_fixture_pki(pki_commands, sizeof(pki_commands) / sizeof(pki_commands[0])) ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+  (void)state;
+  xca_fixture_cleanup();
+  return 0;
+}
+
+static char *concat(const char *a, const char *b)
+{
+  char *out = malloc(strlen(a) + strlen(b) + 1);
+  strcpy(out, a);
+  strcat(out, b);
+  return out;
+}
+
+static void single_pem_certificate_parses(void **state)
+{
+  char *pem = xca_fixture_read("root.crt");
+  X509 *cert = NULL;
+
+  (void)state;
+  assert_int_equal(xca_cert_from_pem(pem, strlen(pem), &cert), XCA_OK);
+  assert_non_null(cert);
+  X509_free(cert);
+  free(pem);
+}
+
+static void private_key_anywhere_is_refused(void **state)
+{
+  char *pem = xca_fixture_read("root.crt");
+  char *key = xca_fixture_read("root.key");
+  char *both = concat(pem, key);
+  char *key_first = concat(key, pem);
+  X509 *cert = NULL;
+
+  (void)state;
+  assert_int_equal(xca_cert_from_pem(both, strlen(both), &cert), XCA_E_PRIVATE_KEY);
+  assert_int_equal(xca_cert_from_pem(key_first, strlen(key_first), &cert), XCA_E_PRIVATE_KEY);
+  assert_int_equal(xca_cert_from_pem(key, strlen(key), &cert), XCA_E_PRIVATE_KEY);
+  assert_null(cert);
+  free(pem);
+  free(key);
+  free(both);
+  free(key_first);
+}
+
+static void two_certificates_are_refused(void **state)
+{
+  char *pem = xca_fixture_read("dev.chain.pem");
+  char *a = xca_fixture_read("root.crt");
+  char *b = xca_fixture_read("other.crt");
+  char *two = concat(a, b);
+  X509 *cert = NULL;
+
+  (void)state;
+  assert_int_equal(xca_cert_from_pem(two, strlen(two), &cert), XCA_E_MULTIPLE_CERTS);
+  assert_null(cert);
+  free(pem);
+  free(a);
+  free(b);
+  free(two);
+}
+
+static void garbage_is_refused(void **state)
+{
+  const char *junk = "hello";
+  const char *broken = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+  const char *other = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n";
+  X509 *cert = NULL;
+
+  (void)state;
+  assert_int_equal(xca_cert_from_pem(junk, strlen(junk), &cert), XCA_E_BAD_PEM);
+  assert_int_equal(xca_cert_from_pem(broken, strlen(broken), &cert), XCA_E_BAD_PEM);
+  assert_int_equal(xca_cert_from_pem(other, strlen(other), &cert), XCA_E_BAD_PEM);
+  assert_int_equal(xca_cert_from_pem("", 0, &cert), XCA_E_BAD_PEM);
+  assert_int_equal(xca_cert_from_pem(NULL, 10, &cert), XCA_E_BAD_PEM);
+  assert_null(cert);
+}
+
+static void pem_round_trip(void **state)
+{
+  char *pem = xca_fixture_read("root.crt");
+  X509 *cert = NULL;
+  char *again;
+
+  (void)state;
+  xca_cert_from_pem(pem, strlen(pem), &cert);
+  again = xca_cert_to_pem(cert);
+  assert_string_equal(again, pem);
+  free(again);
+  free(pem);
+  X509_free(cert);
+}
+
+static void cn_of_device_and_module(void **state)
+{
+  X509 *dev = xca_fixture_cert("dev.crt");
+  X509 *mod = xca_fixture_cert("dev--mod.crt");
+  char cn[XCA_CN_MAX];
+  char tiny[4];
+
+  (void)state;
+  assert_int_equal(xca_cert_cn(dev, cn, sizeof(cn)), XCA_OK);
+  assert_string_equal(cn, "dev");
+  assert_int_equal(xca_cert_cn(mod, cn, sizeof(cn)), XCA_OK);
+  assert_string_equal(cn, "dev/mod");
+  assert_int_equal(xca_cert_cn(mod, tiny, sizeof(tiny)), XCA_E_CN_MISMATCH);
+  assert_string_equal(tiny, "");
+  X509_free(dev);
+  X509_free(mod);
+}
+
+static void subject_and_not_after_are_readable(void **state)
+{
+  X509 *root = xca_fixture_cert("root.crt");
+  char subject[256];
+  char not_after[32];
+
+  (void)state;
+  xca_cert_subject(root, subject, sizeof(subject));
+  assert_string_equal(subject, "CN=Company-X Root CA");
+  xca_cert_not_after(root, not_after, sizeof(not_after));
+  assert_int_equal(strlen(not_after), 20);
+  assert_int_equal(not_after[19], 'Z');
+  assert_int_equal(not_after[10], 'T');
+  X509_free(root);
+}
+
+static void thumbprints_match_the_pki_script(void **state)
+{
+  X509 *cert = xca_fixture_cert("lonely.crt");
+  char *expected = xca_fixture_read("lonely.thumbprints");
+  char sha1[XCA_SHA1_HEX];
+  char sha256[XCA_SHA256_HEX];
+  char line[128];
+
+  (void)state;
+  xca_cert_sha1(cert, sha1);
+  xca_cert_sha256(cert, sha256);
+  snprintf(line, sizeof(line), "sha1=%s\n", sha1);
+  assert_non_null(strstr(expected, line));
+  snprintf(line, sizeof(line), "sha256=%s", sha256);
+  assert_non_null(strstr(expected, line));
+  X509_free(cert);
+  free(expected);
+}
+
+static void thumbprint_normalisation(void **state)
+{
+  char out[XCA_SHA256_HEX];
+
+  (void)state;
+  assert_int_equal(xca_thumbprint_normalize("AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01", out), XCA_OK);
+  assert_string_equal(out, "abcdef0123456789abcdef0123456789abcdef01");
+  assert_int_equal(xca_thumbprint_normalize("abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789", out), XCA_OK);
+  assert_int_equal(strlen(out), 64);
+  assert_int_equal(xca_thumbprint_normalize("abcdef", out), XCA_E_BAD_THUMBPRINT);
+  assert_string_equal(out, "");
+  assert_int_equal(xca_thumbprint_normalize("zz:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01", out), XCA_E_BAD_THUMBPRINT);
+  assert_int_equal(xca_thumbprint_normalize(NULL, out), XCA_E_BAD_THUMBPRINT);
+  assert_int_equal(xca_thumbprint_normalize("abcdef0123456789abcdef0123456789abcdef0123456789abcdef012345678900", out), XCA_E_BAD_THUMBPRINT);
+}
+
+static void ca_flag_and_validity(void **state)
+{
+  X509 *root = xca_fixture_cert("root.crt");
+  X509 *dev = xca_fixture_cert("dev.crt");
+  X509 *expired = xca_fixture_cert("dev-expired.crt");
+  X509 *lonely = xca_fixture_cert("lonely.crt");
+  time_t now = time(NULL);
+
+  (void)state;
+  assert_true(xca_cert_is_ca(root));
+  assert_false(xca_cert_is_ca(dev));
+  assert_false(xca_cert_is_ca(lonely));
+  assert_true(xca_cert_time_valid(dev, now));
+  assert_false(xca_cert_time_valid(expired, now));
+  assert_false(xca_cert_time_valid(dev, now + 2 * 365 * 86400));
+  X509_free(root);
+  X509_free(dev);
+  X509_free(expired);
+  X509_free(lonely);
+}
+
+static void signature_check(void **state)
+{
+  X509 *root = xca_fixture_cert("root.crt");
+  X509 *other = xca_fixture_cert("other.crt");
+  X509 *dev = xca_fixture_cert("dev.crt");
+
+  (void)state;
+  assert_true(xca_cert_signed_by(dev, root));
+  assert_false(xca_cert_signed_by(dev, other));
+  X509_free(root);
+  X509_free(other);
+  X509_free(dev);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(single_pem_certificate_parses),
+    cmocka_unit_test(private_key_anywhere_is_refused),
+    cmocka_unit_test(two_certificates_are_refused),
+    cmocka_unit_test(garbage_is_refused),
+    cmocka_unit_test(pem_round_trip),
+    cmocka_unit_test(cn_of_device_and_module),
+    cmocka_unit_test(subject_and_not_after_are_readable),
+    cmocka_unit_test(thumbprints_match_the_pki_script),
+    cmocka_unit_test(thumbprint_normalisation),
+    cmocka_unit_test(ca_flag_and_validity),
+    cmocka_unit_test(signature_check),
+  };
+  return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
