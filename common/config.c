@@ -63,7 +63,7 @@ static void free_admin_users(struct xca_config *cfg)
 static int set_admin_users(struct xca_config *cfg, const char *value)
 {
   char *copy = strdup(value);
-  char *save = NULL;
+  char *cursor = copy;
   char *users[XCA_MAX_ADMIN_USERS];
   int count = 0;
   int rc = XCA_OK;
@@ -71,7 +71,8 @@ static int set_admin_users(struct xca_config *cfg, const char *value)
   if (copy == NULL) {
     return XCA_E_NOMEM;
   }
-  for (char *tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+  /* strsep, unlike strtok, yields empty items, which are refused. */
+  for (char *tok = strsep(&cursor, ","); tok != NULL; tok = strsep(&cursor, ",")) {
     while (*tok == ' ') {
       tok++;
     }
@@ -159,49 +160,64 @@ static int set_int_option(struct xca_config *cfg, const struct int_option *opt, 
   return XCA_OK;
 }
 
-static int set_string_option(struct xca_config *cfg, const char *name, const char *value,
-                             char *errbuf, size_t errlen)
+static int set_redis_password(struct xca_config *cfg, const char *value, char *errbuf,
+                              size_t errlen)
 {
-  int rc;
+  if (*value == '\0') {
+    snprintf(errbuf, errlen, "plugin_opt_redis_password: empty value");
+    return XCA_E_OPTION;
+  }
+  return replace_string(&cfg->redis_password, value);
+}
 
-  if (strcmp(name, "redis_password") == 0) {
-    if (*value == '\0') {
-      snprintf(errbuf, errlen, "plugin_opt_redis_password: empty value");
-      return XCA_E_OPTION;
-    }
-    return replace_string(&cfg->redis_password, value);
+static int set_admin_users_option(struct xca_config *cfg, const char *value, char *errbuf,
+                                  size_t errlen)
+{
+  int rc = set_admin_users(cfg, value);
+  if (rc == XCA_E_OPTION) {
+    snprintf(errbuf, errlen,
+             "plugin_opt_admin_users: '%s' is not a comma-separated list of 1-%d names", value,
+             XCA_MAX_ADMIN_USERS);
   }
-  if (strcmp(name, "admin_users") == 0) {
-    rc = set_admin_users(cfg, value);
-    if (rc == XCA_E_OPTION) {
-      snprintf(errbuf, errlen,
-               "plugin_opt_admin_users: '%s' is not a comma-separated list of at most %d names",
-               value, XCA_MAX_ADMIN_USERS);
-    }
-    return rc;
-  }
+  return rc;
+}
+
+static int set_token(char **slot, const char *name, const char *forbidden, const char *value,
+                     char *errbuf, size_t errlen)
+{
   if (!is_token(value, 253)) {
     snprintf(errbuf, errlen, "plugin_opt_%s: '%s' must be 1-253 printable characters without spaces",
              name, value);
     return XCA_E_OPTION;
   }
+  if (forbidden != NULL && strpbrk(value, forbidden) != NULL) {
+    snprintf(errbuf, errlen, "plugin_opt_%s: '%s' must not contain any of %s", name, value,
+             forbidden);
+    return XCA_E_OPTION;
+  }
+  return replace_string(slot, value);
+}
+
+static int set_string_option(struct xca_config *cfg, const char *name, const char *value,
+                             char *errbuf, size_t errlen)
+{
+  if (strcmp(name, "redis_password") == 0) {
+    return set_redis_password(cfg, value, errbuf, errlen);
+  }
+  if (strcmp(name, "admin_users") == 0) {
+    return set_admin_users_option(cfg, value, errbuf, errlen);
+  }
   if (strcmp(name, "redis_host") == 0) {
-    return replace_string(&cfg->redis_host, value);
+    return set_token(&cfg->redis_host, name, NULL, value, errbuf, errlen);
   }
   if (strcmp(name, "key_prefix") == 0) {
-    if (strpbrk(value, "*?[]\\") != NULL) {
-      snprintf(errbuf, errlen, "plugin_opt_key_prefix: '%s' must not contain glob characters", value);
-      return XCA_E_OPTION;
-    }
-    return replace_string(&cfg->key_prefix, value);
+    /* The prefix is used in SCAN/PSUBSCRIBE patterns: no glob characters. */
+    return set_token(&cfg->key_prefix, name, "*?[]\\", value, errbuf, errlen);
   }
   if (strcmp(name, "hub_hostname") == 0) {
-    if (strchr(value, '/') != NULL) {
-      snprintf(errbuf, errlen, "plugin_opt_hub_hostname: '%s' must not contain '/'", value);
-      return XCA_E_OPTION;
-    }
-    return replace_string(&cfg->hub_hostname, value);
+    return set_token(&cfg->hub_hostname, name, "/", value, errbuf, errlen);
   }
+  /* Never echo the value of an unknown option: it may be a mistyped secret. */
   snprintf(errbuf, errlen, "plugin_opt_%s: unknown option", name);
   return XCA_E_OPTION;
 }

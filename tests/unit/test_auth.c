@@ -1,0 +1,454 @@
+/* test_auth.c - unit tests of common/auth.h: the connect decision, with a
+ * fake registry lookup (a small table). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "auth.h"
+#include "xca_err.h"
+
+/* Thumbprints of the client certificate in the facts (lowercase hex, as
+ * certinfo writes them) and of another certificate. */
+#define SHA1_A "0123456789abcdef0123456789abcdef01234567"
+#define SHA256_A "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+#define SHA1_B "fedcba9876543210fedcba9876543210fedcba98"
+#define SHA256_B "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"
+
+/* ---- the fake registry ------------------------------------------------- */
+
+struct row {
+  const char *identity;
+  int rc; /* what the lookup returns */
+  int enabled;
+  enum xca_auth_type auth;
+  const char *primary;
+  const char *secondary;
+};
+
+static const struct row registry[] = {
+  {"dev", XCA_OK, 1, XCA_AUTH_CA, "", ""},
+  {"off", XCA_OK, 0, XCA_AUTH_CA, "", ""},
+  {"dev/mod", XCA_OK, 1, XCA_AUTH_CA, "", ""},
+  {"dev/offmod", XCA_OK, 0, XCA_AUTH_CA, "", ""},
+  {"off/mod", XCA_OK, 1, XCA_AUTH_CA, "", ""},
+  {"nodev/mod", XCA_OK, 1, XCA_AUTH_CA, "", ""},
+  {"ss1", XCA_OK, 1, XCA_AUTH_SELF_SIGNED, SHA1_A, SHA256_B},
+  {"ss256", XCA_OK, 1, XCA_AUTH_SELF_SIGNED, SHA1_B, SHA256_A},
+  {"ssother", XCA_OK, 1, XCA_AUTH_SELF_SIGNED, SHA1_B, SHA256_B},
+  {"ssnone", XCA_OK, 1, XCA_AUTH_SELF_SIGNED, "", ""},
+  {"ssoff", XCA_OK, 0, XCA_AUTH_SELF_SIGNED, SHA1_A, ""},
+  {"dev/ssmod", XCA_OK, 1, XCA_AUTH_SELF_SIGNED, SHA256_A, ""},
+  {"weird", XCA_OK, 1, XCA_AUTH_INVALID, "", ""},
+  {"down", XCA_E_REGISTRY, 0, XCA_AUTH_CA, "", ""},
+  {"stale", XCA_E_STALE, 0, XCA_AUTH_CA, "", ""},
+  {"down/mod", XCA_OK, 1, XCA_AUTH_CA, "", ""},
+  {"stale/mod", XCA_OK, 1, XCA_AUTH_CA, "", ""},
+  {"dev/downmod", XCA_E_REGISTRY, 0, XCA_AUTH_CA, "", ""},
+  {"dev/stalemod", XCA_E_STALE, 0, XCA_AUTH_CA, "", ""},
+};
+
+static int lookups;
+
+static int fake_lookup(void *arg, const char *identity, struct xca_identity_rec *out)
+{
+  (void)arg;
+  lookups++;
+  for (size_t i = 0; i < sizeof(registry) / sizeof(registry[0]); i++) {
+    const struct row *r = &registry[i];
+    if (strcmp(r->identity, identity) != 0) {
+      continue;
+    }
+    if (r->rc != XCA_OK) {
+      return r->rc;
+    }
+    memset(out, 0, sizeof(*out));
+    out->enabled = r->enabled;
+    out->auth = r->auth;
+    strcpy(out->primary, r->primary);
+    strcpy(out->secondary, r->secondary);
+    return XCA_OK;
+  }
+  return XCA_E_NOT_FOUND;
+}
+
+/* ---- facts ------------------------------------------------------------- */
+
+/* A certificate that passed the chain check, with CN cn and thumbprints A. */
+static struct xca_cert_facts facts_for(const char *cn)
+{
+  struct xca_cert_facts f;
+  memset(&f, 0, sizeof(f));
+  f.chain_ok = 1;
+  f.leaf_time_valid = 1;
+  f.cn_ok = 1;
+  strcpy(f.cn, cn);
+  strcpy(f.sha1, SHA1_A);
+  strcpy(f.sha256, SHA256_A);
+  return f;
+}
+
+static struct xca_ident ident_out;
+
+static int decide(const struct xca_cert_facts *f, const char *client_id, const char *username,
+                  const char *hub)
+{
+  memset(&ident_out, 0x5a, sizeof(ident_out));
+  return xca_auth_decide(f, client_id, username, hub, fake_lookup, NULL, &ident_out);
+}
+
+static int ident_untouched(void)
+{
+  const unsigned char *b = (const unsigned char *)&ident_out;
+  for (size_t i = 0; i < sizeof(ident_out); i++) {
+    if (b[i] != 0x5a) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* Assert a refusal with code want and *ident left untouched. */
+static void assert_refused(int rc, int want)
+{
+  assert_string_equal(xca_err_name(rc), xca_err_name(want));
+  assert_true(ident_untouched());
+}
+
+static int setup(void **state)
+{
+  (void)state;
+  lookups = 0;
+  return 0;
+}
+
+/* ---- refusals before the registry ------------------------------------- */
+
+static void test_no_facts_is_no_cert(void **state)
+{
+  (void)state;
+  assert_refused(decide(NULL, "dev", NULL, NULL), XCA_E_NO_CERT);
+  assert_int_equal(lookups, 0);
+}
+
+static void test_bad_client_id_refused(void **state)
+{
+  struct xca_cert_facts f = facts_for("dev");
+  (void)state;
+  assert_refused(decide(&f, "dev#1", NULL, NULL), XCA_E_BAD_ID);
+  assert_refused(decide(&f, "", NULL, NULL), XCA_E_BAD_ID);
+  assert_refused(decide(&f, NULL, NULL, NULL), XCA_E_BAD_ID);
+  assert_refused(decide(&f, "a/b/c", NULL, NULL), XCA_E_BAD_ID);
+  assert_refused(decide(&f, "dev/", NULL, NULL), XCA_E_BAD_ID);
+  assert_int_equal(lookups, 0);
+}
+
+static void test_username_mismatch_refused(void **state)
+{
+  struct xca_cert_facts f = facts_for("dev");
+  (void)state;
+  assert_refused(decide(&f, "dev", "other", NULL), XCA_E_BAD_USERNAME);
+  assert_refused(decide(&f, "dev", "hub/other/?api-version=1", NULL), XCA_E_BAD_USERNAME);
+  assert_int_equal(lookups, 0);
+}
+
+static void test_username_wrong_hub_refused(void **state)
+{
+  struct xca_cert_facts f = facts_for("dev");
+  (void)state;
+  assert_refused(decide(&f, "dev", "evil/dev/?api-version=1", "hub.example"),
+                 XCA_E_BAD_HOSTNAME);
+}
+
+/* ---- registry entry ---------------------------------------------------- */
+
+static void test_unknown_identity_refused(void **state)
+{
+  struct xca_cert_facts f = facts_for("nobody");
+  (void)state;
+  assert_refused(decide(&f, "nobody", NULL, NULL), XCA_E_NOT_FOUND);
+}
+
+static void test_disabled_identity_refused(void **state)
+{
+  struct xca_cert_facts f = facts_for("off");
+  (void)state;
+  assert_refused(decide(&f, "off", NULL, NULL), XCA_E_DISABLED);
+}
+
+static void test_disabled_module_refused(void **state)
+{
+  struct xca_cert_facts f = facts_for("dev/offmod");
+  (void)state;
+  assert_refused(decide(&f, "dev/offmod", NULL, NULL), XCA_E_DISABLED);
+}
+
+static void test_unknown_module_of_known_device_refused(void **state)
+{
+  struct xca_cert_facts f = facts_for("dev/ghost");
+  (void)state;
+  assert_refused(decide(&f, "dev/ghost", NULL, NULL), XCA_E_NOT_FOUND);
+}
+
+static void test_module_of_missing_device_refused(void **state)
+{
+  struct xca_cert_facts f = facts_for("nodev/mod");
+  (void)state;
+  assert_refused(decide(&f, "nodev/mod", NULL, NULL), XCA_E_DEVICE_DISABLED);
+}
+
+static void test_module_of_disabled_device_refused(void **state)
+{
+  struct xca_cert_facts f = facts_for("off/mod");
+  (void)state;
+  assert_refused(decide(&f, "off/mod", NULL, NULL), XCA_E_DEVICE_DISABLED);
+}
+
+static void test_registry_unavailable_refused(void **state)
+{
+  struct xca_cert_facts f = facts_for("down");
+  (void)state;
+  assert_refused(decide(&f, "down", NULL, NULL), XCA_E_REGISTRY);
+}
+
+static void test_registry_stale_refused(void **state)
+{
+  struct xca_cert_facts f = facts_for("stale");
+  (void)state;
+  assert_refused(decide(&f, "stale", NULL, NULL), XCA_E_STALE);
+}
+
+static void test_registry_error_on_module_device_propagates(void **state)
+{
+  struct xca_cert_facts f1 = facts_for("down/mod");
+  struct xca_cert_facts f2 = facts_for("stale/mod");
+  (void)state;
+  assert_refused(decide(&f1, "down/mod", NULL, NULL), XCA_E_REGISTRY);
+  assert_refused(decide(&f2, "stale/mod", NULL, NULL), XCA_E_STALE);
+}
+
+static void test_registry_error_on_module_entry_propagates(void **state)
+{
+  struct xca_cert_facts f1 = facts_for("dev/downmod");
+  struct xca_cert_facts f2 = facts_for("dev/stalemod");
+  (void)state;
+  assert_refused(decide(&f1, "dev/downmod", NULL, NULL), XCA_E_REGISTRY);
+  assert_refused(decide(&f2, "dev/stalemod", NULL, NULL), XCA_E_STALE);
+}
+
+/* The registry is consulted before the certificate: a disabled device is
+ * refused as disabled even when its chain is also bad. */
+static void test_entry_checked_before_credentials(void **state)
+{
+  struct xca_cert_facts f = facts_for("off");
+  (void)state;
+  f.chain_ok = 0;
+  assert_refused(decide(&f, "off", NULL, NULL), XCA_E_DISABLED);
+}
+
+/* ---- certificateAuthority ---------------------------------------------- */
+
+static void test_ca_device_accepted(void **state)
+{
+  struct xca_cert_facts f = facts_for("dev");
+  (void)state;
+  assert_int_equal(decide(&f, "dev", NULL, NULL), XCA_OK);
+  assert_string_equal(ident_out.full, "dev");
+  assert_string_equal(ident_out.device, "dev");
+  assert_string_equal(ident_out.module, "");
+}
+
+static void test_ca_device_with_iothub_username_accepted(void **state)
+{
+  struct xca_cert_facts f = facts_for("dev");
+  (void)state;
+  assert_int_equal(decide(&f, "dev", "Hub.Example/dev/?api-version=2021-04-12", "hub.example"),
+                   XCA_OK);
+  assert_string_equal(ident_out.full, "dev");
+}
+
+static void test_ca_module_accepted(void **state)
+{
+  struct xca_cert_facts f = facts_for("dev/mod");
+  (void)state;
+  assert_int_equal(decide(&f, "dev/mod", "dev/mod", NULL), XCA_OK);
+  assert_string_equal(ident_out.full, "dev/mod");
+  assert_string_equal(ident_out.device, "dev");
+  assert_string_equal(ident_out.module, "mod");
+}
+
+static void test_ca_chain_not_ok_refused(void **state)
+{
+  struct xca_cert_facts f = facts_for("dev");
+  (void)state;
+  f.chain_ok = 0;
+  assert_refused(decide(&f, "dev", NULL, NULL), XCA_E_CHAIN);
+}
+
+static void test_ca_cn_mismatch_refused(void **state)
+{
+  struct xca_cert_facts f = facts_for("other");
+  (void)state;
+  assert_refused(decide(&f, "dev", NULL, NULL), XCA_E_CN_MISMATCH);
+}
+
+static void test_ca_cn_case_differs_refused(void **state)
+{
+  struct xca_cert_facts f = facts_for("DEV");
+  (void)state;
+  assert_refused(decide(&f, "dev", NULL, NULL), XCA_E_CN_MISMATCH);
+}
+
+static void test_ca_module_cn_of_device_refused(void **state)
+{
+  struct xca_cert_facts f = facts_for("dev");
+  (void)state;
+  assert_refused(decide(&f, "dev/mod", NULL, NULL), XCA_E_CN_MISMATCH);
+}
+
+static void test_ca_cn_not_ok_refused(void **state)
+{
+  struct xca_cert_facts f = facts_for("dev");
+  (void)state;
+  f.cn_ok = 0; /* no single CN, even though the buffer happens to match */
+  assert_refused(decide(&f, "dev", NULL, NULL), XCA_E_CN_MISMATCH);
+}
+
+/* ---- selfSigned -------------------------------------------------------- */
+
+static void test_self_signed_primary_sha1_accepted(void **state)
+{
+  struct xca_cert_facts f = facts_for("anything");
+  (void)state;
+  f.chain_ok = 0; /* not required to lead to a CA */
+  assert_int_equal(decide(&f, "ss1", NULL, NULL), XCA_OK);
+  assert_string_equal(ident_out.full, "ss1");
+}
+
+static void test_self_signed_secondary_sha256_accepted(void **state)
+{
+  struct xca_cert_facts f = facts_for("ss256");
+  (void)state;
+  f.chain_ok = 0;
+  assert_int_equal(decide(&f, "ss256", NULL, NULL), XCA_OK);
+}
+
+static void test_self_signed_module_accepted(void **state)
+{
+  struct xca_cert_facts f = facts_for("x");
+  (void)state;
+  f.chain_ok = 0;
+  assert_int_equal(decide(&f, "dev/ssmod", NULL, NULL), XCA_OK);
+  assert_string_equal(ident_out.full, "dev/ssmod");
+}
+
+static void test_self_signed_mismatch_refused(void **state)
+{
+  struct xca_cert_facts f = facts_for("ssother");
+  (void)state;
+  assert_refused(decide(&f, "ssother", NULL, NULL), XCA_E_THUMBPRINT);
+}
+
+static void test_self_signed_no_stored_thumbprint_refused(void **state)
+{
+  struct xca_cert_facts f = facts_for("ssnone");
+  (void)state;
+  assert_refused(decide(&f, "ssnone", NULL, NULL), XCA_E_THUMBPRINT);
+  f.sha1[0] = '\0';
+  f.sha256[0] = '\0';
+  assert_refused(decide(&f, "ssnone", NULL, NULL), XCA_E_THUMBPRINT);
+}
+
+static void test_self_signed_expired_leaf_refused(void **state)
+{
+  struct xca_cert_facts f = facts_for("ss1");
+  (void)state;
+  f.leaf_time_valid = 0;
+  assert_refused(decide(&f, "ss1", NULL, NULL), XCA_E_EXPIRED);
+}
+
+static void test_self_signed_disabled_refused(void **state)
+{
+  struct xca_cert_facts f = facts_for("ssoff");
+  (void)state;
+  assert_refused(decide(&f, "ssoff", NULL, NULL), XCA_E_DISABLED);
+}
+
+static void test_self_signed_username_still_checked(void **state)
+{
+  struct xca_cert_facts f = facts_for("ss1");
+  (void)state;
+  assert_refused(decide(&f, "ss1", "hub/ss256/?x", NULL), XCA_E_BAD_USERNAME);
+}
+
+/* ---- other ------------------------------------------------------------- */
+
+static void test_invalid_auth_type_refused(void **state)
+{
+  struct xca_cert_facts f = facts_for("weird");
+  (void)state;
+  assert_refused(decide(&f, "weird", NULL, NULL), XCA_E_BAD_AUTH_TYPE);
+}
+
+static void test_lookup_arg_passed_through(void **state)
+{
+  struct xca_cert_facts f = facts_for("dev");
+  (void)state;
+  assert_int_equal(xca_auth_decide(&f, "dev", NULL, NULL, fake_lookup, &f, &ident_out), XCA_OK);
+  assert_int_equal(lookups, 1);
+}
+
+static void test_module_looks_up_device_and_module(void **state)
+{
+  struct xca_cert_facts f = facts_for("dev/mod");
+  (void)state;
+  assert_int_equal(decide(&f, "dev/mod", NULL, NULL), XCA_OK);
+  assert_int_equal(lookups, 2);
+}
+
+#define T(f) cmocka_unit_test_setup(f, setup)
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    T(test_no_facts_is_no_cert),
+    T(test_bad_client_id_refused),
+    T(test_username_mismatch_refused),
+    T(test_username_wrong_hub_refused),
+    T(test_unknown_identity_refused),
+    T(test_disabled_identity_refused),
+    T(test_disabled_module_refused),
+    T(test_unknown_module_of_known_device_refused),
+    T(test_module_of_missing_device_refused),
+    T(test_module_of_disabled_device_refused),
+    T(test_registry_unavailable_refused),
+    T(test_registry_stale_refused),
+    T(test_registry_error_on_module_device_propagates),
+    T(test_registry_error_on_module_entry_propagates),
+    T(test_entry_checked_before_credentials),
+    T(test_ca_device_accepted),
+    T(test_ca_device_with_iothub_username_accepted),
+    T(test_ca_module_accepted),
+    T(test_ca_chain_not_ok_refused),
+    T(test_ca_cn_mismatch_refused),
+    T(test_ca_cn_case_differs_refused),
+    T(test_ca_module_cn_of_device_refused),
+    T(test_ca_cn_not_ok_refused),
+    T(test_self_signed_primary_sha1_accepted),
+    T(test_self_signed_secondary_sha256_accepted),
+    T(test_self_signed_module_accepted),
+    T(test_self_signed_mismatch_refused),
+    T(test_self_signed_no_stored_thumbprint_refused),
+    T(test_self_signed_expired_leaf_refused),
+    T(test_self_signed_disabled_refused),
+    T(test_self_signed_username_still_checked),
+    T(test_invalid_auth_type_refused),
+    T(test_lookup_arg_passed_through),
+    T(test_module_looks_up_device_and_module),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,128 @@
+/* test_err.c - unit tests of common/xca_err.h: the one error table. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "xca_err.h"
+
+/* Every code of the table, with the name the X-macro gives it. */
+static const struct {
+  int code;
+  const char *name;
+} all_codes[] = {
+#define ROW(name, msg) {XCA_E_##name, #name},
+  XCA_ERRNO_MAP(ROW)
+#undef ROW
+};
+
+#define NCODES (sizeof(all_codes) / sizeof(all_codes[0]))
+
+static void test_ok_is_zero_with_name_ok_and_message_success(void **state)
+{
+  (void)state;
+  assert_int_equal(XCA_OK, 0);
+  assert_string_equal(xca_err_name(XCA_OK), "OK");
+  assert_string_equal(xca_strerror(XCA_OK), "success");
+}
+
+static void test_codes_are_nonzero_and_below_max(void **state)
+{
+  (void)state;
+  for (size_t i = 0; i < NCODES; i++) {
+    assert_true(all_codes[i].code > XCA_OK);
+    assert_true(all_codes[i].code < XCA_E_MAX_);
+  }
+  assert_int_equal(XCA_E_MAX_, (int)NCODES + 1);
+}
+
+static void test_each_code_name_is_its_table_name(void **state)
+{
+  (void)state;
+  for (size_t i = 0; i < NCODES; i++) {
+    assert_string_equal(xca_err_name(all_codes[i].code), all_codes[i].name);
+  }
+}
+
+static void test_each_code_has_nonempty_name_and_message(void **state)
+{
+  (void)state;
+  for (size_t i = 0; i < NCODES; i++) {
+    const char *name = xca_err_name(all_codes[i].code);
+    const char *msg = xca_strerror(all_codes[i].code);
+    assert_non_null(name);
+    assert_non_null(msg);
+    assert_true(strlen(name) > 0);
+    assert_true(strlen(msg) > 0);
+    assert_string_not_equal(name, "UNKNOWN");
+    assert_string_not_equal(msg, "unknown error");
+  }
+}
+
+static void test_names_are_distinct(void **state)
+{
+  (void)state;
+  for (size_t i = 0; i < NCODES; i++) {
+    assert_string_not_equal(xca_err_name(all_codes[i].code), "OK");
+    for (size_t j = i + 1; j < NCODES; j++) {
+      assert_string_not_equal(xca_err_name(all_codes[i].code), xca_err_name(all_codes[j].code));
+    }
+  }
+}
+
+static void test_messages_are_distinct(void **state)
+{
+  (void)state;
+  for (size_t i = 0; i < NCODES; i++) {
+    assert_string_not_equal(xca_strerror(all_codes[i].code), "success");
+    for (size_t j = i + 1; j < NCODES; j++) {
+      assert_string_not_equal(xca_strerror(all_codes[i].code), xca_strerror(all_codes[j].code));
+    }
+  }
+}
+
+static void test_messages_are_one_line(void **state)
+{
+  (void)state;
+  for (size_t i = 0; i < NCODES; i++) {
+    assert_null(strchr(xca_strerror(all_codes[i].code), '\n'));
+  }
+}
+
+static void test_unknown_codes_give_unknown(void **state)
+{
+  const int unknown[] = {-1, XCA_E_MAX_, XCA_E_MAX_ + 1, 9999, -9999};
+  (void)state;
+  for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+    assert_string_equal(xca_err_name(unknown[i]), "UNKNOWN");
+    assert_string_equal(xca_strerror(unknown[i]), "unknown error");
+  }
+}
+
+static void test_known_messages_sample(void **state)
+{
+  (void)state;
+  assert_string_equal(xca_err_name(XCA_E_NOT_FOUND), "NOT_FOUND");
+  assert_string_equal(xca_strerror(XCA_E_NOT_FOUND), "not found");
+  assert_string_equal(xca_strerror(XCA_E_DENIED), "not authorized");
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_ok_is_zero_with_name_ok_and_message_success),
+    cmocka_unit_test(test_codes_are_nonzero_and_below_max),
+    cmocka_unit_test(test_each_code_name_is_its_table_name),
+    cmocka_unit_test(test_each_code_has_nonempty_name_and_message),
+    cmocka_unit_test(test_names_are_distinct),
+    cmocka_unit_test(test_messages_are_distinct),
+    cmocka_unit_test(test_messages_are_one_line),
+    cmocka_unit_test(test_unknown_codes_give_unknown),
+    cmocka_unit_test(test_known_messages_sample),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
