@@ -1,0 +1,395 @@
+/* admin.c - request parsing, dispatch, replies and audit lines of the admin
+ * commands; the handlers live in admin_ca.c and admin_device.c. */
+#include "admin.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin_internal.h"
+#include "xca_err.h"
+
+#define AUDIT_FIELD_MAX 64 /* longest admin or command name an audit line shows */
+
+/* ------------------------------------------------------------------------ */
+/* String lists                                                              */
+/* ------------------------------------------------------------------------ */
+
+int xca_strlist_add(struct xca_strlist *l, const char *s)
+{
+  char *copy = strdup(s);
+
+  if (copy == NULL) {
+    return XCA_E_NOMEM;
+  }
+  if (l->count == l->cap) {
+    int cap = l->cap ? l->cap * 2 : 8;
+    char **item = realloc(l->item, (size_t)cap * sizeof(char *));
+    if (item == NULL) {
+      free(copy);
+      return XCA_E_NOMEM;
+    }
+    l->item = item;
+    l->cap = cap;
+  }
+  l->item[l->count++] = copy;
+  return XCA_OK;
+}
+
+void xca_strlist_free(struct xca_strlist *l)
+{
+  if (l == NULL) {
+    return;
+  }
+  for (int i = 0; i < l->count; i++) {
+    free(l->item[i]);
+  }
+  free(l->item);
+  memset(l, 0, sizeof(*l));
+}
+
+void xca_admin_result_free(struct xca_admin_result *r)
+{
+  if (r == NULL) {
+    return;
+  }
+  free(r->response);
+  xca_strlist_free(&r->audit);
+  xca_strlist_free(&r->changed);
+  memset(r, 0, sizeof(*r));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Helpers for the handlers                                                  */
+/* ------------------------------------------------------------------------ */
+
+time_t xca_admin__now(const struct xca_admin_cmd *c)
+{
+  return c->ctx->now ? c->ctx->now(c->ctx->now_arg) : time(NULL);
+}
+
+const cJSON *xca_admin__arg(const struct xca_admin_cmd *c, const char *name)
+{
+  return cJSON_GetObjectItemCaseSensitive(c->args, name);
+}
+
+int xca_admin__arg_str(struct xca_admin_cmd *c, const char *name, int required,
+                       const char **out)
+{
+  const cJSON *item = xca_admin__arg(c, name);
+
+  *out = NULL;
+  if (item == NULL && !required) {
+    return XCA_OK;
+  }
+  if (!cJSON_IsString(item) || item->valuestring == NULL) {
+    c->bad_arg = name;
+    return XCA_E_MISSING_ARG;
+  }
+  *out = item->valuestring;
+  return XCA_OK;
+}
+
+int xca_admin__add_str(cJSON *obj, const char *name, const char *value)
+{
+  cJSON *item = value ? cJSON_AddStringToObject(obj, name, value)
+                      : cJSON_AddNullToObject(obj, name);
+  return item ? XCA_OK : XCA_E_NOMEM;
+}
+
+int xca_admin__add_num(cJSON *obj, const char *name, double value)
+{
+  return cJSON_AddNumberToObject(obj, name, value) ? XCA_OK : XCA_E_NOMEM;
+}
+
+int xca_admin__key(const struct xca_admin_cmd *c, const char *kind, const char *id, char *buf)
+{
+  int n = snprintf(buf, XCA_ADMIN_KEY_MAX, "%s%s%s", c->ctx->reg->prefix, kind, id);
+  return (n < 0 || n >= XCA_ADMIN_KEY_MAX) ? XCA_E_INVAL : XCA_OK;
+}
+
+int xca_admin__changed(struct xca_admin_cmd *c, const char *kind, const char *id)
+{
+  char key[XCA_ADMIN_KEY_MAX];
+
+  snprintf(key, sizeof(key), "%s%s", kind, id);
+  return xca_strlist_add(c->changed, key);
+}
+
+void xca_admin__target(struct xca_admin_cmd *c, const char *kind, const char *id)
+{
+  snprintf(c->target, sizeof(c->target), "%s%s", kind, id);
+}
+
+/* Append s to buf at *pos with Redis glob metacharacters escaped. */
+static int glob_append(char *buf, size_t *pos, const char *s, int escape)
+{
+  for (; s != NULL && *s != '\0'; s++) {
+    if (escape && strchr("*?[]\\", *s) != NULL) {
+      if (*pos + 1 >= XCA_ADMIN_KEY_MAX) {
+        return XCA_E_INVAL;
+      }
+      buf[(*pos)++] = '\\';
+    }
+    if (*pos + 1 >= XCA_ADMIN_KEY_MAX) {
+      return XCA_E_INVAL;
+    }
+    buf[(*pos)++] = *s;
+  }
+  buf[*pos] = '\0';
+  return XCA_OK;
+}
+
+int xca_admin__pattern(const struct xca_admin_cmd *c, const char *kind, const char *id,
+                       const char *suffix, char *buf)
+{
+  size_t pos = 0;
+
+  buf[0] = '\0';
+  if (glob_append(buf, &pos, c->ctx->reg->prefix, 1) != XCA_OK ||
+      glob_append(buf, &pos, kind, 1) != XCA_OK || glob_append(buf, &pos, id, 1) != XCA_OK ||
+      glob_append(buf, &pos, suffix, 0) != XCA_OK) {
+    return XCA_E_INVAL;
+  }
+  return XCA_OK;
+}
+
+void xca_admin__free_keys(char **keys, int n)
+{
+  if (keys == NULL) {
+    return;
+  }
+  for (int i = 0; i < n; i++) {
+    free(keys[i]);
+  }
+  free(keys);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Dispatch                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static const struct {
+  const char *name;
+  xca_admin_handler_fn fn;
+} commands[] = {
+  {"uploadCA", xca_admin__upload_ca},
+  {"generateVerificationCode", xca_admin__generate_code},
+  {"verifyCA", xca_admin__verify_ca},
+  {"getCA", xca_admin__get_ca},
+  {"listCAs", xca_admin__list_cas},
+  {"deleteCA", xca_admin__delete_ca},
+  {"createDevice", xca_admin__create_device},
+  {"getDevice", xca_admin__get_device},
+  {"updateDevice", xca_admin__update_device},
+  {"deleteDevice", xca_admin__delete_device},
+  {"listDevices", xca_admin__list_devices},
+};
+
+static xca_admin_handler_fn find_handler(const char *name)
+{
+  for (size_t i = 0; name != NULL && i < sizeof(commands) / sizeof(commands[0]); i++) {
+    if (strcmp(commands[i].name, name) == 0) {
+      return commands[i].fn;
+    }
+  }
+  return NULL;
+}
+
+/* The reply's error text: contextual for not-found/exists and bad arguments. */
+static void error_text(const struct xca_admin_cmd *c, int rc, char *buf, size_t len)
+{
+  if ((rc == XCA_E_NOT_FOUND || rc == XCA_E_EXISTS) && c->what != NULL) {
+    snprintf(buf, len, "%s %s", c->what, xca_strerror(rc));
+  } else if (c->bad_arg != NULL) {
+    snprintf(buf, len, "%s: %s", xca_strerror(rc), c->bad_arg);
+  } else {
+    snprintf(buf, len, "%s", xca_strerror(rc));
+  }
+}
+
+/* Copy s into buf for a log line: printable ASCII other than space and '"'
+ * is kept, anything else becomes '?', and at most max characters are kept,
+ * so request text can never forge or break a log line. */
+static void log_safe(const char *s, char *buf, size_t len, size_t max)
+{
+  size_t n = 0;
+
+  if (s == NULL || *s == '\0') {
+    s = "-";
+  }
+  for (; *s != '\0' && n + 1 < len && n < max; s++) {
+    buf[n++] = (*s > ' ' && *s < 0x7f && *s != '"') ? *s : '?';
+  }
+  buf[n] = '\0';
+}
+
+/* Append the audit line of one command to out->audit. */
+static int audit(struct xca_admin_result *out, const char *admin, const char *command,
+                 const struct xca_admin_cmd *c, const char *error)
+{
+  char who[AUDIT_FIELD_MAX + 1];
+  char cmd[AUDIT_FIELD_MAX + 1];
+  char line[1024];
+
+  log_safe(admin, who, sizeof(who), AUDIT_FIELD_MAX);
+  log_safe(command, cmd, sizeof(cmd), AUDIT_FIELD_MAX);
+  snprintf(line, sizeof(line), "admin=%s command=%s target=%s%s%s result=%s%s%s%s", who, cmd,
+           c->target[0] ? c->target : "-", c->audit_extra ? " " : "",
+           c->audit_extra ? c->audit_extra : "", error ? "error" : "ok", error ? " (" : "",
+           error ? error : "", error ? ")" : "");
+  return xca_strlist_add(&out->audit, line);
+}
+
+/* Add the response object of one command to responses. */
+static int respond(cJSON *responses, const char *command, struct xca_admin_cmd *c,
+                   const char *error, const cJSON *corr)
+{
+  cJSON *resp = cJSON_CreateObject();
+
+  if (resp == NULL || !cJSON_AddItemToArray(responses, resp)) {
+    cJSON_Delete(resp);
+    return XCA_E_NOMEM;
+  }
+  if (xca_admin__add_str(resp, "command", command ? command : "unknown") != XCA_OK) {
+    return XCA_E_NOMEM;
+  }
+  if (error != NULL) {
+    if (xca_admin__add_str(resp, "error", error) != XCA_OK) {
+      return XCA_E_NOMEM;
+    }
+  } else {
+    if (!cJSON_AddItemToObject(resp, "data", c->data)) {
+      return XCA_E_NOMEM;
+    }
+    c->data = NULL; /* now owned by resp */
+  }
+  if (cJSON_IsString(corr) && xca_admin__add_str(resp, "correlationData", corr->valuestring) != XCA_OK) {
+    return XCA_E_NOMEM;
+  }
+  return XCA_OK;
+}
+
+/* Validate, run and answer one element of the commands array. */
+static int run_command(const struct xca_admin_ctx *ctx, const cJSON *item, const char *admin,
+                       cJSON *responses, struct xca_admin_result *out)
+{
+  struct xca_admin_cmd c = {.ctx = ctx, .args = item, .changed = &out->changed};
+  const cJSON *name = cJSON_GetObjectItemCaseSensitive(item, "command");
+  const char *command = cJSON_IsString(name) ? name->valuestring : NULL;
+  xca_admin_handler_fn fn = find_handler(command);
+  char error[256];
+  int rc;
+
+  c.data = cJSON_CreateObject();
+  if (c.data == NULL) {
+    return XCA_E_NOMEM;
+  }
+  if (command == NULL) {
+    c.bad_arg = "command";
+    rc = XCA_E_MISSING_ARG;
+  } else {
+    rc = fn ? fn(&c) : XCA_E_UNKNOWN_COMMAND;
+  }
+  if (rc != XCA_OK) {
+    error_text(&c, rc, error, sizeof(error));
+  }
+  int rrc = respond(responses, command, &c, rc != XCA_OK ? error : NULL,
+                    cJSON_GetObjectItemCaseSensitive(item, "correlationData"));
+  cJSON_Delete(c.data);
+  if (rrc == XCA_OK) {
+    rrc = audit(out, admin, command, &c, rc != XCA_OK ? error : NULL);
+  }
+  return rrc;
+}
+
+/* Answer a payload that could not be run at all. */
+static int request_error(cJSON *responses, const char *admin, int err, const char *bad_arg,
+                         struct xca_admin_result *out)
+{
+  struct xca_admin_cmd c = {.bad_arg = bad_arg};
+  char error[128];
+
+  error_text(&c, err, error, sizeof(error));
+  if (respond(responses, NULL, &c, error, NULL) != XCA_OK) {
+    return XCA_E_NOMEM;
+  }
+  return audit(out, admin, NULL, &c, error);
+}
+
+/* Run every command of the parsed request, or answer why none can run. */
+static int run_request(const struct xca_admin_ctx *ctx, const char *payload, size_t len,
+                       const char *admin, cJSON *responses, struct xca_admin_result *out)
+{
+  cJSON *tree;
+  const cJSON *cmds;
+  const cJSON *item;
+  int rc = XCA_OK;
+
+  if (len > (size_t)ctx->cfg->max_admin_payload) {
+    return request_error(responses, admin, XCA_E_TOO_LARGE, NULL, out);
+  }
+  tree = cJSON_ParseWithLength(payload, len);
+  if (tree == NULL) {
+    return request_error(responses, admin, XCA_E_JSON, NULL, out);
+  }
+  cmds = cJSON_GetObjectItemCaseSensitive(tree, "commands");
+  if (!cJSON_IsArray(cmds)) {
+    rc = request_error(responses, admin, XCA_E_MISSING_ARG, "commands", out);
+    cJSON_Delete(tree);
+    return rc;
+  }
+  cJSON_ArrayForEach(item, cmds)
+  {
+    rc = run_command(ctx, item, admin, responses, out);
+    if (rc != XCA_OK) {
+      break;
+    }
+  }
+  cJSON_Delete(tree);
+  return rc;
+}
+
+/* Print root into an owned malloc'ed string in out. */
+static int print_reply(cJSON *root, struct xca_admin_result *out)
+{
+  char *text = cJSON_PrintUnformatted(root);
+
+  if (text == NULL) {
+    return XCA_E_NOMEM;
+  }
+  out->response = strdup(text);
+  cJSON_free(text);
+  if (out->response == NULL) {
+    return XCA_E_NOMEM;
+  }
+  out->response_len = strlen(out->response);
+  return XCA_OK;
+}
+
+int xca_admin_handle(const struct xca_admin_ctx *ctx, const char *payload, size_t len,
+                     const char *admin_name, struct xca_admin_result *out)
+{
+  cJSON *root;
+  cJSON *responses;
+  int rc;
+
+  if (out == NULL) {
+    return XCA_E_INVAL;
+  }
+  memset(out, 0, sizeof(*out));
+  if (ctx == NULL || ctx->reg == NULL || ctx->reg->kv.ops == NULL || ctx->cfg == NULL) {
+    return XCA_E_INVAL;
+  }
+  root = cJSON_CreateObject();
+  responses = cJSON_AddArrayToObject(root, "responses");
+  rc = responses ? run_request(ctx, payload, len, admin_name, responses, out) : XCA_E_NOMEM;
+  if (rc == XCA_OK) {
+    rc = print_reply(root, out);
+  }
+  cJSON_Delete(root);
+  if (rc != XCA_OK) {
+    xca_admin_result_free(out);
+  }
+  return rc;
+}

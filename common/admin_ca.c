@@ -1,0 +1,450 @@
+/* admin_ca.c - the CA commands: uploadCA, generateVerificationCode,
+ * verifyCA, getCA, listCAs, deleteCA. Schema: INTERFACE.md §7. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "admin_internal.h"
+#include "certinfo.h"
+#include "xca_err.h"
+
+#define CODE_BYTES 24                    /* 192 bits from the CSPRNG */
+#define CODE_HEX (2 * CODE_BYTES + 1)    /* fits a 64-character CN */
+#define LIST_CAS_MAX 10000               /* listCAs stops here */
+#define MASKED_CODE "verificationCode=*****"
+
+/* The fields getCA shows besides name and status, in reply order. */
+static const char *const ca_info_fields[] = {"subject", "thumbprint", "notAfter"};
+
+/* ------------------------------------------------------------------------ */
+/* Shared steps                                                              */
+/* ------------------------------------------------------------------------ */
+
+/* Read and check the "name" argument; set the audit target and key. */
+static int ca_name_arg(struct xca_admin_cmd *c, const char **name, char key[XCA_ADMIN_KEY_MAX])
+{
+  int rc = xca_admin__arg_str(c, "name", 1, name);
+
+  if (rc != XCA_OK) {
+    return rc;
+  }
+  if (!xca_ca_name_valid(*name)) {
+    c->bad_arg = "name";
+    return XCA_E_BAD_NAME;
+  }
+  c->what = "CA";
+  xca_admin__target(c, "ca:", *name);
+  return xca_admin__key(c, "ca:", *name, key);
+}
+
+/* Read the CA's hash into *f (caller frees). */
+static int ca_read(struct xca_admin_cmd *c, const char *key, struct xca_fields *f)
+{
+  const struct xca_kv *kv = &c->ctx->reg->kv;
+  return kv->ops->hgetall(kv->impl, key, f);
+}
+
+/* The status as shown: only "verified" is verified (fails closed). */
+static const char *ca_status(const struct xca_fields *f)
+{
+  const char *s = xca_fields_get(f, "status");
+  return (s != NULL && strcmp(s, "verified") == 0) ? "verified" : "unverified";
+}
+
+/* Parse a PEM argument as exactly one certificate. Private keys are refused
+ * by xca_cert_from_pem; the error text never echoes the input. */
+static int cert_arg(struct xca_admin_cmd *c, X509 **cert)
+{
+  const char *pem;
+  int rc = xca_admin__arg_str(c, "certificate", 1, &pem);
+
+  if (rc == XCA_OK) {
+    rc = xca_cert_from_pem(pem, strlen(pem), cert);
+  }
+  return rc;
+}
+
+/* Draw a fresh code and put it with its expiry into f and the reply. */
+static int new_code(struct xca_admin_cmd *c, struct xca_fields *f)
+{
+  unsigned char raw[CODE_BYTES];
+  char code[CODE_HEX];
+  char expiry[32];
+  long long exp = (long long)xca_admin__now(c) + c->ctx->cfg->verification_code_ttl;
+  int rc;
+
+  if (RAND_bytes(raw, sizeof(raw)) != 1) {
+    return XCA_E_RANDOM;
+  }
+  for (size_t i = 0; i < sizeof(raw); i++) {
+    snprintf(code + 2 * i, 3, "%02X", raw[i]);
+  }
+  snprintf(expiry, sizeof(expiry), "%lld", exp);
+  rc = xca_fields_set(f, "verificationCode", code);
+  if (rc == XCA_OK) {
+    rc = xca_fields_set(f, "verificationCodeExpiry", expiry);
+  }
+  if (rc == XCA_OK) {
+    rc = xca_admin__add_str(c->data, "verificationCode", code);
+  }
+  if (rc == XCA_OK) {
+    rc = xca_admin__add_num(c->data, "verificationCodeExpiry", (double)exp);
+  }
+  OPENSSL_cleanse(code, sizeof(code));
+  c->audit_extra = MASKED_CODE;
+  return rc;
+}
+
+/* Add name, status, subject, thumbprint, notAfter of a stored CA to obj. */
+static int ca_info(cJSON *obj, const char *name, const struct xca_fields *f)
+{
+  int rc = xca_admin__add_str(obj, "name", name);
+
+  if (rc == XCA_OK) {
+    rc = xca_admin__add_str(obj, "status", ca_status(f));
+  }
+  for (size_t i = 0; rc == XCA_OK && i < sizeof(ca_info_fields) / sizeof(ca_info_fields[0]); i++) {
+    rc = xca_admin__add_str(obj, ca_info_fields[i], xca_fields_get(f, ca_info_fields[i]));
+  }
+  return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* uploadCA                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* A CA certificate acceptable for upload at this moment. */
+static int check_ca_cert(struct xca_admin_cmd *c, X509 *cert)
+{
+  if (!xca_cert_is_ca(cert)) {
+    return XCA_E_NOT_CA;
+  }
+  if (!xca_cert_time_valid(cert, xca_admin__now(c))) {
+    return XCA_E_EXPIRED;
+  }
+  return XCA_OK;
+}
+
+/* The stored fields of a new CA (the PEM is re-encoded from the parsed
+ * certificate, so nothing but the certificate itself is stored). */
+static int ca_fields(X509 *cert, struct xca_fields *f)
+{
+  char subject[512];
+  char thumb[XCA_SHA256_HEX];
+  char not_after[32];
+  char *pem = xca_cert_to_pem(cert);
+  int rc = pem ? xca_fields_set(f, "certificate", pem) : XCA_E_NOMEM;
+
+  free(pem);
+  xca_cert_subject(cert, subject, sizeof(subject));
+  xca_cert_sha256(cert, thumb);
+  xca_cert_not_after(cert, not_after, sizeof(not_after));
+  if (rc == XCA_OK) {
+    rc = xca_fields_set(f, "status", "unverified");
+  }
+  if (rc == XCA_OK) {
+    rc = xca_fields_set(f, "subject", subject);
+  }
+  if (rc == XCA_OK) {
+    rc = xca_fields_set(f, "thumbprint", thumb);
+  }
+  if (rc == XCA_OK) {
+    rc = xca_fields_set(f, "notAfter", not_after);
+  }
+  return rc;
+}
+
+int xca_admin__upload_ca(struct xca_admin_cmd *c)
+{
+  const struct xca_kv *kv = &c->ctx->reg->kv;
+  char key[XCA_ADMIN_KEY_MAX];
+  const char *name;
+  struct xca_fields f = {0};
+  X509 *cert = NULL;
+  int rc = ca_name_arg(c, &name, key);
+
+  if (rc == XCA_OK) {
+    rc = cert_arg(c, &cert);
+  }
+  if (rc == XCA_OK) {
+    rc = check_ca_cert(c, cert);
+  }
+  if (rc == XCA_OK) {
+    rc = ca_fields(cert, &f);
+  }
+  if (rc == XCA_OK) {
+    rc = ca_info(c->data, name, &f);
+  }
+  if (rc == XCA_OK) {
+    rc = new_code(c, &f);
+  }
+  if (rc == XCA_OK) {
+    rc = kv->ops->create(kv->impl, key, &f);
+  }
+  if (rc == XCA_OK) {
+    rc = xca_admin__changed(c, "ca:", name);
+  }
+  X509_free(cert);
+  xca_fields_free(&f);
+  return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* generateVerificationCode                                                  */
+/* ------------------------------------------------------------------------ */
+
+int xca_admin__generate_code(struct xca_admin_cmd *c)
+{
+  const struct xca_kv *kv = &c->ctx->reg->kv;
+  char key[XCA_ADMIN_KEY_MAX];
+  const char *name;
+  struct xca_fields cur = {0};
+  struct xca_fields set = {0};
+  int rc = ca_name_arg(c, &name, key);
+
+  if (rc == XCA_OK) {
+    rc = ca_read(c, key, &cur);
+  }
+  /* A verified CA's code could never be used: verifyCA refuses it. */
+  if (rc == XCA_OK && strcmp(ca_status(&cur), "verified") == 0) {
+    rc = XCA_E_ALREADY_VERIFIED;
+  }
+  if (rc == XCA_OK) {
+    rc = xca_admin__add_str(c->data, "name", name);
+  }
+  if (rc == XCA_OK) {
+    rc = new_code(c, &set);
+  }
+  if (rc == XCA_OK) {
+    rc = kv->ops->update(kv->impl, key, NULL, NULL, &set, NULL, 0);
+  }
+  if (rc == XCA_OK) {
+    rc = xca_admin__changed(c, "ca:", name);
+  }
+  xca_fields_free(&cur);
+  xca_fields_free(&set);
+  return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* verifyCA                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* The CA must be unverified with a live (unexpired) code; *code borrows it. */
+static int live_code(struct xca_admin_cmd *c, const struct xca_fields *f, const char **code)
+{
+  const char *expiry = xca_fields_get(f, "verificationCodeExpiry");
+  char *end = NULL;
+  long long exp = expiry ? strtoll(expiry, &end, 10) : 0;
+
+  if (strcmp(ca_status(f), "verified") == 0) {
+    return XCA_E_ALREADY_VERIFIED;
+  }
+  *code = xca_fields_get(f, "verificationCode");
+  if (*code == NULL || **code == '\0') {
+    return XCA_E_NO_CODE;
+  }
+  /* An unreadable expiry counts as expired. */
+  if (end == NULL || end == expiry || *end != '\0' || (long long)xca_admin__now(c) >= exp) {
+    return XCA_E_CODE_EXPIRED;
+  }
+  return XCA_OK;
+}
+
+/* The proof of possession: CN = code, signed by the CA's key, valid now. */
+static int check_proof(struct xca_admin_cmd *c, const struct xca_fields *f, X509 *proof,
+                       const char *code)
+{
+  const char *pem = xca_fields_get(f, "certificate");
+  char cn[XCA_CN_MAX];
+  X509 *ca = NULL;
+  int rc;
+
+  if (xca_cert_cn(proof, cn, sizeof(cn)) != XCA_OK || strcasecmp(cn, code) != 0) {
+    return XCA_E_CODE_MISMATCH;
+  }
+  if (pem == NULL || xca_cert_from_pem(pem, strlen(pem), &ca) != XCA_OK) {
+    return XCA_E_REGISTRY; /* the stored CA certificate is unusable */
+  }
+  rc = xca_cert_signed_by(proof, ca) ? XCA_OK : XCA_E_SIGNATURE;
+  if (rc == XCA_OK && !xca_cert_time_valid(proof, xca_admin__now(c))) {
+    rc = XCA_E_EXPIRED;
+  }
+  X509_free(ca);
+  return rc;
+}
+
+/* Mark the CA verified, consuming the code: the update only applies while
+ * the stored code is still the one proven, so a code verifies at most once. */
+static int consume_code(struct xca_admin_cmd *c, const char *key, const char *code)
+{
+  static const char *const del[] = {"verificationCode", "verificationCodeExpiry"};
+  const struct xca_kv *kv = &c->ctx->reg->kv;
+  struct xca_fields set = {0};
+  int rc = xca_fields_set(&set, "status", "verified");
+
+  if (rc == XCA_OK) {
+    rc = kv->ops->update(kv->impl, key, "verificationCode", code, &set, del, 2);
+  }
+  xca_fields_free(&set);
+  return rc == XCA_E_CODE_MISMATCH ? XCA_E_NO_CODE : rc;
+}
+
+int xca_admin__verify_ca(struct xca_admin_cmd *c)
+{
+  char key[XCA_ADMIN_KEY_MAX];
+  const char *name;
+  const char *code = NULL;
+  struct xca_fields f = {0};
+  X509 *proof = NULL;
+  int rc = ca_name_arg(c, &name, key);
+
+  c->audit_extra = MASKED_CODE;
+  if (rc == XCA_OK) {
+    rc = ca_read(c, key, &f);
+  }
+  if (rc == XCA_OK) {
+    rc = live_code(c, &f, &code);
+  }
+  if (rc == XCA_OK) {
+    rc = cert_arg(c, &proof);
+  }
+  if (rc == XCA_OK) {
+    rc = check_proof(c, &f, proof, code);
+  }
+  if (rc == XCA_OK) {
+    rc = consume_code(c, key, code);
+  }
+  if (rc == XCA_OK) {
+    rc = xca_admin__changed(c, "ca:", name);
+  }
+  if (rc == XCA_OK) {
+    rc = xca_admin__add_str(c->data, "name", name);
+  }
+  if (rc == XCA_OK) {
+    rc = xca_admin__add_str(c->data, "status", "verified");
+  }
+  X509_free(proof);
+  xca_fields_free(&f);
+  return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* getCA, deleteCA                                                           */
+/* ------------------------------------------------------------------------ */
+
+int xca_admin__get_ca(struct xca_admin_cmd *c)
+{
+  char key[XCA_ADMIN_KEY_MAX];
+  const char *name;
+  struct xca_fields f = {0};
+  int rc = ca_name_arg(c, &name, key);
+
+  if (rc == XCA_OK) {
+    rc = ca_read(c, key, &f);
+  }
+  if (rc == XCA_OK) {
+    rc = ca_info(c->data, name, &f);
+  }
+  if (rc == XCA_OK) {
+    rc = xca_admin__add_str(c->data, "certificate", xca_fields_get(&f, "certificate"));
+  }
+  xca_fields_free(&f);
+  return rc;
+}
+
+int xca_admin__delete_ca(struct xca_admin_cmd *c)
+{
+  const struct xca_kv *kv = &c->ctx->reg->kv;
+  char key[XCA_ADMIN_KEY_MAX];
+  const char *name;
+  int rc = ca_name_arg(c, &name, key);
+
+  if (rc == XCA_OK) {
+    rc = kv->ops->del(kv->impl, key);
+  }
+  if (rc == XCA_OK) {
+    rc = xca_admin__changed(c, "ca:", name);
+  }
+  return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* listCAs                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static int cmp_str(const void *a, const void *b)
+{
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Collect every valid CA name (sorted) into names. */
+static int ca_names(struct xca_admin_cmd *c, struct xca_strlist *names)
+{
+  const struct xca_kv *kv = &c->ctx->reg->kv;
+  size_t skip = strlen(c->ctx->reg->prefix) + strlen("ca:");
+  unsigned long long cursor = 0;
+  char match[XCA_ADMIN_KEY_MAX];
+  int rc = xca_admin__pattern(c, "ca:", NULL, "*", match);
+
+  do {
+    char **keys = NULL;
+    int n = 0;
+    if (rc == XCA_OK) {
+      rc = kv->ops->scan(kv->impl, match, &cursor, 500, &keys, &n);
+    }
+    for (int i = 0; rc == XCA_OK && i < n && names->count < LIST_CAS_MAX; i++) {
+      if (strlen(keys[i]) > skip && xca_ca_name_valid(keys[i] + skip)) {
+        rc = xca_strlist_add(names, keys[i] + skip);
+      }
+    }
+    xca_admin__free_keys(keys, n);
+  } while (rc == XCA_OK && cursor != 0 && names->count < LIST_CAS_MAX);
+  if (rc == XCA_OK && names->count > 1) {
+    qsort(names->item, (size_t)names->count, sizeof(char *), cmp_str);
+  }
+  return rc;
+}
+
+/* Append one CA's summary to arr; a CA deleted meanwhile is skipped. */
+static int list_one(struct xca_admin_cmd *c, const char *name, cJSON *arr)
+{
+  char key[XCA_ADMIN_KEY_MAX];
+  struct xca_fields f = {0};
+  cJSON *obj;
+  int rc = xca_admin__key(c, "ca:", name, key);
+
+  if (rc == XCA_OK) {
+    rc = ca_read(c, key, &f);
+  }
+  if (rc == XCA_E_NOT_FOUND) {
+    return XCA_OK;
+  }
+  obj = rc == XCA_OK ? cJSON_CreateObject() : NULL;
+  if (rc == XCA_OK && (obj == NULL || !cJSON_AddItemToArray(arr, obj))) {
+    cJSON_Delete(obj);
+    rc = XCA_E_NOMEM;
+  }
+  if (rc == XCA_OK) {
+    rc = ca_info(obj, name, &f);
+  }
+  xca_fields_free(&f);
+  return rc;
+}
+
+int xca_admin__list_cas(struct xca_admin_cmd *c)
+{
+  struct xca_strlist names = {0};
+  cJSON *arr = cJSON_AddArrayToObject(c->data, "cas");
+  int rc = arr ? ca_names(c, &names) : XCA_E_NOMEM;
+
+  for (int i = 0; rc == XCA_OK && i < names.count; i++) {
+    rc = list_one(c, names.item[i], arr);
+  }
+  xca_strlist_free(&names);
+  return rc;
+}

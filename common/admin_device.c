@@ -1,0 +1,491 @@
+/* admin_device.c - the identity commands: createDevice, getDevice,
+ * updateDevice, deleteDevice, listDevices. Schema: INTERFACE.md §7. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin_internal.h"
+#include "certinfo.h"
+#include "xca_err.h"
+
+#define LIST_COUNT_DEFAULT 100
+#define LIST_COUNT_MAX 1000
+#define LIST_STEPS_MAX 16 /* SCAN steps per listDevices page: bounds one call's work */
+#define CURSOR_MAX 32
+
+static const char *const thumb_names[2] = {"primaryThumbprint", "secondaryThumbprint"};
+
+/* Settings given in a createDevice/updateDevice request. */
+struct dev_settings {
+  const char *status;          /* NULL = not given */
+  const char *auth;            /* NULL = not given */
+  int thumb_given[2];          /* primary, secondary */
+  char thumb[2][XCA_SHA256_HEX]; /* normalised; "" = remove */
+};
+
+/* ------------------------------------------------------------------------ */
+/* Arguments                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* Read deviceId and optional moduleId into id; set the audit target, the
+ * noun of not-found errors and the registry key. */
+static int ident_arg(struct xca_admin_cmd *c, struct xca_ident *id, char key[XCA_ADMIN_KEY_MAX])
+{
+  const char *device;
+  const char *module = NULL;
+  int rc = xca_admin__arg_str(c, "deviceId", 1, &device);
+
+  if (rc == XCA_OK && !xca_id_valid(device)) {
+    c->bad_arg = "deviceId";
+    rc = XCA_E_BAD_ID;
+  }
+  if (rc == XCA_OK && !cJSON_IsNull(xca_admin__arg(c, "moduleId"))) {
+    rc = xca_admin__arg_str(c, "moduleId", 0, &module);
+  }
+  if (rc == XCA_OK && module != NULL && !xca_id_valid(module)) {
+    c->bad_arg = "moduleId";
+    rc = XCA_E_BAD_ID;
+  }
+  if (rc != XCA_OK) {
+    return rc;
+  }
+  xca_ident_make(device, module, id);
+  c->what = xca_ident_is_module(id) ? "module" : "device";
+  xca_admin__target(c, "device:", id->full);
+  return xca_admin__key(c, "device:", id->full, key);
+}
+
+/* Read one thumbprint argument: absent, null or "" (remove), or a valid one. */
+static int thumb_arg(struct xca_admin_cmd *c, int i, struct dev_settings *s)
+{
+  const cJSON *item = xca_admin__arg(c, thumb_names[i]);
+
+  if (item == NULL) {
+    return XCA_OK;
+  }
+  s->thumb_given[i] = 1;
+  if (cJSON_IsNull(item) || (cJSON_IsString(item) && item->valuestring[0] == '\0')) {
+    return XCA_OK;
+  }
+  c->bad_arg = thumb_names[i];
+  if (!cJSON_IsString(item)) {
+    return XCA_E_MISSING_ARG;
+  }
+  if (xca_thumbprint_normalize(item->valuestring, s->thumb[i]) != XCA_OK) {
+    return XCA_E_BAD_THUMBPRINT;
+  }
+  c->bad_arg = NULL;
+  return XCA_OK;
+}
+
+/* Read status, authentication and the thumbprints, each optional. */
+static int settings_arg(struct xca_admin_cmd *c, struct dev_settings *s)
+{
+  int rc = xca_admin__arg_str(c, "status", 0, &s->status);
+
+  if (rc == XCA_OK && s->status != NULL && strcmp(s->status, "enabled") != 0 &&
+      strcmp(s->status, "disabled") != 0) {
+    c->bad_arg = "status";
+    rc = XCA_E_BAD_STATUS;
+  }
+  if (rc == XCA_OK) {
+    rc = xca_admin__arg_str(c, "authentication", 0, &s->auth);
+  }
+  if (rc == XCA_OK && s->auth != NULL && strcmp(s->auth, "certificateAuthority") != 0 &&
+      strcmp(s->auth, "selfSigned") != 0) {
+    c->bad_arg = "authentication";
+    rc = XCA_E_BAD_AUTH_TYPE;
+  }
+  for (int i = 0; rc == XCA_OK && i < 2; i++) {
+    rc = thumb_arg(c, i, s);
+  }
+  return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Registry access and replies                                               */
+/* ------------------------------------------------------------------------ */
+
+static int dev_read(const struct xca_admin_cmd *c, const char *key, struct xca_fields *f)
+{
+  const struct xca_kv *kv = &c->ctx->reg->kv;
+  return kv->ops->hgetall(kv->impl, key, f);
+}
+
+/* Add an identity as {deviceId, moduleId?, status, authentication,
+ * primaryThumbprint, secondaryThumbprint} to obj, with the schema's
+ * defaults applied to status and authentication. */
+static int identity_json(cJSON *obj, const struct xca_ident *id, const struct xca_fields *f)
+{
+  struct xca_identity_rec rec;
+  int rc = xca_admin__add_str(obj, "deviceId", id->device);
+
+  xca_identity_from_fields(f, &rec);
+  if (rc == XCA_OK && xca_ident_is_module(id)) {
+    rc = xca_admin__add_str(obj, "moduleId", id->module);
+  }
+  if (rc == XCA_OK) {
+    rc = xca_admin__add_str(obj, "status", rec.enabled ? "enabled" : "disabled");
+  }
+  if (rc == XCA_OK) {
+    rc = xca_admin__add_str(obj, "authentication", xca_auth_type_name(rec.auth));
+  }
+  for (int i = 0; rc == XCA_OK && i < 2; i++) {
+    rc = xca_admin__add_str(obj, thumb_names[i], xca_fields_get(f, thumb_names[i]));
+  }
+  return rc;
+}
+
+/* Reply with the identity as stored now. */
+static int reply_stored(struct xca_admin_cmd *c, const struct xca_ident *id, const char *key)
+{
+  struct xca_fields f = {0};
+  int rc = dev_read(c, key, &f);
+
+  if (rc == XCA_OK) {
+    rc = identity_json(c->data, id, &f);
+  }
+  xca_fields_free(&f);
+  return rc;
+}
+
+/* selfSigned needs a primary thumbprint to authenticate against. */
+static int check_auth(const char *auth, const char *primary)
+{
+  if (auth != NULL && strcmp(auth, "selfSigned") == 0 && (primary == NULL || *primary == '\0')) {
+    return XCA_E_NEED_THUMBPRINT;
+  }
+  return XCA_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* createDevice, getDevice                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* The fields of a new identity: given settings with defaults made explicit. */
+static int create_fields(const struct dev_settings *s, struct xca_fields *f)
+{
+  int rc = xca_fields_set(f, "status", s->status ? s->status : "enabled");
+
+  if (rc == XCA_OK) {
+    rc = xca_fields_set(f, "authentication", s->auth ? s->auth : "certificateAuthority");
+  }
+  for (int i = 0; rc == XCA_OK && i < 2; i++) {
+    if (s->thumb[i][0] != '\0') {
+      rc = xca_fields_set(f, thumb_names[i], s->thumb[i]);
+    }
+  }
+  return rc == XCA_OK ? check_auth(xca_fields_get(f, "authentication"), s->thumb[0]) : rc;
+}
+
+/* As IoT Hub: a module can only be created under an existing device. */
+static int check_parent(struct xca_admin_cmd *c, const struct xca_ident *id)
+{
+  char key[XCA_ADMIN_KEY_MAX];
+  struct xca_fields f = {0};
+  int rc;
+
+  if (!xca_ident_is_module(id)) {
+    return XCA_OK;
+  }
+  rc = xca_admin__key(c, "device:", id->device, key);
+  if (rc == XCA_OK) {
+    rc = dev_read(c, key, &f);
+  }
+  xca_fields_free(&f);
+  return rc == XCA_E_NOT_FOUND ? XCA_E_NO_DEVICE : rc;
+}
+
+int xca_admin__create_device(struct xca_admin_cmd *c)
+{
+  const struct xca_kv *kv = &c->ctx->reg->kv;
+  char key[XCA_ADMIN_KEY_MAX];
+  struct xca_ident id;
+  struct dev_settings s = {0};
+  struct xca_fields f = {0};
+  int rc = ident_arg(c, &id, key);
+
+  if (rc == XCA_OK) {
+    rc = settings_arg(c, &s);
+  }
+  if (rc == XCA_OK) {
+    rc = create_fields(&s, &f);
+  }
+  if (rc == XCA_OK) {
+    rc = check_parent(c, &id);
+  }
+  if (rc == XCA_OK) {
+    rc = kv->ops->create(kv->impl, key, &f);
+  }
+  if (rc == XCA_OK) {
+    rc = xca_admin__changed(c, "device:", id.full);
+  }
+  if (rc == XCA_OK) {
+    rc = identity_json(c->data, &id, &f);
+  }
+  xca_fields_free(&f);
+  return rc;
+}
+
+int xca_admin__get_device(struct xca_admin_cmd *c)
+{
+  char key[XCA_ADMIN_KEY_MAX];
+  struct xca_ident id;
+  int rc = ident_arg(c, &id, key);
+
+  return rc == XCA_OK ? reply_stored(c, &id, key) : rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* updateDevice                                                              */
+/* ------------------------------------------------------------------------ */
+
+/* The change to apply: given fields set, thumbprints given empty deleted.
+ * The result must still satisfy check_auth with the stored values. */
+static int update_fields(const struct dev_settings *s, const struct xca_fields *cur,
+                         struct xca_fields *set, const char **del, int *ndel)
+{
+  const char *auth = s->auth ? s->auth : xca_fields_get(cur, "authentication");
+  const char *primary = s->thumb_given[0] ? s->thumb[0] : xca_fields_get(cur, thumb_names[0]);
+  int rc = check_auth(auth, primary);
+
+  if (rc == XCA_OK && s->status != NULL) {
+    rc = xca_fields_set(set, "status", s->status);
+  }
+  if (rc == XCA_OK && s->auth != NULL) {
+    rc = xca_fields_set(set, "authentication", s->auth);
+  }
+  for (int i = 0; rc == XCA_OK && i < 2; i++) {
+    if (s->thumb_given[i] && s->thumb[i][0] != '\0') {
+      rc = xca_fields_set(set, thumb_names[i], s->thumb[i]);
+    } else if (s->thumb_given[i]) {
+      del[(*ndel)++] = thumb_names[i];
+    }
+  }
+  /* Deleting the last fields would delete the key (Redis drops empty
+   * hashes): write the schema's default status, which changes nothing. */
+  if (rc == XCA_OK && *ndel > 0 && set->count == 0 && xca_fields_get(cur, "status") == NULL) {
+    rc = xca_fields_set(set, "status", "enabled");
+  }
+  return rc;
+}
+
+int xca_admin__update_device(struct xca_admin_cmd *c)
+{
+  const struct xca_kv *kv = &c->ctx->reg->kv;
+  char key[XCA_ADMIN_KEY_MAX];
+  const char *del[2];
+  int ndel = 0;
+  struct xca_ident id;
+  struct dev_settings s = {0};
+  struct xca_fields cur = {0};
+  struct xca_fields set = {0};
+  int rc = ident_arg(c, &id, key);
+
+  if (rc == XCA_OK) {
+    rc = settings_arg(c, &s);
+  }
+  if (rc == XCA_OK) {
+    rc = dev_read(c, key, &cur);
+  }
+  if (rc == XCA_OK) {
+    rc = update_fields(&s, &cur, &set, del, &ndel);
+  }
+  if (rc == XCA_OK) {
+    rc = kv->ops->update(kv->impl, key, NULL, NULL, &set, del, ndel);
+  }
+  if (rc == XCA_OK) {
+    rc = xca_admin__changed(c, "device:", id.full);
+  }
+  if (rc == XCA_OK) {
+    rc = reply_stored(c, &id, key);
+  }
+  xca_fields_free(&cur);
+  xca_fields_free(&set);
+  return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* deleteDevice                                                              */
+/* ------------------------------------------------------------------------ */
+
+/* Delete the keys of one SCAN page (keys deleted meanwhile are skipped). */
+static int delete_keys(struct xca_admin_cmd *c, char **keys, int n, int *deleted)
+{
+  const struct xca_kv *kv = &c->ctx->reg->kv;
+  size_t skip = strlen(c->ctx->reg->prefix) + strlen("device:");
+  int rc = XCA_OK;
+
+  for (int i = 0; rc == XCA_OK && i < n; i++) {
+    rc = kv->ops->del(kv->impl, keys[i]);
+    if (rc == XCA_OK) {
+      (*deleted)++;
+      rc = xca_admin__changed(c, "device:", keys[i] + skip);
+    } else if (rc == XCA_E_NOT_FOUND) {
+      rc = XCA_OK;
+    }
+  }
+  return rc;
+}
+
+/* As IoT Hub: deleting a device deletes its modules. */
+static int delete_modules(struct xca_admin_cmd *c, const char *device, int *deleted)
+{
+  const struct xca_kv *kv = &c->ctx->reg->kv;
+  unsigned long long cursor = 0;
+  char match[XCA_ADMIN_KEY_MAX];
+  int rc = xca_admin__pattern(c, "device:", device, "/*", match);
+
+  do {
+    char **keys = NULL;
+    int n = 0;
+    if (rc == XCA_OK) {
+      rc = kv->ops->scan(kv->impl, match, &cursor, 500, &keys, &n);
+    }
+    if (rc == XCA_OK) {
+      rc = delete_keys(c, keys, n, deleted);
+    }
+    xca_admin__free_keys(keys, n);
+  } while (rc == XCA_OK && cursor != 0);
+  return rc;
+}
+
+int xca_admin__delete_device(struct xca_admin_cmd *c)
+{
+  const struct xca_kv *kv = &c->ctx->reg->kv;
+  char key[XCA_ADMIN_KEY_MAX];
+  struct xca_ident id;
+  int modules = 0;
+  int rc = ident_arg(c, &id, key);
+
+  if (rc == XCA_OK) {
+    rc = kv->ops->del(kv->impl, key);
+  }
+  if (rc == XCA_OK) {
+    rc = xca_admin__changed(c, "device:", id.full);
+  }
+  if (rc == XCA_OK && !xca_ident_is_module(&id)) {
+    rc = delete_modules(c, id.device, &modules);
+    if (rc == XCA_OK) {
+      rc = xca_admin__add_num(c->data, "modulesDeleted", modules);
+    }
+  }
+  return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* listDevices                                                               */
+/* ------------------------------------------------------------------------ */
+
+struct list_args {
+  unsigned long long cursor;
+  int count;
+  const char *device; /* NULL = every identity; else this device's modules */
+};
+
+static int list_arg(struct xca_admin_cmd *c, struct list_args *a)
+{
+  const char *cursor;
+  const cJSON *count = xca_admin__arg(c, "count");
+  char *end = NULL;
+  int rc = xca_admin__arg_str(c, "cursor", 0, &cursor);
+
+  a->cursor = 0;
+  a->count = LIST_COUNT_DEFAULT;
+  if (rc == XCA_OK && cursor != NULL) {
+    a->cursor = strtoull(cursor, &end, 10);
+    if (cursor[0] < '0' || cursor[0] > '9' || *end != '\0') {
+      c->bad_arg = "cursor";
+      return XCA_E_MISSING_ARG;
+    }
+  }
+  if (rc == XCA_OK && count != NULL) {
+    if (!cJSON_IsNumber(count) || count->valuedouble < 1 || count->valuedouble > LIST_COUNT_MAX) {
+      c->bad_arg = "count";
+      return XCA_E_MISSING_ARG;
+    }
+    a->count = (int)count->valuedouble;
+  }
+  if (rc == XCA_OK) {
+    rc = xca_admin__arg_str(c, "deviceId", 0, &a->device);
+  }
+  if (rc == XCA_OK && a->device != NULL && !xca_id_valid(a->device)) {
+    c->bad_arg = "deviceId";
+    rc = XCA_E_BAD_ID;
+  }
+  return rc;
+}
+
+/* Append the identity stored under key to arr; keys that are not valid
+ * identities or were deleted meanwhile are skipped. */
+static int list_one(struct xca_admin_cmd *c, const char *key, cJSON *arr)
+{
+  size_t skip = strlen(c->ctx->reg->prefix) + strlen("device:");
+  struct xca_ident id;
+  struct xca_fields f = {0};
+  cJSON *obj;
+  int rc;
+
+  if (strlen(key) <= skip || xca_ident_parse(key + skip, &id) != XCA_OK) {
+    return XCA_OK;
+  }
+  rc = dev_read(c, key, &f);
+  if (rc == XCA_E_NOT_FOUND) {
+    return XCA_OK;
+  }
+  obj = rc == XCA_OK ? cJSON_CreateObject() : NULL;
+  if (rc == XCA_OK && (obj == NULL || !cJSON_AddItemToArray(arr, obj))) {
+    cJSON_Delete(obj);
+    rc = XCA_E_NOMEM;
+  }
+  if (rc == XCA_OK) {
+    rc = identity_json(obj, &id, &f);
+  }
+  xca_fields_free(&f);
+  return rc;
+}
+
+/* SCAN steps until about a.count identities are collected, the iteration
+ * ends, or LIST_STEPS_MAX steps were taken (a page may then be short). */
+static int list_page(struct xca_admin_cmd *c, struct list_args *a, const char *match, cJSON *arr)
+{
+  const struct xca_kv *kv = &c->ctx->reg->kv;
+  int rc = XCA_OK;
+
+  for (int step = 0; rc == XCA_OK && step < LIST_STEPS_MAX; step++) {
+    char **keys = NULL;
+    int n = 0;
+    rc = kv->ops->scan(kv->impl, match, &a->cursor, a->count, &keys, &n);
+    for (int i = 0; rc == XCA_OK && i < n; i++) {
+      rc = list_one(c, keys[i], arr);
+    }
+    xca_admin__free_keys(keys, n);
+    if (a->cursor == 0 || cJSON_GetArraySize(arr) >= a->count) {
+      break;
+    }
+  }
+  return rc;
+}
+
+int xca_admin__list_devices(struct xca_admin_cmd *c)
+{
+  struct list_args a = {0};
+  char match[XCA_ADMIN_KEY_MAX];
+  char cursor[CURSOR_MAX];
+  cJSON *arr;
+  int rc = list_arg(c, &a);
+
+  if (rc == XCA_OK) {
+    rc = a.device ? xca_admin__pattern(c, "device:", a.device, "/*", match)
+                  : xca_admin__pattern(c, "device:", NULL, "*", match);
+  }
+  arr = rc == XCA_OK ? cJSON_AddArrayToObject(c->data, "devices") : NULL;
+  if (rc == XCA_OK && arr == NULL) {
+    rc = XCA_E_NOMEM;
+  }
+  if (rc == XCA_OK) {
+    rc = list_page(c, &a, match, arr);
+  }
+  snprintf(cursor, sizeof(cursor), "%llu", a.cursor);
+  return rc == XCA_OK ? xca_admin__add_str(c->data, "cursor", cursor) : rc;
+}

@@ -1,0 +1,86 @@
+/* admin_internal.h - shared by admin.c (parsing, dispatch, reply, audit) and
+ * the command handlers in admin_ca.c and admin_device.c. Not a public API:
+ * names carry the xca_admin__ prefix. */
+#ifndef XCA_ADMIN_INTERNAL_H
+#define XCA_ADMIN_INTERNAL_H
+
+#include <cjson/cJSON.h>
+
+#include "admin.h"
+#include "ids.h"
+
+#define XCA_ADMIN_KEY_MAX 512    /* a full Redis key: prefix + kind + identity */
+#define XCA_ADMIN_TARGET_MAX 300 /* "device:" + identity, or "ca:" + name */
+
+/* One command being run. The dispatcher fills ctx, args, data and changed;
+ * the handler validates its arguments, acts on the registry, fills data and
+ * the audit facts (target, audit_extra), and returns XCA_OK or an error. */
+struct xca_admin_cmd {
+  const struct xca_admin_ctx *ctx;
+  const cJSON *args;             /* the command object (borrowed) */
+  cJSON *data;                   /* the reply's "data" object, to fill */
+  struct xca_strlist *changed;   /* keys changed so far (without prefix) */
+  char target[XCA_ADMIN_TARGET_MAX]; /* audit target, set once validated */
+  const char *what;              /* "CA", "device", "module": names NOT_FOUND/EXISTS */
+  const char *bad_arg;           /* static name of the argument an error is about */
+  const char *audit_extra;       /* static text added to the audit line */
+};
+
+typedef int (*xca_admin_handler_fn)(struct xca_admin_cmd *c);
+
+/* ---- helpers (admin.c) ---- */
+
+/* The current unix time from the context's clock. */
+time_t xca_admin__now(const struct xca_admin_cmd *c);
+
+/* Read string argument name into *out (borrowed from the request). Absent:
+ * XCA_E_MISSING_ARG when required, else XCA_OK with *out = NULL. Present
+ * but not a string: XCA_E_MISSING_ARG. c->bad_arg names it on error. */
+int xca_admin__arg_str(struct xca_admin_cmd *c, const char *name, int required,
+                       const char **out);
+
+/* Return the argument item name (borrowed) or NULL. */
+const cJSON *xca_admin__arg(const struct xca_admin_cmd *c, const char *name);
+
+/* Add name: value to obj as a string, or JSON null when value is NULL.
+ * Returns XCA_OK or XCA_E_NOMEM. */
+int xca_admin__add_str(cJSON *obj, const char *name, const char *value);
+
+/* Add name: value to obj as a number. Returns XCA_OK or XCA_E_NOMEM. */
+int xca_admin__add_num(cJSON *obj, const char *name, double value);
+
+/* Build "<prefix><kind><id>" into buf (XCA_ADMIN_KEY_MAX bytes). */
+int xca_admin__key(const struct xca_admin_cmd *c, const char *kind, const char *id, char *buf);
+
+/* Record that "<kind><id>" changed. Returns XCA_OK or XCA_E_NOMEM. */
+int xca_admin__changed(struct xca_admin_cmd *c, const char *kind, const char *id);
+
+/* Set the audit target to "<kind><id>". */
+void xca_admin__target(struct xca_admin_cmd *c, const char *kind, const char *id);
+
+/* Write "<escaped prefix><kind><escaped id><suffix>" into buf
+ * (XCA_ADMIN_KEY_MAX bytes): a SCAN MATCH pattern whose fixed parts have
+ * their glob characters escaped. id may be NULL. Returns XCA_OK or
+ * XCA_E_INVAL when it does not fit. */
+int xca_admin__pattern(const struct xca_admin_cmd *c, const char *kind, const char *id,
+                       const char *suffix, char *buf);
+
+/* Free a key array returned by the kv scan. NULL-safe. */
+void xca_admin__free_keys(char **keys, int n);
+
+/* ---- handlers (admin_ca.c) ---- */
+int xca_admin__upload_ca(struct xca_admin_cmd *c);
+int xca_admin__generate_code(struct xca_admin_cmd *c);
+int xca_admin__verify_ca(struct xca_admin_cmd *c);
+int xca_admin__get_ca(struct xca_admin_cmd *c);
+int xca_admin__list_cas(struct xca_admin_cmd *c);
+int xca_admin__delete_ca(struct xca_admin_cmd *c);
+
+/* ---- handlers (admin_device.c) ---- */
+int xca_admin__create_device(struct xca_admin_cmd *c);
+int xca_admin__get_device(struct xca_admin_cmd *c);
+int xca_admin__update_device(struct xca_admin_cmd *c);
+int xca_admin__delete_device(struct xca_admin_cmd *c);
+int xca_admin__list_devices(struct xca_admin_cmd *c);
+
+#endif

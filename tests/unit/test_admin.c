@@ -1,0 +1,1118 @@
+/* test_admin.c - unit tests of common/admin.h: every admin command against
+ * an in-memory registry (support/fake_kv), with certificates made at run
+ * time (support/certgen) and an injected clock. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "admin.h"
+#include "certgen.h"
+#include "fake_kv.h"
+#include "xca_err.h"
+
+#define DAY (24L * 3600)
+
+/* Certificates shared by every test (made once). */
+static struct xca_tcert root_ca;    /* valid CA */
+static struct xca_tcert other_ca;   /* another valid CA */
+static struct xca_tcert expired_ca; /* CA valid a year ago */
+static struct xca_tcert leaf;       /* CA:FALSE */
+static char *root_pem, *other_pem, *expired_pem, *leaf_pem, *root_key_pem;
+
+struct fx {
+  struct xca_fake_kv *fake;
+  struct xca_registry reg;
+  struct xca_config cfg;
+  struct xca_admin_ctx ctx;
+  time_t now;
+  struct xca_admin_result res;
+  cJSON *reply;
+};
+
+static time_t fake_clock(void *arg)
+{
+  return ((struct fx *)arg)->now;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Fixture                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static int group_setup(void **state)
+{
+  (void)state;
+  if (xca_certgen(&root_ca, "Company-X Root CA", NULL, 1, -DAY, 365 * DAY) ||
+      xca_certgen(&other_ca, "Other CA", NULL, 1, -DAY, 365 * DAY) ||
+      xca_certgen(&expired_ca, "Old CA", NULL, 1, -730 * DAY, -365 * DAY) ||
+      xca_certgen(&leaf, "widget", &root_ca, 0, -DAY, 365 * DAY)) {
+    return -1;
+  }
+  root_pem = xca_certgen_pem(&root_ca);
+  other_pem = xca_certgen_pem(&other_ca);
+  expired_pem = xca_certgen_pem(&expired_ca);
+  leaf_pem = xca_certgen_pem(&leaf);
+  root_key_pem = xca_certgen_key_pem(&root_ca);
+  return root_pem && other_pem && expired_pem && leaf_pem && root_key_pem ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+  (void)state;
+  xca_certgen_free(&root_ca);
+  xca_certgen_free(&other_ca);
+  xca_certgen_free(&expired_ca);
+  xca_certgen_free(&leaf);
+  free(root_pem);
+  free(other_pem);
+  free(expired_pem);
+  free(leaf_pem);
+  free(root_key_pem);
+  return 0;
+}
+
+static int setup_prefix(void **state, const char *prefix)
+{
+  struct fx *fx = calloc(1, sizeof(*fx));
+
+  assert_non_null(fx);
+  fx->fake = xca_fake_kv_new();
+  assert_non_null(fx->fake);
+  assert_int_equal(xca_config_init(&fx->cfg), XCA_OK);
+  fx->reg.kv = xca_fake_kv(fx->fake);
+  fx->reg.prefix = prefix;
+  fx->now = time(NULL);
+  fx->ctx.reg = &fx->reg;
+  fx->ctx.cfg = &fx->cfg;
+  fx->ctx.now = fake_clock;
+  fx->ctx.now_arg = fx;
+  *state = fx;
+  return 0;
+}
+
+static int setup(void **state)
+{
+  return setup_prefix(state, "x509ca:");
+}
+
+/* A prefix full of glob characters: patterns must escape it. */
+static int setup_glob_prefix(void **state)
+{
+  return setup_prefix(state, "t[1]*?:");
+}
+
+static void reset(struct fx *fx)
+{
+  cJSON_Delete(fx->reply);
+  fx->reply = NULL;
+  xca_admin_result_free(&fx->res);
+}
+
+static int teardown(void **state)
+{
+  struct fx *fx = *state;
+  reset(fx);
+  xca_config_free(&fx->cfg);
+  xca_fake_kv_free(fx->fake);
+  free(fx);
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Request helpers                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* Send raw payload; the parsed reply is in fx->reply. */
+static void run_raw(struct fx *fx, const char *payload, size_t len)
+{
+  reset(fx);
+  assert_int_equal(xca_admin_handle(&fx->ctx, payload, len, "admin", &fx->res), XCA_OK);
+  assert_non_null(fx->res.response);
+  assert_int_equal(strlen(fx->res.response), fx->res.response_len);
+  fx->reply = cJSON_Parse(fx->res.response);
+  assert_non_null(fx->reply);
+}
+
+static void run_str(struct fx *fx, const char *payload)
+{
+  run_raw(fx, payload, strlen(payload));
+}
+
+/* Wrap one command object (owned) as a request and send it. */
+static void run_cmd(struct fx *fx, cJSON *cmd)
+{
+  cJSON *root = cJSON_CreateObject();
+  cJSON *arr = cJSON_AddArrayToObject(root, "commands");
+  char *text;
+
+  cJSON_AddItemToArray(arr, cmd);
+  text = cJSON_PrintUnformatted(root);
+  run_str(fx, text);
+  cJSON_free(text);
+  cJSON_Delete(root);
+}
+
+/* Build a command with string arguments given as name, value pairs ending
+ * with NULL. */
+static cJSON *vcmd(const char *command, va_list ap)
+{
+  cJSON *cmd = cJSON_CreateObject();
+  const char *name;
+
+  cJSON_AddStringToObject(cmd, "command", command);
+  while ((name = va_arg(ap, const char *)) != NULL) {
+    cJSON_AddStringToObject(cmd, name, va_arg(ap, const char *));
+  }
+  return cmd;
+}
+
+static cJSON *resp(struct fx *fx, int i)
+{
+  cJSON *arr = cJSON_GetObjectItemCaseSensitive(fx->reply, "responses");
+  assert_true(cJSON_IsArray(arr));
+  assert_true(i < cJSON_GetArraySize(arr));
+  return cJSON_GetArrayItem(arr, i);
+}
+
+static int nresp(struct fx *fx)
+{
+  return cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(fx->reply, "responses"));
+}
+
+/* The error of response i, or NULL when it has data. */
+static const char *err_of(struct fx *fx, int i)
+{
+  cJSON *r = resp(fx, i);
+  cJSON *e = cJSON_GetObjectItemCaseSensitive(r, "error");
+  cJSON *d = cJSON_GetObjectItemCaseSensitive(r, "data");
+
+  if (e != NULL) {
+    assert_true(cJSON_IsString(e));
+    assert_null(d);
+    return e->valuestring;
+  }
+  assert_true(cJSON_IsObject(d));
+  return NULL;
+}
+
+/* Run one command; return its error (NULL on success). */
+static const char *cmd(struct fx *fx, const char *command, ...)
+{
+  va_list ap;
+  va_start(ap, command);
+  run_cmd(fx, vcmd(command, ap));
+  va_end(ap);
+  assert_int_equal(nresp(fx), 1);
+  assert_string_equal(cJSON_GetObjectItemCaseSensitive(resp(fx, 0), "command")->valuestring,
+                      command);
+  return err_of(fx, 0);
+}
+
+/* Run one command that must succeed. */
+#define OK(fx, ...) assert_null(cmd(fx, __VA_ARGS__, NULL))
+/* Run one command that must fail with the given error text. */
+#define FAILS(fx, msg, ...)                         \
+  do {                                              \
+    const char *e_ = cmd(fx, __VA_ARGS__, NULL);    \
+    assert_non_null(e_);                            \
+    assert_string_equal(e_, msg);                   \
+    assert_int_equal((fx)->res.changed.count, 0);   \
+  } while (0)
+
+static cJSON *data(struct fx *fx)
+{
+  return cJSON_GetObjectItemCaseSensitive(resp(fx, 0), "data");
+}
+
+static const char *dstr(struct fx *fx, const char *name)
+{
+  cJSON *v = cJSON_GetObjectItemCaseSensitive(data(fx), name);
+  return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int dnull(struct fx *fx, const char *name)
+{
+  return cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(data(fx), name));
+}
+
+static void assert_changed(struct fx *fx, const char *key)
+{
+  for (int i = 0; i < fx->res.changed.count; i++) {
+    if (strcmp(fx->res.changed.item[i], key) == 0) {
+      return;
+    }
+  }
+  fail_msg("key %s not reported as changed", key);
+}
+
+/* Upload root_pem as name; return the live code (static buffer). */
+static const char *upload(struct fx *fx, const char *name, const char *pem)
+{
+  static char code[128];
+  OK(fx, "uploadCA", "name", name, "certificate", pem);
+  snprintf(code, sizeof(code), "%s", dstr(fx, "verificationCode"));
+  return code;
+}
+
+/* A verification certificate CN=cn signed by issuer, valid from..to. */
+static char *proof_pem(const char *cn, const struct xca_tcert *issuer, long from, long to)
+{
+  struct xca_tcert t;
+  char *pem;
+
+  assert_int_equal(xca_certgen(&t, cn, issuer, 0, from, to), 0);
+  pem = xca_certgen_pem(&t);
+  xca_certgen_free(&t);
+  assert_non_null(pem);
+  return pem;
+}
+
+/* Verify name with a certificate for cn signed by issuer; return error. */
+static const char *verify(struct fx *fx, const char *name, const char *cn,
+                          const struct xca_tcert *issuer)
+{
+  char *pem = proof_pem(cn, issuer, -60, DAY);
+  const char *e = cmd(fx, "verifyCA", "name", name, "certificate", pem, NULL);
+  free(pem);
+  return e;
+}
+
+static const char *audit_line(struct fx *fx, int i)
+{
+  assert_true(i < fx->res.audit.count);
+  return fx->res.audit.item[i];
+}
+
+/* ------------------------------------------------------------------------ */
+/* uploadCA                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static void test_upload_ca_stores_and_replies(void **state)
+{
+  struct fx *fx = *state;
+  char thumb[XCA_SHA256_HEX];
+  const char *code;
+  cJSON *exp;
+
+  OK(fx, "uploadCA", "name", "company-x", "certificate", root_pem);
+  xca_cert_sha256(root_ca.cert, thumb);
+  assert_string_equal(dstr(fx, "name"), "company-x");
+  assert_string_equal(dstr(fx, "status"), "unverified");
+  assert_string_equal(dstr(fx, "subject"), "CN=Company-X Root CA");
+  assert_string_equal(dstr(fx, "thumbprint"), thumb);
+  assert_non_null(dstr(fx, "notAfter"));
+  code = dstr(fx, "verificationCode");
+  assert_non_null(code);
+  assert_int_equal(strlen(code), 48); /* 192 bits */
+  assert_int_equal(strspn(code, "0123456789ABCDEF"), 48);
+  exp = cJSON_GetObjectItemCaseSensitive(data(fx), "verificationCodeExpiry");
+  assert_true(cJSON_IsNumber(exp));
+  assert_true((long long)exp->valuedouble == (long long)fx->now + 3600);
+
+  const char *k = "x509ca:ca:company-x";
+  assert_string_equal(xca_fake_kv_hget(fx->fake, k, "status"), "unverified");
+  assert_string_equal(xca_fake_kv_hget(fx->fake, k, "certificate"), root_pem);
+  assert_string_equal(xca_fake_kv_hget(fx->fake, k, "thumbprint"), thumb);
+  assert_string_equal(xca_fake_kv_hget(fx->fake, k, "subject"), "CN=Company-X Root CA");
+  assert_non_null(xca_fake_kv_hget(fx->fake, k, "notAfter"));
+  assert_string_equal(xca_fake_kv_hget(fx->fake, k, "verificationCode"), code);
+  char expiry[32];
+  snprintf(expiry, sizeof(expiry), "%lld", (long long)fx->now + 3600);
+  assert_string_equal(xca_fake_kv_hget(fx->fake, k, "verificationCodeExpiry"), expiry);
+
+  assert_int_equal(fx->res.changed.count, 1);
+  assert_string_equal(fx->res.changed.item[0], "ca:company-x");
+  assert_int_equal(fx->res.audit.count, 1);
+  assert_non_null(strstr(audit_line(fx, 0), "admin=admin command=uploadCA target=ca:company-x"));
+  assert_non_null(strstr(audit_line(fx, 0), "verificationCode=*****"));
+  assert_non_null(strstr(audit_line(fx, 0), "result=ok"));
+  assert_null(strstr(audit_line(fx, 0), code));
+}
+
+static void test_upload_ca_uses_configured_ttl(void **state)
+{
+  struct fx *fx = *state;
+  fx->cfg.verification_code_ttl = 60;
+  OK(fx, "uploadCA", "name", "r", "certificate", root_pem);
+  cJSON *exp = cJSON_GetObjectItemCaseSensitive(data(fx), "verificationCodeExpiry");
+  assert_true((long long)exp->valuedouble == (long long)fx->now + 60);
+}
+
+static void test_upload_ca_codes_differ(void **state)
+{
+  struct fx *fx = *state;
+  char first[128];
+  snprintf(first, sizeof(first), "%s", upload(fx, "a", root_pem));
+  assert_string_not_equal(first, upload(fx, "b", root_pem));
+}
+
+static void test_upload_ca_refuses_bad_input(void **state)
+{
+  struct fx *fx = *state;
+  char two[8192];
+  char name65[66];
+
+  FAILS(fx, "invalid PEM certificate", "uploadCA", "name", "r", "certificate", "garbage");
+  FAILS(fx, "invalid PEM certificate", "uploadCA", "name", "r", "certificate",
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+  snprintf(two, sizeof(two), "%s%s", root_pem, other_pem);
+  FAILS(fx, "more than one certificate supplied", "uploadCA", "name", "r", "certificate", two);
+  FAILS(fx, "certificate is not a CA certificate", "uploadCA", "name", "r", "certificate",
+        leaf_pem);
+  FAILS(fx, "certificate is outside its validity period", "uploadCA", "name", "r",
+        "certificate", expired_pem);
+  FAILS(fx, "invalid name: name", "uploadCA", "name", "a b", "certificate", root_pem);
+  FAILS(fx, "invalid name: name", "uploadCA", "name", "a/b", "certificate", root_pem);
+  FAILS(fx, "invalid name: name", "uploadCA", "name", "", "certificate", root_pem);
+  memset(name65, 'n', 65);
+  name65[65] = '\0';
+  FAILS(fx, "invalid name: name", "uploadCA", "name", name65, "certificate", root_pem);
+  name65[64] = '\0';
+  OK(fx, "uploadCA", "name", name65, "certificate", root_pem);
+  FAILS(fx, "missing or invalid argument: name", "uploadCA", "certificate", root_pem);
+  FAILS(fx, "missing or invalid argument: certificate", "uploadCA", "name", "r");
+  run_str(fx, "{\"commands\":[{\"command\":\"uploadCA\",\"name\":5,\"certificate\":\"x\"}]}");
+  assert_string_equal(err_of(fx, 0), "missing or invalid argument: name");
+  assert_int_equal(xca_fake_kv_count(fx->fake), 1);
+}
+
+static void test_upload_ca_refuses_duplicate_name(void **state)
+{
+  struct fx *fx = *state;
+  upload(fx, "r", root_pem);
+  FAILS(fx, "CA already exists", "uploadCA", "name", "r", "certificate", other_pem);
+  assert_string_equal(xca_fake_kv_hget(fx->fake, "x509ca:ca:r", "certificate"), root_pem);
+}
+
+/* A private key anywhere refuses the upload; it is neither stored nor
+ * echoed in the reply or the audit line. */
+static void test_upload_ca_refuses_private_key_without_echo(void **state)
+{
+  struct fx *fx = *state;
+  char both[8192];
+  const char *body = strchr(root_key_pem, '\n') + 1; /* first base64 line */
+  char secret[32];
+  const char *inputs[3];
+
+  snprintf(secret, sizeof(secret), "%.20s", body);
+  snprintf(both, sizeof(both), "%s%s", root_pem, root_key_pem);
+  inputs[0] = both;
+  inputs[1] = root_key_pem;
+  inputs[2] = "-----BEGIN PRIVATE KEY-----\nnot even base64\n-----END PRIVATE KEY-----\n";
+  for (int i = 0; i < 3; i++) {
+    FAILS(fx, "a private key was supplied; it was discarded", "uploadCA", "name", "r",
+          "certificate", inputs[i]);
+    assert_null(strstr(fx->res.response, secret));
+    assert_null(strstr(fx->res.response, "PRIVATE"));
+    assert_null(strstr(audit_line(fx, 0), secret));
+    assert_non_null(strstr(audit_line(fx, 0), "result=error"));
+  }
+  assert_int_equal(xca_fake_kv_count(fx->fake), 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* generateVerificationCode, verifyCA                                        */
+/* ------------------------------------------------------------------------ */
+
+static void test_generate_code_replaces_code(void **state)
+{
+  struct fx *fx = *state;
+  char old[128];
+  char fresh[128];
+
+  snprintf(old, sizeof(old), "%s", upload(fx, "r", root_pem));
+  fx->now += 100;
+  OK(fx, "generateVerificationCode", "name", "r");
+  snprintf(fresh, sizeof(fresh), "%s", dstr(fx, "verificationCode"));
+  assert_string_equal(dstr(fx, "name"), "r");
+  assert_string_not_equal(old, fresh);
+  assert_int_equal(strlen(fresh), 48);
+  assert_true((long long)cJSON_GetObjectItemCaseSensitive(data(fx), "verificationCodeExpiry")
+                ->valuedouble == (long long)fx->now + 3600);
+  assert_string_equal(xca_fake_kv_hget(fx->fake, "x509ca:ca:r", "verificationCode"), fresh);
+  assert_changed(fx, "ca:r");
+  assert_non_null(strstr(audit_line(fx, 0), "verificationCode=*****"));
+  assert_null(strstr(audit_line(fx, 0), fresh));
+  /* The old code died. */
+  assert_string_equal(verify(fx, "r", old, &root_ca),
+                      "verification certificate CN does not match the live code");
+  assert_null(verify(fx, "r", fresh, &root_ca));
+}
+
+static void test_generate_code_refusals(void **state)
+{
+  struct fx *fx = *state;
+  const char *code;
+
+  FAILS(fx, "CA not found", "generateVerificationCode", "name", "nope");
+  FAILS(fx, "invalid name: name", "generateVerificationCode", "name", "*");
+  FAILS(fx, "missing or invalid argument: name", "generateVerificationCode");
+  code = upload(fx, "r", root_pem);
+  assert_null(verify(fx, "r", code, &root_ca));
+  FAILS(fx, "CA is already verified", "generateVerificationCode", "name", "r");
+}
+
+static void test_verify_ca_marks_verified_and_consumes_code(void **state)
+{
+  struct fx *fx = *state;
+  char code[128];
+
+  snprintf(code, sizeof(code), "%s", upload(fx, "r", root_pem));
+  assert_null(verify(fx, "r", code, &root_ca));
+  assert_string_equal(dstr(fx, "name"), "r");
+  assert_string_equal(dstr(fx, "status"), "verified");
+  assert_int_equal(fx->res.changed.count, 1);
+  assert_string_equal(fx->res.changed.item[0], "ca:r");
+  assert_non_null(strstr(audit_line(fx, 0), "command=verifyCA target=ca:r"));
+  assert_non_null(strstr(audit_line(fx, 0), "result=ok"));
+  assert_string_equal(xca_fake_kv_hget(fx->fake, "x509ca:ca:r", "status"), "verified");
+  assert_null(xca_fake_kv_hget(fx->fake, "x509ca:ca:r", "verificationCode"));
+  assert_null(xca_fake_kv_hget(fx->fake, "x509ca:ca:r", "verificationCodeExpiry"));
+  /* Single use: the same proof again is refused. */
+  assert_string_equal(verify(fx, "r", code, &root_ca), "CA is already verified");
+}
+
+/* The code also dies when the CA is set back to unverified by hand. */
+static void test_verify_ca_code_is_single_use(void **state)
+{
+  struct fx *fx = *state;
+  char code[128];
+
+  snprintf(code, sizeof(code), "%s", upload(fx, "r", root_pem));
+  assert_null(verify(fx, "r", code, &root_ca));
+  assert_int_equal(xca_fake_kv_hset(fx->fake, "x509ca:ca:r", "status", "unverified"), XCA_OK);
+  assert_string_equal(verify(fx, "r", code, &root_ca), "no live verification code");
+}
+
+static void test_verify_ca_code_expires(void **state)
+{
+  struct fx *fx = *state;
+  char code[128];
+
+  snprintf(code, sizeof(code), "%s", upload(fx, "r", root_pem));
+  fx->now += 3599;
+  fx->now += 1; /* expiry instant: dead */
+  assert_string_equal(verify(fx, "r", code, &root_ca), "verification code expired");
+  assert_string_equal(xca_fake_kv_hget(fx->fake, "x509ca:ca:r", "status"), "unverified");
+  assert_int_equal(fx->res.changed.count, 0);
+  /* A fresh code works again. */
+  OK(fx, "generateVerificationCode", "name", "r");
+  snprintf(code, sizeof(code), "%s", dstr(fx, "verificationCode"));
+  fx->now += 3599;
+  assert_null(verify(fx, "r", code, &root_ca));
+}
+
+static void test_verify_ca_refusals(void **state)
+{
+  struct fx *fx = *state;
+  char code[128];
+  char *pem;
+
+  FAILS(fx, "CA not found", "verifyCA", "name", "r", "certificate", root_pem);
+  snprintf(code, sizeof(code), "%s", upload(fx, "r", root_pem));
+  assert_string_equal(verify(fx, "r", "0123456789ABCDEF", &root_ca),
+                      "verification certificate CN does not match the live code");
+  assert_string_equal(verify(fx, "r", code, &other_ca),
+                      "certificate is not signed by this CA's key");
+  pem = proof_pem(code, &root_ca, -2 * DAY, -DAY);
+  FAILS(fx, "certificate is outside its validity period", "verifyCA", "name", "r",
+        "certificate", pem);
+  free(pem);
+  pem = proof_pem(code, &root_ca, DAY, 2 * DAY);
+  FAILS(fx, "certificate is outside its validity period", "verifyCA", "name", "r",
+        "certificate", pem);
+  free(pem);
+  FAILS(fx, "a private key was supplied; it was discarded", "verifyCA", "name", "r",
+        "certificate", root_key_pem);
+  assert_null(strstr(fx->res.response, "PRIVATE"));
+  FAILS(fx, "invalid PEM certificate", "verifyCA", "name", "r", "certificate", "junk");
+  FAILS(fx, "missing or invalid argument: certificate", "verifyCA", "name", "r");
+  assert_string_equal(xca_fake_kv_hget(fx->fake, "x509ca:ca:r", "status"), "unverified");
+  assert_string_equal(xca_fake_kv_hget(fx->fake, "x509ca:ca:r", "verificationCode"), code);
+  /* A CA stored without a code (e.g. by redis-cli). */
+  xca_fake_kv_hset(fx->fake, "x509ca:ca:bare", "certificate", root_pem);
+  xca_fake_kv_hset(fx->fake, "x509ca:ca:bare", "status", "unverified");
+  assert_string_equal(verify(fx, "bare", code, &root_ca), "no live verification code");
+  /* An unreadable expiry counts as expired. */
+  xca_fake_kv_hset(fx->fake, "x509ca:ca:bare", "verificationCode", "ABC");
+  xca_fake_kv_hset(fx->fake, "x509ca:ca:bare", "verificationCodeExpiry", "soon");
+  assert_string_equal(verify(fx, "bare", "ABC", &root_ca), "verification code expired");
+}
+
+/* The proof's CN is compared without regard to hex case. */
+static void test_verify_ca_code_case_insensitive(void **state)
+{
+  struct fx *fx = *state;
+  char code[128];
+
+  snprintf(code, sizeof(code), "%s", upload(fx, "r", root_pem));
+  for (char *p = code; *p; p++) {
+    *p = (char)(*p >= 'A' && *p <= 'F' ? *p + 32 : *p);
+  }
+  assert_null(verify(fx, "r", code, &root_ca));
+}
+
+/* ------------------------------------------------------------------------ */
+/* getCA, listCAs, deleteCA                                                  */
+/* ------------------------------------------------------------------------ */
+
+static void test_get_ca(void **state)
+{
+  struct fx *fx = *state;
+  char code[128];
+
+  snprintf(code, sizeof(code), "%s", upload(fx, "r", root_pem));
+  OK(fx, "getCA", "name", "r");
+  assert_string_equal(dstr(fx, "name"), "r");
+  assert_string_equal(dstr(fx, "status"), "unverified");
+  assert_string_equal(dstr(fx, "subject"), "CN=Company-X Root CA");
+  assert_int_equal(strlen(dstr(fx, "thumbprint")), 64);
+  assert_non_null(dstr(fx, "notAfter"));
+  assert_string_equal(dstr(fx, "certificate"), root_pem);
+  assert_null(strstr(fx->res.response, code)); /* getCA does not show the code */
+  assert_int_equal(fx->res.changed.count, 0);
+  assert_null(verify(fx, "r", code, &root_ca));
+  OK(fx, "getCA", "name", "r");
+  assert_string_equal(dstr(fx, "status"), "verified");
+  FAILS(fx, "CA not found", "getCA", "name", "nope");
+  /* Any stored status but "verified" shows (and counts) as unverified. */
+  xca_fake_kv_hset(fx->fake, "x509ca:ca:odd", "status", "VERIFIED");
+  OK(fx, "getCA", "name", "odd");
+  assert_string_equal(dstr(fx, "status"), "unverified");
+  assert_true(dnull(fx, "certificate"));
+}
+
+static void test_list_cas_sorted(void **state)
+{
+  struct fx *fx = *state;
+  cJSON *cas;
+  const char *names[] = {"charlie", "alpha", "bravo"};
+
+  OK(fx, "listCAs");
+  cas = cJSON_GetObjectItemCaseSensitive(data(fx), "cas");
+  assert_true(cJSON_IsArray(cas));
+  assert_int_equal(cJSON_GetArraySize(cas), 0);
+  for (int i = 0; i < 3; i++) {
+    upload(fx, names[i], i == 1 ? other_pem : root_pem);
+  }
+  xca_fake_kv_hset(fx->fake, "x509ca:device:d", "status", "enabled");
+  xca_fake_kv_hset(fx->fake, "x509ca:ca:bad name", "status", "verified");
+  xca_fake_kv_hset(fx->fake, "other:ca:zulu", "status", "verified");
+  OK(fx, "listCAs");
+  cas = cJSON_GetObjectItemCaseSensitive(data(fx), "cas");
+  assert_int_equal(cJSON_GetArraySize(cas), 3);
+  assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(cas, 0), "name")->valuestring,
+                      "alpha");
+  assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(cas, 0), "subject")->valuestring,
+                      "CN=Other CA");
+  assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(cas, 1), "name")->valuestring,
+                      "bravo");
+  assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(cas, 2), "name")->valuestring,
+                      "charlie");
+  for (int i = 0; i < 3; i++) {
+    cJSON *ca = cJSON_GetArrayItem(cas, i);
+    assert_string_equal(cJSON_GetObjectItem(ca, "status")->valuestring, "unverified");
+    assert_non_null(cJSON_GetObjectItem(ca, "thumbprint"));
+    assert_non_null(cJSON_GetObjectItem(ca, "notAfter"));
+    assert_null(cJSON_GetObjectItem(ca, "certificate"));
+    assert_null(cJSON_GetObjectItem(ca, "verificationCode"));
+  }
+}
+
+static void test_delete_ca(void **state)
+{
+  struct fx *fx = *state;
+
+  upload(fx, "r", root_pem);
+  OK(fx, "deleteCA", "name", "r");
+  assert_int_equal(cJSON_GetArraySize(data(fx)), 0);
+  assert_int_equal(fx->res.changed.count, 1);
+  assert_string_equal(fx->res.changed.item[0], "ca:r");
+  assert_false(xca_fake_kv_exists(fx->fake, "x509ca:ca:r"));
+  assert_non_null(strstr(audit_line(fx, 0), "command=deleteCA target=ca:r result=ok"));
+  FAILS(fx, "CA not found", "deleteCA", "name", "r");
+  assert_non_null(strstr(audit_line(fx, 0), "result=error (CA not found)"));
+  FAILS(fx, "invalid name: name", "deleteCA", "name", "../x");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Devices                                                                   */
+/* ------------------------------------------------------------------------ */
+
+#define T1 "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01"
+#define T1N "abcdef0123456789abcdef0123456789abcdef01"
+#define T2 "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+static void test_create_device_defaults(void **state)
+{
+  struct fx *fx = *state;
+
+  OK(fx, "createDevice", "deviceId", "widget-1");
+  assert_string_equal(dstr(fx, "deviceId"), "widget-1");
+  assert_null(cJSON_GetObjectItem(data(fx), "moduleId"));
+  assert_string_equal(dstr(fx, "status"), "enabled");
+  assert_string_equal(dstr(fx, "authentication"), "certificateAuthority");
+  assert_true(dnull(fx, "primaryThumbprint"));
+  assert_true(dnull(fx, "secondaryThumbprint"));
+  assert_string_equal(xca_fake_kv_hget(fx->fake, "x509ca:device:widget-1", "status"), "enabled");
+  assert_string_equal(xca_fake_kv_hget(fx->fake, "x509ca:device:widget-1", "authentication"),
+                      "certificateAuthority");
+  assert_int_equal(fx->res.changed.count, 1);
+  assert_string_equal(fx->res.changed.item[0], "device:widget-1");
+  assert_non_null(
+    strstr(audit_line(fx, 0), "admin=admin command=createDevice target=device:widget-1 result=ok"));
+  FAILS(fx, "device already exists", "createDevice", "deviceId", "widget-1");
+}
+
+static void test_create_device_self_signed_normalises(void **state)
+{
+  struct fx *fx = *state;
+
+  OK(fx, "createDevice", "deviceId", "ss", "authentication", "selfSigned", "primaryThumbprint", T1,
+     "secondaryThumbprint", T2, "status", "disabled");
+  assert_string_equal(dstr(fx, "authentication"), "selfSigned");
+  assert_string_equal(dstr(fx, "status"), "disabled");
+  assert_string_equal(dstr(fx, "primaryThumbprint"), T1N);
+  assert_string_equal(dstr(fx, "secondaryThumbprint"), T2);
+  assert_string_equal(xca_fake_kv_hget(fx->fake, "x509ca:device:ss", "primaryThumbprint"), T1N);
+  assert_string_equal(xca_fake_kv_hget(fx->fake, "x509ca:device:ss", "status"), "disabled");
+}
+
+static void test_create_device_refusals(void **state)
+{
+  struct fx *fx = *state;
+  char long_id[131];
+
+  FAILS(fx, "missing or invalid argument: deviceId", "createDevice");
+  FAILS(fx, "invalid identity id: deviceId", "createDevice", "deviceId", "a/b");
+  FAILS(fx, "invalid identity id: deviceId", "createDevice", "deviceId", "a b");
+  FAILS(fx, "invalid identity id: deviceId", "createDevice", "deviceId", "a#");
+  FAILS(fx, "invalid identity id: deviceId", "createDevice", "deviceId", "");
+  memset(long_id, 'd', 129);
+  long_id[129] = '\0';
+  FAILS(fx, "invalid identity id: deviceId", "createDevice", "deviceId", long_id);
+  long_id[128] = '\0';
+  OK(fx, "createDevice", "deviceId", long_id);
+  FAILS(fx, "invalid identity id: moduleId", "createDevice", "deviceId", "d", "moduleId", "m+");
+  FAILS(fx, "invalid identity id: moduleId", "createDevice", "deviceId", "d", "moduleId", "");
+  FAILS(fx, "invalid status: status", "createDevice", "deviceId", "d", "status", "on");
+  FAILS(fx, "invalid authentication type: authentication", "createDevice", "deviceId", "d",
+        "authentication", "x509");
+  FAILS(fx, "invalid thumbprint: primaryThumbprint", "createDevice", "deviceId", "d",
+        "primaryThumbprint", "abc");
+  FAILS(fx, "invalid thumbprint: secondaryThumbprint", "createDevice", "deviceId", "d",
+        "secondaryThumbprint", T1 "00");
+  FAILS(fx, "selfSigned authentication requires a primaryThumbprint", "createDevice", "deviceId",
+        "d", "authentication", "selfSigned");
+  FAILS(fx, "selfSigned authentication requires a primaryThumbprint", "createDevice", "deviceId",
+        "d", "authentication", "selfSigned", "secondaryThumbprint", T2);
+  assert_false(xca_fake_kv_exists(fx->fake, "x509ca:device:d"));
+  /* The audit line never shows an invalid id. */
+  FAILS(fx, "invalid identity id: deviceId", "createDevice", "deviceId", "evil\nline");
+  assert_null(strchr(audit_line(fx, 0), '\n'));
+  assert_non_null(strstr(audit_line(fx, 0), "target=- result=error"));
+}
+
+static void test_create_module_requires_device(void **state)
+{
+  struct fx *fx = *state;
+
+  FAILS(fx, "the module's device does not exist", "createDevice", "deviceId", "d", "moduleId",
+        "m");
+  OK(fx, "createDevice", "deviceId", "d");
+  OK(fx, "createDevice", "deviceId", "d", "moduleId", "m");
+  assert_string_equal(dstr(fx, "deviceId"), "d");
+  assert_string_equal(dstr(fx, "moduleId"), "m");
+  assert_string_equal(fx->res.changed.item[0], "device:d/m");
+  assert_true(xca_fake_kv_exists(fx->fake, "x509ca:device:d/m"));
+  FAILS(fx, "module already exists", "createDevice", "deviceId", "d", "moduleId", "m");
+  run_str(fx, "{\"commands\":[{\"command\":\"getDevice\",\"deviceId\":\"d\",\"moduleId\":null}]}");
+  assert_null(err_of(fx, 0));
+  assert_null(cJSON_GetObjectItem(data(fx), "moduleId"));
+}
+
+static void test_get_device(void **state)
+{
+  struct fx *fx = *state;
+
+  FAILS(fx, "device not found", "getDevice", "deviceId", "d");
+  FAILS(fx, "module not found", "getDevice", "deviceId", "d", "moduleId", "m");
+  /* Made by redis-cli: the schema's defaults apply. */
+  xca_fake_kv_hset(fx->fake, "x509ca:device:d", "primaryThumbprint", T2);
+  OK(fx, "getDevice", "deviceId", "d");
+  assert_string_equal(dstr(fx, "status"), "enabled");
+  assert_string_equal(dstr(fx, "authentication"), "certificateAuthority");
+  assert_string_equal(dstr(fx, "primaryThumbprint"), T2);
+  assert_int_equal(fx->res.changed.count, 0);
+  xca_fake_kv_hset(fx->fake, "x509ca:device:d", "status", "off");
+  xca_fake_kv_hset(fx->fake, "x509ca:device:d", "authentication", "psk");
+  OK(fx, "getDevice", "deviceId", "d");
+  assert_string_equal(dstr(fx, "status"), "disabled");
+  assert_string_equal(dstr(fx, "authentication"), "invalid");
+}
+
+static void test_update_device_changes_only_given_fields(void **state)
+{
+  struct fx *fx = *state;
+  const char *k = "x509ca:device:d";
+
+  FAILS(fx, "device not found", "updateDevice", "deviceId", "d", "status", "disabled");
+  OK(fx, "createDevice", "deviceId", "d", "secondaryThumbprint", T2);
+  OK(fx, "updateDevice", "deviceId", "d", "status", "disabled");
+  assert_string_equal(dstr(fx, "status"), "disabled");
+  assert_string_equal(dstr(fx, "authentication"), "certificateAuthority");
+  assert_string_equal(dstr(fx, "secondaryThumbprint"), T2);
+  assert_string_equal(fx->res.changed.item[0], "device:d");
+  assert_string_equal(xca_fake_kv_hget(fx->fake, k, "status"), "disabled");
+  FAILS(fx, "selfSigned authentication requires a primaryThumbprint", "updateDevice", "deviceId",
+        "d", "authentication", "selfSigned");
+  OK(fx, "updateDevice", "deviceId", "d", "authentication", "selfSigned", "primaryThumbprint", T1);
+  assert_string_equal(dstr(fx, "primaryThumbprint"), T1N);
+  assert_string_equal(dstr(fx, "status"), "disabled");
+  FAILS(fx, "selfSigned authentication requires a primaryThumbprint", "updateDevice", "deviceId",
+        "d", "primaryThumbprint", "");
+  OK(fx, "updateDevice", "deviceId", "d", "secondaryThumbprint", "");
+  assert_true(dnull(fx, "secondaryThumbprint"));
+  assert_null(xca_fake_kv_hget(fx->fake, k, "secondaryThumbprint"));
+  OK(fx, "updateDevice", "deviceId", "d", "status", "enabled", "authentication",
+     "certificateAuthority");
+  assert_string_equal(dstr(fx, "primaryThumbprint"), T1N);
+  FAILS(fx, "invalid status: status", "updateDevice", "deviceId", "d", "status", "paused");
+  FAILS(fx, "invalid thumbprint: primaryThumbprint", "updateDevice", "deviceId", "d",
+        "primaryThumbprint", "zz");
+  run_str(fx, "{\"commands\":[{\"command\":\"updateDevice\",\"deviceId\":\"d\","
+              "\"primaryThumbprint\":null}]}");
+  assert_null(err_of(fx, 0));
+  assert_null(xca_fake_kv_hget(fx->fake, k, "primaryThumbprint"));
+}
+
+/* Clearing the only field of a hand-made entry must not delete the entry. */
+static void test_update_device_keeps_key(void **state)
+{
+  struct fx *fx = *state;
+
+  xca_fake_kv_hset(fx->fake, "x509ca:device:d", "primaryThumbprint", T2);
+  OK(fx, "updateDevice", "deviceId", "d", "primaryThumbprint", "");
+  assert_true(xca_fake_kv_exists(fx->fake, "x509ca:device:d"));
+  assert_string_equal(dstr(fx, "status"), "enabled");
+}
+
+static void test_delete_device_deletes_modules(void **state)
+{
+  struct fx *fx = *state;
+
+  OK(fx, "createDevice", "deviceId", "d1");
+  OK(fx, "createDevice", "deviceId", "d1", "moduleId", "m1");
+  OK(fx, "createDevice", "deviceId", "d1", "moduleId", "m2");
+  OK(fx, "createDevice", "deviceId", "d10");
+  OK(fx, "createDevice", "deviceId", "d10", "moduleId", "m1");
+  OK(fx, "deleteDevice", "deviceId", "d1", "moduleId", "m2");
+  assert_int_equal(fx->res.changed.count, 1);
+  assert_string_equal(fx->res.changed.item[0], "device:d1/m2");
+  assert_null(cJSON_GetObjectItem(data(fx), "modulesDeleted"));
+  FAILS(fx, "module not found", "deleteDevice", "deviceId", "d1", "moduleId", "m2");
+  OK(fx, "createDevice", "deviceId", "d1", "moduleId", "m2");
+  OK(fx, "deleteDevice", "deviceId", "d1");
+  assert_int_equal((int)cJSON_GetObjectItem(data(fx), "modulesDeleted")->valuedouble, 2);
+  assert_int_equal(fx->res.changed.count, 3);
+  assert_changed(fx, "device:d1");
+  assert_changed(fx, "device:d1/m1");
+  assert_changed(fx, "device:d1/m2");
+  assert_false(xca_fake_kv_exists(fx->fake, "x509ca:device:d1"));
+  assert_false(xca_fake_kv_exists(fx->fake, "x509ca:device:d1/m1"));
+  assert_true(xca_fake_kv_exists(fx->fake, "x509ca:device:d10"));
+  assert_true(xca_fake_kv_exists(fx->fake, "x509ca:device:d10/m1"));
+  FAILS(fx, "device not found", "deleteDevice", "deviceId", "d1");
+}
+
+/* Ids may hold glob characters ('*', '?'); they must match only themselves. */
+static void test_delete_device_glob_id(void **state)
+{
+  struct fx *fx = *state;
+
+  OK(fx, "createDevice", "deviceId", "a*");
+  OK(fx, "createDevice", "deviceId", "a*", "moduleId", "m");
+  OK(fx, "createDevice", "deviceId", "ab");
+  OK(fx, "createDevice", "deviceId", "ab", "moduleId", "m");
+  OK(fx, "deleteDevice", "deviceId", "a*");
+  assert_int_equal((int)cJSON_GetObjectItem(data(fx), "modulesDeleted")->valuedouble, 1);
+  assert_true(xca_fake_kv_exists(fx->fake, "x509ca:device:ab/m"));
+  assert_false(xca_fake_kv_exists(fx->fake, "x509ca:device:a*/m"));
+}
+
+/* Collect every identity through pages of count; each shows up once. */
+static void test_list_devices_paging(void **state)
+{
+  struct fx *fx = *state;
+  char id[32];
+  char req[256];
+  char cursor[32] = "0";
+  int seen[25][2] = {{0}};
+  int pages = 0;
+  int total = 0;
+
+  for (int i = 0; i < 25; i++) {
+    snprintf(id, sizeof(id), "dev-%02d", i);
+    OK(fx, "createDevice", "deviceId", id, "status", i % 2 ? "disabled" : "enabled");
+    OK(fx, "createDevice", "deviceId", id, "moduleId", "mod");
+  }
+  upload(fx, "r", root_pem); /* not an identity */
+  do {
+    snprintf(req, sizeof(req),
+             "{\"commands\":[{\"command\":\"listDevices\",\"cursor\":\"%s\",\"count\":10}]}",
+             cursor);
+    run_str(fx, req);
+    assert_null(err_of(fx, 0));
+    cJSON *devs = cJSON_GetObjectItem(data(fx), "devices");
+    assert_true(cJSON_GetArraySize(devs) <= 20);
+    cJSON *d;
+    cJSON_ArrayForEach(d, devs)
+    {
+      int n = atoi(cJSON_GetObjectItem(d, "deviceId")->valuestring + 4);
+      int is_mod = cJSON_GetObjectItem(d, "moduleId") != NULL;
+      assert_string_equal(cJSON_GetObjectItem(d, "status")->valuestring,
+                          is_mod || n % 2 == 0 ? "enabled" : "disabled");
+      seen[n][is_mod]++;
+      total++;
+    }
+    snprintf(cursor, sizeof(cursor), "%s", dstr(fx, "cursor"));
+    pages++;
+  } while (strcmp(cursor, "0") != 0 && pages < 100);
+  assert_string_equal(cursor, "0");
+  assert_true(pages >= 5);
+  assert_int_equal(total, 50);
+  for (int i = 0; i < 25; i++) {
+    assert_int_equal(seen[i][0], 1);
+    assert_int_equal(seen[i][1], 1);
+  }
+  /* Default arguments: one page of about 100 holds everything here. */
+  OK(fx, "listDevices");
+  assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(data(fx), "devices")), 50);
+  assert_string_equal(dstr(fx, "cursor"), "0");
+  /* One device's modules. */
+  OK(fx, "listDevices", "deviceId", "dev-03");
+  assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(data(fx), "devices")), 1);
+  assert_string_equal(
+    cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(data(fx), "devices"), 0),
+                        "moduleId")->valuestring,
+    "mod");
+}
+
+static void test_list_devices_refusals(void **state)
+{
+  struct fx *fx = *state;
+
+  FAILS(fx, "missing or invalid argument: cursor", "listDevices", "cursor", "abc");
+  FAILS(fx, "missing or invalid argument: cursor", "listDevices", "cursor", "-1");
+  FAILS(fx, "missing or invalid argument: cursor", "listDevices", "cursor", "");
+  FAILS(fx, "invalid identity id: deviceId", "listDevices", "deviceId", "a/b");
+  run_str(fx, "{\"commands\":[{\"command\":\"listDevices\",\"count\":0},"
+              "{\"command\":\"listDevices\",\"count\":1001},"
+              "{\"command\":\"listDevices\",\"count\":\"5\"},"
+              "{\"command\":\"listDevices\",\"count\":1000}]}");
+  assert_string_equal(err_of(fx, 0), "missing or invalid argument: count");
+  assert_string_equal(err_of(fx, 1), "missing or invalid argument: count");
+  assert_string_equal(err_of(fx, 2), "missing or invalid argument: count");
+  assert_null(err_of(fx, 3));
+  assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(resp(fx, 3), "data"),
+                                                          "devices")),
+                   0);
+}
+
+/* A prefix with glob characters is matched literally by every SCAN. */
+static void test_glob_prefix_is_escaped(void **state)
+{
+  struct fx *fx = *state;
+
+  OK(fx, "createDevice", "deviceId", "d");
+  upload(fx, "r", root_pem);
+  assert_true(xca_fake_kv_exists(fx->fake, "t[1]*?:device:d"));
+  xca_fake_kv_hset(fx->fake, "t1xy:device:intruder", "status", "enabled");
+  xca_fake_kv_hset(fx->fake, "t1xy:ca:intruder", "status", "verified");
+  OK(fx, "listDevices");
+  assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(data(fx), "devices")), 1);
+  OK(fx, "listCAs");
+  assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(data(fx), "cas")), 1);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Requests as a whole                                                       */
+/* ------------------------------------------------------------------------ */
+
+static void test_request_errors(void **state)
+{
+  struct fx *fx = *state;
+  const char *bad[] = {"not json", "{\"commands\":[", "", "{}", "{\"commands\":{}}",
+                       "[1,2]", "{\"commands\":\"uploadCA\"}"};
+  const char *why[] = {"invalid JSON", "invalid JSON", "invalid JSON",
+                       "missing or invalid argument: commands",
+                       "missing or invalid argument: commands",
+                       "missing or invalid argument: commands",
+                       "missing or invalid argument: commands"};
+
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    run_str(fx, bad[i]);
+    assert_int_equal(nresp(fx), 1);
+    assert_string_equal(err_of(fx, 0), why[i]);
+    assert_int_equal(fx->res.audit.count, 1);
+    assert_non_null(strstr(audit_line(fx, 0), "result=error"));
+  }
+  run_str(fx, "{\"commands\":[]}");
+  assert_int_equal(nresp(fx), 0);
+  /* Not NUL-terminated: only len bytes count. */
+  run_raw(fx, "{\"commands\":[]}garbage", 15);
+  assert_int_equal(nresp(fx), 0);
+}
+
+static void test_oversize_payload(void **state)
+{
+  struct fx *fx = *state;
+  size_t n = 2000;
+  char *big = malloc(n + 1);
+
+  fx->cfg.max_admin_payload = 1024;
+  memset(big, ' ', n);
+  memcpy(big, "{\"commands\":[{\"command\":\"createDevice\",\"deviceId\":\"d\"}]}", 57);
+  big[n] = '\0';
+  run_raw(fx, big, n);
+  assert_int_equal(nresp(fx), 1);
+  assert_string_equal(err_of(fx, 0), "payload too large");
+  assert_false(xca_fake_kv_exists(fx->fake, "x509ca:device:d"));
+  run_raw(fx, big, 1024);
+  assert_null(err_of(fx, 0));
+  free(big);
+}
+
+static void test_unknown_and_malformed_commands(void **state)
+{
+  struct fx *fx = *state;
+  cJSON *r;
+
+  run_str(fx, "{\"commands\":[{\"command\":\"dropAll\",\"correlationData\":\"x\"},"
+              "{\"name\":\"r\"}, 7, {\"command\":\"evil\\ncmd\"}]}");
+  assert_int_equal(nresp(fx), 4);
+  r = resp(fx, 0);
+  assert_string_equal(cJSON_GetObjectItem(r, "command")->valuestring, "dropAll");
+  assert_string_equal(err_of(fx, 0), "unknown command");
+  assert_string_equal(cJSON_GetObjectItem(r, "correlationData")->valuestring, "x");
+  assert_string_equal(err_of(fx, 1), "missing or invalid argument: command");
+  assert_string_equal(err_of(fx, 2), "missing or invalid argument: command");
+  assert_string_equal(err_of(fx, 3), "unknown command");
+  assert_int_equal(fx->res.audit.count, 4);
+  for (int i = 0; i < 4; i++) {
+    assert_null(strchr(audit_line(fx, i), '\n'));
+  }
+  assert_non_null(strstr(audit_line(fx, 3), "command=evil?cmd"));
+}
+
+static void test_multi_command_order_and_correlation(void **state)
+{
+  struct fx *fx = *state;
+  const char *names[] = {"getCA", "createDevice", "getDevice", "deleteDevice", "getDevice"};
+
+  run_str(fx, "{\"commands\":["
+              "{\"command\":\"getCA\",\"name\":\"none\",\"correlationData\":\"c1\"},"
+              "{\"command\":\"createDevice\",\"deviceId\":\"d\",\"correlationData\":\"c2\"},"
+              "{\"command\":\"getDevice\",\"deviceId\":\"d\",\"correlationData\":\"c3\"},"
+              "{\"command\":\"deleteDevice\",\"deviceId\":\"d\",\"correlationData\":5},"
+              "{\"command\":\"getDevice\",\"deviceId\":\"d\"}]}");
+  assert_int_equal(nresp(fx), 5);
+  for (int i = 0; i < 5; i++) {
+    assert_string_equal(cJSON_GetObjectItem(resp(fx, i), "command")->valuestring, names[i]);
+  }
+  assert_string_equal(err_of(fx, 0), "CA not found");
+  assert_null(err_of(fx, 1));
+  assert_null(err_of(fx, 2));
+  assert_null(err_of(fx, 3));
+  assert_string_equal(err_of(fx, 4), "device not found");
+  assert_string_equal(cJSON_GetObjectItem(resp(fx, 0), "correlationData")->valuestring, "c1");
+  assert_string_equal(cJSON_GetObjectItem(resp(fx, 1), "correlationData")->valuestring, "c2");
+  assert_string_equal(cJSON_GetObjectItem(resp(fx, 2), "correlationData")->valuestring, "c3");
+  assert_null(cJSON_GetObjectItem(resp(fx, 3), "correlationData"));
+  assert_null(cJSON_GetObjectItem(resp(fx, 4), "correlationData"));
+  assert_int_equal(fx->res.audit.count, 5);
+  assert_non_null(strstr(audit_line(fx, 1), "command=createDevice"));
+  assert_non_null(strstr(audit_line(fx, 3), "command=deleteDevice"));
+  assert_int_equal(fx->res.changed.count, 2);
+}
+
+static void test_registry_down(void **state)
+{
+  struct fx *fx = *state;
+
+  xca_fake_kv_set_down(fx->fake, 1);
+  FAILS(fx, "registry unavailable", "createDevice", "deviceId", "d");
+  FAILS(fx, "registry unavailable", "uploadCA", "name", "r", "certificate", root_pem);
+  FAILS(fx, "registry unavailable", "listDevices");
+  FAILS(fx, "registry unavailable", "listCAs");
+  FAILS(fx, "registry unavailable", "getCA", "name", "r");
+}
+
+static void test_invalid_context(void **state)
+{
+  struct fx *fx = *state;
+  struct xca_admin_ctx bad = fx->ctx;
+  struct xca_admin_result res;
+
+  bad.cfg = NULL;
+  assert_int_equal(xca_admin_handle(&bad, "{}", 2, "a", &res), XCA_E_INVAL);
+  assert_null(res.response);
+  assert_int_equal(xca_admin_handle(NULL, "{}", 2, "a", &res), XCA_E_INVAL);
+  xca_admin_result_free(NULL);
+  /* A NULL admin name logs as "-". */
+  const char *req = "{\"commands\":[{\"command\":\"listCAs\"}]}";
+  assert_int_equal(xca_admin_handle(&fx->ctx, req, strlen(req), NULL, &res), XCA_OK);
+  assert_non_null(strstr(res.audit.item[0], "admin=- command=listCAs target=- result=ok"));
+  xca_admin_result_free(&res);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+  const struct CMUnitTest tests[] = {
+    T(test_upload_ca_stores_and_replies),
+    T(test_upload_ca_uses_configured_ttl),
+    T(test_upload_ca_codes_differ),
+    T(test_upload_ca_refuses_bad_input),
+    T(test_upload_ca_refuses_duplicate_name),
+    T(test_upload_ca_refuses_private_key_without_echo),
+    T(test_generate_code_replaces_code),
+    T(test_generate_code_refusals),
+    T(test_verify_ca_marks_verified_and_consumes_code),
+    T(test_verify_ca_code_is_single_use),
+    T(test_verify_ca_code_expires),
+    T(test_verify_ca_refusals),
+    T(test_verify_ca_code_case_insensitive),
+    T(test_get_ca),
+    T(test_list_cas_sorted),
+    T(test_delete_ca),
+    T(test_create_device_defaults),
+    T(test_create_device_self_signed_normalises),
+    T(test_create_device_refusals),
+    T(test_create_module_requires_device),
+    T(test_get_device),
+    T(test_update_device_changes_only_given_fields),
+    T(test_update_device_keeps_key),
+    T(test_delete_device_deletes_modules),
+    T(test_delete_device_glob_id),
+    T(test_list_devices_paging),
+    T(test_list_devices_refusals),
+    cmocka_unit_test_setup_teardown(test_glob_prefix_is_escaped, setup_glob_prefix, teardown),
+    T(test_request_errors),
+    T(test_oversize_payload),
+    T(test_unknown_and_malformed_commands),
+    T(test_multi_command_order_and_correlation),
+    T(test_registry_down),
+    T(test_invalid_context),
+  };
+#undef T
+  return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
