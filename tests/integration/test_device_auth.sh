@@ -106,6 +106,14 @@ xca_check "IoT-Hub username naming the client id: accepted" \
 xca_check_fails "IoT-Hub username naming another device: refused" \
     connects dev-a dev-a -u "hub.example.net/dev-b/?api-version=2021-04-12"
 xca_check "username equal to the client id: accepted" connects dev-a dev-a -u dev-a
+xca_start_broker hub 'plugin_opt_hub_hostname Hub.Example.Net'
+hub_connects() { xca_pub_tls hub dev-a dev-a devices/dev-a/messages/events/ hello -u "$1"; }
+xca_check "hub_hostname set: username naming that host (any case): accepted" \
+    hub_connects "hub.example.net/dev-a/?api-version=2021-04-12"
+xca_check_fails "hub_hostname set: username naming another host: refused" \
+    hub_connects "other.example.net/dev-a/?api-version=2021-04-12"
+xca_check "hub_hostname refusal logged" xca_log_has hub "refused client 'dev-a'.*another hub hostname"
+xca_check "hub broker exits 0" xca_stop_broker hub
 # refused_v5 CERTBASE CLIENTID: an MQTT 5 connect fails with "not authorized".
 refused_v5() {
     ! connects "$@" -V mqttv5 >"$XCA_TMP/v5.out" 2>&1 && grep -qi "not authori" "$XCA_TMP/v5.out"

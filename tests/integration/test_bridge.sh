@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The plugin hooks only TLS *server* contexts: a bridge from a broker that
+# runs the plugin keeps OpenSSL's normal checks of the remote server's
+# certificate (a wrong CA is refused, the right one accepted).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+xca_setup
+
+xca_server_cert
+xca_pki root other-ca >/dev/null
+xca_start_redis
+
+# The remote: a stock TLS listener that accepts anonymous clients.
+remote_port=$(xca_free_port)
+mkdir -p "$XCA_TMP/remote"
+cat >"$XCA_TMP/remote/mosquitto.conf" <<CONF
+per_listener_settings false
+user root
+log_dest file $XCA_TMP/remote/mosquitto.log
+log_type all
+listener $remote_port 127.0.0.1
+certfile $XCA_TMP/pki/server.crt
+keyfile $XCA_TMP/pki/server.key
+allow_anonymous true
+CONF
+xca_bg remote mosquitto -c "$XCA_TMP/remote/mosquitto.conf"
+xca_wait_for "remote broker listens" 5 bash -c "ss -ltn | grep -q ':$remote_port '"
+
+bridge_lines() { # NAME CAFILE
+    printf '%s\n' "connection $1" "address 127.0.0.1:$remote_port" "bridge_cafile $2" \
+        "topic bridged/# out 0" "restart_timeout 1" "try_private false"
+}
+bridge_lines good "$XCA_TMP/pki/server-ca.crt" | xca_start_broker good
+bridge_lines bad "$XCA_TMP/pki/other-ca.crt" | xca_start_broker bad
+
+xca_wait_for "bridge trusting the remote's CA connects" 10 \
+    grep -q "New client connected from .* as [^ ]*good" "$XCA_TMP/remote/mosquitto.log"
+xca_wait_for "bridge trusting another CA fails the server check" 10 \
+    xca_log_has bad "certificate verify failed"
+xca_check_fails "and never connects" \
+    grep -q "New client connected from .* as [^ ]*bad" "$XCA_TMP/remote/mosquitto.log"
+xca_check "plugin broker with a bridge exits 0" xca_stop_broker good
+xca_check "plugin broker with a failing bridge exits 0" xca_stop_broker bad
+xca_done
