@@ -45,6 +45,17 @@ int xca_lookup_identity(void *arg, const char *identity, struct xca_identity_rec
   return xca_cache_get(xca_g.cache, identity, 0, &found, out) ? XCA_E_STALE : rc;
 }
 
+/* Registry changes are applied on TICK; warn once if none ever came. */
+static void warn_without_ticks(void)
+{
+  if (xca_g.ticks == 0 && !xca_g.warned_no_tick && xca_now_ms() - xca_g.loaded_ms > 5000) {
+    xca_g.warned_no_tick = 1;
+    mosquitto_log_printf(MOSQ_LOG_WARNING, XCA_LOG_PREFIX
+                         "no TICK events from the broker: registry changes cannot drop live "
+                         "sessions; set per_listener_settings false");
+  }
+}
+
 int xca_basic_auth_cb(int event, void *event_data, void *userdata)
 {
   struct mosquitto_evt_basic_auth *ed = event_data;
@@ -59,6 +70,7 @@ int xca_basic_auth_cb(int event, void *event_data, void *userdata)
   if (leaf == NULL) {
     return MOSQ_ERR_PLUGIN_DEFER; /* not ours: password_file etc. decide */
   }
+  warn_without_ticks();
   facts = xca_tls_facts(leaf);
   rc = xca_auth_decide(facts, client_id, ed->username, xca_g.cfg.hub_hostname,
                        xca_lookup_identity, NULL, &ident);

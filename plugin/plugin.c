@@ -7,6 +7,11 @@
 
 struct xca_plugin xca_g;
 
+/* Set while an instance is loaded. With per_listener_settings true Mosquitto
+ * initialises a plugin once per listener and never sends it TICK events;
+ * a second initialisation is refused so that the broker stops. */
+static int loaded;
+
 struct registration {
   int event;
   MOSQ_FUNC_generic_callback cb;
@@ -109,8 +114,14 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
   int rc;
 
   (void)userdata;
+  if (loaded) {
+    mosquitto_log_printf(MOSQ_LOG_ERR, XCA_LOG_PREFIX "initialised twice: set per_listener_settings false "
+                         "(the plugin must serve the whole broker once)");
+    return MOSQ_ERR_INVAL;
+  }
   memset(&xca_g, 0, sizeof(xca_g));
   xca_g.id = identifier;
+  xca_g.loaded_ms = xca_now_ms();
   if (xca_config_init(&xca_g.cfg) != XCA_OK) {
     return MOSQ_ERR_NOMEM;
   }
@@ -139,6 +150,7 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
   mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "loaded (registry %s:%d db %d, prefix '%s', %d admin user(s))",
                        xca_g.cfg.redis_host, xca_g.cfg.redis_port, xca_g.cfg.redis_db,
                        xca_g.cfg.key_prefix, xca_g.cfg.admin_user_count);
+  loaded = 1;
   return MOSQ_ERR_SUCCESS;
 error:
   unregister_callbacks();
@@ -156,5 +168,6 @@ int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *options, int 
   unregister_callbacks();
   xca_tls_hook_remove();
   free_state();
+  loaded = 0;
   return MOSQ_ERR_SUCCESS;
 }

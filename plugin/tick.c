@@ -162,6 +162,7 @@ int xca_tick_cb(int event, void *event_data, void *userdata)
   (void)event;
   (void)event_data;
   (void)userdata;
+  xca_g.ticks++;
   if (!xca_redis_is_up(xca_g.redis)) {
     xca_redis_connect(xca_g.redis, 0);
   }

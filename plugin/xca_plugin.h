@@ -38,6 +38,9 @@ struct xca_plugin {
   struct xca_sessions *sessions;
   int cas_loaded;            /* the CA set has been read from Redis */
   long long watcher_lost_ms; /* when changes stopped being seen; 0 = never */
+  long long loaded_ms;       /* when the plugin was initialised */
+  unsigned long ticks;       /* TICK events seen: none means changes are never applied */
+  int warned_no_tick;
 };
 
 extern struct xca_plugin xca_g;

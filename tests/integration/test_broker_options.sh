@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Redis password and database options, and the refusal of
+# per_listener_settings true (the plugin must be initialised once).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+xca_setup
+
+xca_pki root root >/dev/null
+xca_pki device dev-a --ca root >/dev/null
+xca_server_cert
+xca_start_redis
+xca_rcli CONFIG SET requirepass 's3cret-pw' >/dev/null
+export REDISCLI_AUTH='s3cret-pw'
+db2() { redis-cli -p "$REDIS_PORT" -n 2 "$@" >/dev/null; }
+
+db2 HSET x509ca:ca:root certificate "$(cat "$XCA_TMP/pki/root.crt")" status verified
+db2 HSET x509ca:device:dev-a status enabled
+
+xca_start_broker good 'plugin_opt_redis_password s3cret-pw' 'plugin_opt_redis_db 2'
+xca_wait_for "with the right password the plugin reaches Redis" 5 \
+    xca_log_has good "x509ca: connected to Redis"
+xca_wait_for "a device registered in db 2 connects" 5 \
+    xca_pub_tls good dev-a dev-a devices/dev-a/messages/events/ hello
+xca_bg sub xca_sub_tls good dev-a dev-a 'devices/dev-a/messages/devicebound/#' -W 30
+xca_wait_for "dev-a online" 5 xca_log_has good "Sending SUBACK to dev-a"
+sleep 0.5
+db2 HSET x509ca:device:dev-a status disabled
+xca_wait_for "a change in db 2 drops the session (keyspace channel of db 2)" 2 \
+    xca_log_has good "disconnecting client 'dev-a'"
+db2 HSET x509ca:device:dev-a status enabled
+
+xca_start_broker bad 'plugin_opt_redis_password wrong-pw'
+xca_wait_for "with a wrong password the failure is logged" 5 xca_log_has bad "x509ca: lost Redis at .*AUTH failed"
+xca_check_fails "and devices are refused (fail closed)" \
+    xca_pub_tls bad dev-a dev-a devices/dev-a/messages/events/ hello
+xca_check_fails "no log line holds the password" grep -rq 'wrong-pw\|s3cret-pw' \
+    "$XCA_TMP/good/mosquitto.log" "$XCA_TMP/bad/mosquitto.log"
+xca_check "good broker exits 0" xca_stop_broker good
+xca_check "bad broker exits 0" xca_stop_broker bad
+
+# per_listener_settings true with the plugin on two listeners.
+p1=$(xca_free_port)
+p2=$(xca_free_port)
+mkdir -p "$XCA_TMP/pls"
+cat >"$XCA_TMP/pls/mosquitto.conf" <<CONF
+per_listener_settings true
+user root
+log_dest file $XCA_TMP/pls/mosquitto.log
+listener $p1 127.0.0.1
+plugin $XCA_PLUGIN
+plugin_opt_redis_port $REDIS_PORT
+plugin_opt_redis_password s3cret-pw
+listener $p2 127.0.0.1
+plugin $XCA_PLUGIN
+plugin_opt_redis_port $REDIS_PORT
+plugin_opt_redis_password s3cret-pw
+CONF
+xca_bg pls mosquitto -c "$XCA_TMP/pls/mosquitto.conf"
+# exited_nonzero LABEL: the background process LABEL ended with a failure.
+exited_nonzero() {
+    local rc=0
+    xca_bg_wait "$1" 10 || rc=$?
+    [[ $rc -ne 0 && $rc -ne 124 ]]
+}
+xca_check "per_listener_settings true: the broker does not start" exited_nonzero pls
+xca_check "and the log says why" grep -q "x509ca: initialised twice: set per_listener_settings false" \
+    "$XCA_TMP/pls/mosquitto.log"
+xca_done
