@@ -5,46 +5,6 @@
 #include "xca_err.h"
 #include "xca_plugin.h"
 
-/* The oldest fetch time a cached entry may have to be used right now.
- * While changes are being seen, any cached entry is current (changes evict
- * it). Otherwise an entry is known current up to the moment changes stopped
- * being seen, or to its fetch if later, and may be used for stale_max_s. */
-static long long min_fresh_fetch_ms(long long now_ms)
-{
-  long long horizon = now_ms - (long long)xca_g.cfg.stale_max_s * 1000;
-
-  if (xca_g.watcher != NULL && xca_watcher_healthy(xca_g.watcher)) {
-    return 0;
-  }
-  return xca_g.watcher_lost_ms >= horizon ? 0 : horizon;
-}
-
-int xca_lookup_identity(void *arg, const char *identity, struct xca_identity_rec *out)
-{
-  long long now = xca_now_ms();
-  int healthy = xca_g.watcher != NULL && xca_watcher_healthy(xca_g.watcher);
-  int found = 0;
-  int rc;
-
-  (void)arg;
-  if (healthy && xca_cache_get(xca_g.cache, identity, 0, &found, out)) {
-    return found ? XCA_OK : XCA_E_NOT_FOUND;
-  }
-  rc = xca_registry_get_identity(&xca_g.registry, identity, out);
-  if (rc == XCA_OK || rc == XCA_E_NOT_FOUND) {
-    /* Cache only what can be invalidated: while changes are not being seen,
-     * a cached entry could silently go stale. */
-    if (healthy) {
-      xca_cache_put(xca_g.cache, identity, rc == XCA_OK, out, now);
-    }
-    return rc;
-  }
-  if (xca_cache_get(xca_g.cache, identity, min_fresh_fetch_ms(now), &found, out)) {
-    return found ? XCA_OK : XCA_E_NOT_FOUND;
-  }
-  return xca_cache_get(xca_g.cache, identity, 0, &found, out) ? XCA_E_STALE : rc;
-}
-
 /* Registry changes are applied on TICK; warn once if none ever came. */
 static void warn_without_ticks(void)
 {
@@ -73,7 +33,7 @@ int xca_basic_auth_cb(int event, void *event_data, void *userdata)
   warn_without_ticks();
   facts = xca_tls_facts(leaf);
   rc = xca_auth_decide(facts, client_id, ed->username, xca_g.cfg.hub_hostname,
-                       xca_lookup_identity, NULL, &ident);
+                       xca_lookup_identity, &xca_g.lookup, &ident);
   if (rc == XCA_OK) {
     rc = xca_sessions_add(xca_g.sessions, &ident, ed->client, leaf, &facts->chain);
   }

@@ -62,6 +62,11 @@ static void on_redis_state(void *arg, int up, const char *why)
   }
 }
 
+static int following_changes(void *watcher)
+{
+  return xca_watcher_healthy(watcher);
+}
+
 static int create_state(void)
 {
   xca_g.redis = xca_redis_new(&xca_g.cfg, on_redis_state, NULL);
@@ -73,6 +78,9 @@ static int create_state(void)
   }
   xca_g.registry.kv = xca_redis_kv(xca_g.redis);
   xca_g.registry.prefix = xca_g.cfg.key_prefix;
+  xca_g.lookup.cache = xca_g.cache;
+  xca_g.lookup.registry = &xca_g.registry;
+  xca_g.lookup.stale_max_s = xca_g.cfg.stale_max_s;
   return MOSQ_ERR_SUCCESS;
 }
 
@@ -143,6 +151,8 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
     rc = MOSQ_ERR_NOMEM;
     goto error;
   }
+  xca_g.lookup.following = following_changes;
+  xca_g.lookup.following_arg = xca_g.watcher;
   rc = register_callbacks();
   if (rc != MOSQ_ERR_SUCCESS) {
     goto error;

@@ -114,7 +114,7 @@ static void apply_change(const struct xca_change *c)
     xca_sessions_mark_all(xca_g.sessions);
     break;
   case XCA_CHANGE_LOST:
-    xca_g.watcher_lost_ms = xca_now_ms();
+    xca_g.lookup.lost_ms = xca_now_ms();
     mosquitto_log_printf(MOSQ_LOG_WARNING, XCA_LOG_PREFIX
                          "lost the Redis change feed; cached identities are trusted for %d s at most",
                          xca_g.cfg.stale_max_s);
@@ -138,7 +138,7 @@ static int recheck(const char *client_id)
     return 1;
   }
   xca_tls_reverify(sess->leaf, &facts);
-  rc = xca_auth_decide(&facts, client_id, NULL, NULL, xca_lookup_identity, NULL, &ident);
+  rc = xca_auth_decide(&facts, client_id, NULL, NULL, xca_lookup_identity, &xca_g.lookup, &ident);
   if (rc == XCA_E_REGISTRY) {
     xca_sessions_mark_identity(xca_g.sessions, client_id);
     return 0;

@@ -17,6 +17,7 @@
 #include "auth.h"
 #include "cache.h"
 #include "config.h"
+#include "lookup.h"
 #include "registry.h"
 #include "registry_redis.h"
 #include "sessions.h"
@@ -37,7 +38,7 @@ struct xca_plugin {
   struct xca_watcher *watcher;
   struct xca_sessions *sessions;
   int cas_loaded;            /* the CA set has been read from Redis */
-  long long watcher_lost_ms; /* when changes stopped being seen; 0 = never */
+  struct xca_lookup lookup;  /* identity lookups: cache, Redis, outage policy */
   long long loaded_ms;       /* when the plugin was initialised */
   unsigned long ticks;       /* TICK events seen: none means changes are never applied */
   int warned_no_tick;
@@ -57,8 +58,6 @@ void xca_tls_reverify(X509 *leaf, struct xca_cert_facts *facts);
 int xca_basic_auth_cb(int event, void *event_data, void *userdata);
 int xca_acl_check_cb(int event, void *event_data, void *userdata);
 int xca_disconnect_cb(int event, void *event_data, void *userdata);
-/* Registry lookup through the cache, honouring the outage policy. */
-int xca_lookup_identity(void *arg, const char *identity, struct xca_identity_rec *out);
 
 /* tick.c */
 int xca_tick_cb(int event, void *event_data, void *userdata);
