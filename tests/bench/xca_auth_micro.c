@@ -1,0 +1,161 @@
+/* xca_auth_micro - the cost of the BASIC_AUTH decision without crypto.
+ *
+ *   xca_auth_micro [--port P] [--ids N] [--iterations K] [--prefix P]
+ *
+ * Registers N devices (HSET <prefix>device:bench-micro-<i> status enabled)
+ * in the Redis on 127.0.0.1:P, then times K decisions of xca_auth_decide
+ * with the plugin's lookup (common/lookup.c) for random ids: once with a
+ * warm cache (cache hit: no Redis call) and once with the cache disabled
+ * (every decision reads Redis over loopback). The certificate facts are
+ * prepared up front, as the TLS handshake would leave them. Prints one JSON
+ * object: {"hit_us":{"p50":..,"p99":..,"max":..},"miss_us":{...},...}. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "auth.h"
+#include "lookup.h"
+#include "registry_redis.h"
+#include "xca_err.h"
+
+struct stats {
+  double p50, p99, max;
+};
+
+static int always(void *arg)
+{
+  (void)arg;
+  return 1;
+}
+
+static double now_us(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+  double x = *(const double *)a;
+  double y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static struct stats summarize(double *v, int n)
+{
+  struct stats s;
+  qsort(v, (size_t)n, sizeof(double), cmp_double);
+  s.p50 = v[n / 2];
+  s.p99 = v[(int)((double)n * 0.99)];
+  s.max = v[n - 1];
+  return s;
+}
+
+static int seed_registry(int port, const char *prefix, int ids)
+{
+  redisContext *c = redisConnect("127.0.0.1", port);
+
+  if (c == NULL || c->err) {
+    fprintf(stderr, "cannot connect to Redis on port %d\n", port);
+    return -1;
+  }
+  for (int i = 0; i < ids; i++) {
+    redisAppendCommand(c, "HSET %sdevice:bench-micro-%d status enabled", prefix, i);
+  }
+  for (int i = 0; i < ids; i++) {
+    void *reply = NULL;
+    if (redisGetReply(c, &reply) != REDIS_OK) {
+      redisFree(c);
+      return -1;
+    }
+    freeReplyObject(reply);
+  }
+  redisFree(c);
+  return 0;
+}
+
+/* Time iterations decisions; returns the number refused (should be 0). */
+static int run(struct xca_lookup *lk, int ids, int iterations, double *samples)
+{
+  struct xca_cert_facts facts;
+  struct xca_ident ident;
+  char client_id[64];
+  int refused = 0;
+
+  memset(&facts, 0, sizeof(facts));
+  facts.chain_ok = 1;
+  facts.cn_ok = 1;
+  facts.leaf_time_valid = 1;
+  for (int i = 0; i < iterations; i++) {
+    snprintf(client_id, sizeof(client_id), "bench-micro-%d", rand() % ids);
+    strcpy(facts.cn, client_id);
+    double t0 = now_us();
+    int rc = xca_auth_decide(&facts, client_id, NULL, NULL, xca_lookup_identity, lk, &ident);
+    samples[i] = now_us() - t0;
+    refused += rc != XCA_OK;
+  }
+  return refused;
+}
+
+int main(int argc, char **argv)
+{
+  struct xca_config cfg;
+  int ids = 1000;
+  int iterations = 100000;
+  char err[256];
+
+  xca_config_init(&cfg);
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (strcmp(argv[i], "--port") == 0) {
+      xca_config_set(&cfg, "redis_port", argv[i + 1], err, sizeof(err));
+    } else if (strcmp(argv[i], "--ids") == 0) {
+      ids = atoi(argv[i + 1]);
+    } else if (strcmp(argv[i], "--iterations") == 0) {
+      iterations = atoi(argv[i + 1]);
+    } else if (strcmp(argv[i], "--prefix") == 0) {
+      xca_config_set(&cfg, "key_prefix", argv[i + 1], err, sizeof(err));
+    } else {
+      fprintf(stderr, "usage: %s [--port P] [--ids N] [--iterations K] [--prefix P]\n", argv[0]);
+      return 2;
+    }
+  }
+  if (ids < 1 || iterations < 100 || seed_registry(cfg.redis_port, cfg.key_prefix, ids) != 0) {
+    return 2;
+  }
+  struct xca_redis *redis = xca_redis_new(&cfg, NULL, NULL);
+  struct xca_registry reg = {xca_redis_kv(redis), cfg.key_prefix};
+  struct xca_cache *warm = xca_cache_new(ids * 2);
+  struct xca_cache *none = xca_cache_new(0);
+  struct xca_lookup lk = {.registry = &reg, .following = always, .stale_max_s = 300};
+  double *samples = malloc(sizeof(double) * (size_t)iterations);
+  struct stats hit, miss;
+  int refused;
+
+  if (xca_redis_connect(redis, 1) != XCA_OK || samples == NULL) {
+    fprintf(stderr, "cannot connect to Redis\n");
+    return 1;
+  }
+  srand(42);
+  lk.cache = warm;
+  run(&lk, ids, ids * 3, samples); /* warm up: every id cached */
+  refused = run(&lk, ids, iterations, samples);
+  hit = summarize(samples, iterations);
+  lk.cache = none;
+  refused += run(&lk, ids, iterations / 10, samples);
+  miss = summarize(samples, iterations / 10);
+  printf("{\"ids\":%d,\"iterations_hit\":%d,\"iterations_miss\":%d,\"refused\":%d,"
+         "\"hit_us\":{\"p50\":%.2f,\"p99\":%.2f,\"max\":%.2f},"
+         "\"miss_us\":{\"p50\":%.2f,\"p99\":%.2f,\"max\":%.2f}}\n",
+         ids, iterations, iterations / 10, refused, hit.p50, hit.p99, hit.max, miss.p50, miss.p99,
+         miss.max);
+  free(samples);
+  xca_cache_free(warm);
+  xca_cache_free(none);
+  xca_redis_free(redis);
+  xca_config_free(&cfg);
+  return refused == 0 ? 0 : 1;
+}
