@@ -1,0 +1,410 @@
+/* xca_pkigen.c - fast bulk PKI for the benchmarks.
+ *
+ * Running the openssl CLI twice per certificate costs about 25 ms, so 1,000
+ * devices take half a minute and 10,000 CAs several minutes. This helper makes
+ * them in-process (EC P-256; about 0.1 ms a certificate) and can emit the
+ * Redis registry entries of CAs as RESP for `redis-cli --pipe`, using the
+ * same subject / thumbprint / notAfter formatting as the plugin (certinfo.h).
+ *
+ *   xca_pkigen ca       --out DIR --name NAME [--ca ISSUER] [--days D]
+ *   xca_pkigen server   --out DIR --ca NAME [--days D]
+ *   xca_pkigen devices  --out DIR --ca NAME --count N [--first F]
+ *                       [--prefix widget-] [--digits 6] [--shared-key] [--days D]
+ *   xca_pkigen ca-resp  --cert FILE --name NAME [--status S] [--key-prefix P]
+ *   xca_pkigen cas-resp --count N [--first F] [--prefix bench-ca-] [--digits 5]
+ *                       [--status S] [--key-prefix P]
+ *
+ * Files: DIR/NAME.crt, DIR/NAME.key and, for anything not self-signed,
+ * DIR/NAME.chain.pem = the certificate followed by its issuer's chain minus
+ * the root (what a device sends). Devices get CN=<prefix><index>.
+ * --shared-key gives every device the same key (faster; fine for benchmarks,
+ * never for anything else). Exit 0 on success, 1 on failure, 2 on usage.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "certinfo.h"
+
+struct opts {
+  const char *out, *name, *ca, *cert, *prefix, *status, *key_prefix;
+  long count, first, digits, days;
+  int shared_key;
+};
+
+/* ---------------------------------------------------------------------------
+ * Certificate making
+ * ------------------------------------------------------------------------- */
+
+static EVP_PKEY *ec_key_new(void)
+{
+  return EVP_EC_gen("P-256");
+}
+
+static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
+{
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
+  X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+  if (!ext)
+    return -1;
+  int ok = X509_add_ext(cert, ext, -1);
+  X509_EXTENSION_free(ext);
+  return ok ? 0 : -1;
+}
+
+enum kind { K_CA, K_SERVER, K_DEVICE };
+
+/* Makes a certificate for `key` with subject CN=cn, signed by issuer/ikey
+ * (self-signed when issuer is NULL). Returns an owned X509 or NULL. */
+static X509 *cert_make(enum kind kind, const char *cn, EVP_PKEY *key, X509 *issuer,
+                       EVP_PKEY *ikey, long days)
+{
+  X509 *c = X509_new();
+  unsigned char serial[16];
+  BIGNUM *bn = NULL;
+  if (!c || RAND_bytes(serial, sizeof serial) != 1)
+    goto error;
+  serial[0] &= 0x7f; /* positive */
+  bn = BN_bin2bn(serial, sizeof serial, NULL);
+  if (!bn || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(c)))
+    goto error;
+  X509_set_version(c, X509_VERSION_3);
+  X509_NAME *name = X509_get_subject_name(c);
+  if (!X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0))
+    goto error;
+  X509_set_issuer_name(c, issuer ? X509_get_subject_name(issuer) : name);
+  X509_gmtime_adj(X509_getm_notBefore(c), -86400L);
+  X509_gmtime_adj(X509_getm_notAfter(c), days * 86400L);
+  X509_set_pubkey(c, key);
+  X509 *iss = issuer ? issuer : c;
+  int bad = add_ext(c, iss, NID_subject_key_identifier, "hash") ||
+            add_ext(c, iss, NID_authority_key_identifier, "keyid:always");
+  switch (kind) {
+  case K_CA:
+    bad = bad || add_ext(c, iss, NID_basic_constraints, "critical,CA:TRUE") ||
+          add_ext(c, iss, NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature");
+    break;
+  case K_SERVER:
+    bad = bad || add_ext(c, iss, NID_basic_constraints, "critical,CA:FALSE") ||
+          add_ext(c, iss, NID_key_usage, "critical,digitalSignature") ||
+          add_ext(c, iss, NID_ext_key_usage, "serverAuth") ||
+          add_ext(c, iss, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1");
+    break;
+  case K_DEVICE:
+    bad = bad || add_ext(c, iss, NID_basic_constraints, "critical,CA:FALSE") ||
+          add_ext(c, iss, NID_key_usage, "critical,digitalSignature") ||
+          add_ext(c, iss, NID_ext_key_usage, "clientAuth");
+    break;
+  }
+  if (bad || !X509_sign(c, issuer ? ikey : key, EVP_sha256()))
+    goto error;
+  BN_free(bn);
+  return c;
+error:
+  BN_free(bn);
+  X509_free(c);
+  return NULL;
+}
+
+/* ---------------------------------------------------------------------------
+ * Files
+ * ------------------------------------------------------------------------- */
+
+static int write_pem(const char *dir, const char *name, const char *ext, X509 *cert,
+                     EVP_PKEY *key, const char *append_file)
+{
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/%s%s", dir, name, ext);
+  BIO *b = BIO_new_file(path, "w");
+  if (!b) {
+    fprintf(stderr, "xca_pkigen: cannot write %s\n", path);
+    return -1;
+  }
+  int ok = cert ? PEM_write_bio_X509(b, cert)
+                : PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL);
+  if (ok && append_file) {
+    BIO *in = BIO_new_file(append_file, "r");
+    char buf[4096];
+    int n;
+    while (in && (n = BIO_read(in, buf, sizeof buf)) > 0)
+      BIO_write(b, buf, n);
+    BIO_free(in);
+  }
+  BIO_free(b);
+  if (!cert)
+    chmod(path, 0600);
+  return ok ? 0 : -1;
+}
+
+static X509 *read_cert(const char *path)
+{
+  BIO *b = BIO_new_file(path, "r");
+  X509 *c = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+  BIO_free(b);
+  if (!c)
+    fprintf(stderr, "xca_pkigen: cannot read certificate %s\n", path);
+  return c;
+}
+
+static EVP_PKEY *read_key(const char *path)
+{
+  BIO *b = BIO_new_file(path, "r");
+  EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+  BIO_free(b);
+  if (!k)
+    fprintf(stderr, "xca_pkigen: cannot read key %s\n", path);
+  return k;
+}
+
+/* Loads issuer DIR/NAME.crt + .key; *chain gets DIR/NAME.chain.pem when the
+ * issuer is not self-signed (its chain must then follow leaves), else "". */
+static int issuer_load(const struct opts *o, X509 **cert, EVP_PKEY **key, char *chain,
+                       size_t chainsz)
+{
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/%s.crt", o->out, o->ca);
+  *cert = read_cert(path);
+  snprintf(path, sizeof path, "%s/%s.key", o->out, o->ca);
+  *key = read_key(path);
+  if (!*cert || !*key)
+    return -1;
+  chain[0] = '\0';
+  if (X509_NAME_cmp(X509_get_subject_name(*cert), X509_get_issuer_name(*cert)) != 0)
+    snprintf(chain, chainsz, "%s/%s.chain.pem", o->out, o->ca);
+  return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * RESP for redis-cli --pipe
+ * ------------------------------------------------------------------------- */
+
+static void resp_bulk(const char *s)
+{
+  printf("$%zu\r\n%s\r\n", strlen(s), s);
+}
+
+/* Prints HSET <prefix>ca:<name> certificate <PEM> status <status> subject ..
+ * thumbprint .. notAfter .. as one RESP command. */
+static int ca_resp(const struct opts *o, const char *name, X509 *cert)
+{
+  char key[512], subject[1024], thumb[XCA_SHA256_HEX], not_after[64];
+  char *pem = xca_cert_to_pem(cert);
+  if (!pem)
+    return -1;
+  snprintf(key, sizeof key, "%sca:%s", o->key_prefix, name);
+  xca_cert_subject(cert, subject, sizeof subject);
+  xca_cert_sha256(cert, thumb);
+  xca_cert_not_after(cert, not_after, sizeof not_after);
+  printf("*12\r\n");
+  resp_bulk("HSET");
+  resp_bulk(key);
+  resp_bulk("certificate");
+  resp_bulk(pem);
+  resp_bulk("status");
+  resp_bulk(o->status);
+  resp_bulk("subject");
+  resp_bulk(subject);
+  resp_bulk("thumbprint");
+  resp_bulk(thumb);
+  resp_bulk("notAfter");
+  resp_bulk(not_after);
+  free(pem);
+  return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Commands
+ * ------------------------------------------------------------------------- */
+
+static int cmd_ca(const struct opts *o, enum kind kind)
+{
+  X509 *issuer = NULL, *cert = NULL;
+  EVP_PKEY *ikey = NULL, *key = ec_key_new();
+  char chain[PATH_MAX] = "";
+  const char *name = kind == K_SERVER ? "server" : o->name;
+  int rc = 1;
+  if (!key || (o->ca && issuer_load(o, &issuer, &ikey, chain, sizeof chain)))
+    goto cleanup;
+  cert = cert_make(kind, kind == K_SERVER ? "localhost" : name, key, issuer, ikey, o->days);
+  if (!cert || write_pem(o->out, name, ".crt", cert, NULL, NULL) ||
+      write_pem(o->out, name, ".key", NULL, key, NULL))
+    goto cleanup;
+  /* A CA signed by another writes its own chain file for its leaves. */
+  if (issuer && kind == K_CA &&
+      write_pem(o->out, name, ".chain.pem", cert, NULL, chain[0] ? chain : NULL))
+    goto cleanup;
+  rc = 0;
+cleanup:
+  X509_free(issuer);
+  X509_free(cert);
+  EVP_PKEY_free(ikey);
+  EVP_PKEY_free(key);
+  return rc;
+}
+
+static int cmd_devices(const struct opts *o)
+{
+  X509 *issuer = NULL;
+  EVP_PKEY *ikey = NULL, *shared = NULL;
+  char chain[PATH_MAX];
+  int rc = 1;
+  if (issuer_load(o, &issuer, &ikey, chain, sizeof chain))
+    goto cleanup;
+  if (o->shared_key && !(shared = ec_key_new()))
+    goto cleanup;
+  for (long i = o->first; i < o->first + o->count; i++) {
+    char id[256];
+    snprintf(id, sizeof id, "%s%0*ld", o->prefix, (int)o->digits, i);
+    EVP_PKEY *key = shared ? shared : ec_key_new();
+    X509 *cert = key ? cert_make(K_DEVICE, id, key, issuer, ikey, o->days) : NULL;
+    int bad = !cert || write_pem(o->out, id, ".crt", cert, NULL, NULL) ||
+              write_pem(o->out, id, ".key", NULL, key, NULL) ||
+              write_pem(o->out, id, ".chain.pem", cert, NULL, chain[0] ? chain : NULL);
+    X509_free(cert);
+    if (key != shared)
+      EVP_PKEY_free(key);
+    if (bad)
+      goto cleanup;
+  }
+  rc = 0;
+cleanup:
+  X509_free(issuer);
+  EVP_PKEY_free(ikey);
+  EVP_PKEY_free(shared);
+  return rc;
+}
+
+static int cmd_ca_resp(const struct opts *o)
+{
+  X509 *cert = read_cert(o->cert);
+  int rc = !cert || ca_resp(o, o->name, cert);
+  X509_free(cert);
+  return rc;
+}
+
+static int cmd_cas_resp(const struct opts *o)
+{
+  EVP_PKEY *key = ec_key_new();
+  int rc = key ? 0 : 1;
+  for (long i = o->first; !rc && i < o->first + o->count; i++) {
+    char name[256];
+    snprintf(name, sizeof name, "%s%0*ld", o->prefix, (int)o->digits, i);
+    X509 *cert = cert_make(K_CA, name, key, NULL, NULL, o->days);
+    rc = !cert || ca_resp(o, name, cert);
+    X509_free(cert);
+  }
+  EVP_PKEY_free(key);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * Command line
+ * ------------------------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+  fprintf(f,
+    "usage: xca_pkigen ca       --out DIR --name NAME [--ca ISSUER] [--days D]\n"
+    "       xca_pkigen server   --out DIR --ca NAME [--days D]\n"
+    "       xca_pkigen devices  --out DIR --ca NAME --count N [--first F]\n"
+    "                           [--prefix widget-] [--digits 6] [--shared-key] [--days D]\n"
+    "       xca_pkigen ca-resp  --cert FILE --name NAME [--status verified] [--key-prefix x509ca:]\n"
+    "       xca_pkigen cas-resp --count N [--first F] [--prefix bench-ca-] [--digits 5]\n"
+    "                           [--status verified] [--key-prefix x509ca:]\n"
+    "EC P-256 keys, SHA-256 signatures, validity from yesterday for D days [3650].\n"
+    "Writes DIR/NAME.crt, DIR/NAME.key and (if not self-signed) DIR/NAME.chain.pem;\n"
+    "the *-resp commands print Redis HSET x509ca:ca:NAME commands as RESP on stdout.\n");
+}
+
+static int parse_num(const char *s, long min, long max, long *out)
+{
+  char *end;
+  long v = strtol(s, &end, 10);
+  if (end == s || *end || v < min || v > max)
+    return -1;
+  *out = v;
+  return 0;
+}
+
+int main(int argc, char **argv)
+{
+  static const struct option lo[] = {
+    {"out", required_argument, NULL, 'o'},      {"name", required_argument, NULL, 'n'},
+    {"ca", required_argument, NULL, 'c'},       {"cert", required_argument, NULL, 'C'},
+    {"count", required_argument, NULL, 'N'},    {"first", required_argument, NULL, 'f'},
+    {"prefix", required_argument, NULL, 'p'},   {"digits", required_argument, NULL, 'd'},
+    {"days", required_argument, NULL, 'D'},     {"status", required_argument, NULL, 's'},
+    {"key-prefix", required_argument, NULL, 'k'}, {"shared-key", no_argument, NULL, 'S'},
+    {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+  };
+  struct opts o = {.out = ".", .status = "verified", .key_prefix = "x509ca:", .count = -1,
+                   .digits = -1, .days = 3650};
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+    usage(stdout);
+    return 0;
+  }
+  optind = 2;
+  int c, bad = 0;
+  while (!bad && (c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+    switch (c) {
+    case 'o': o.out = optarg; break;
+    case 'n': o.name = optarg; break;
+    case 'c': o.ca = optarg; break;
+    case 'C': o.cert = optarg; break;
+    case 'N': bad = parse_num(optarg, 0, 100000000, &o.count); break;
+    case 'f': bad = parse_num(optarg, 0, 1000000000, &o.first); break;
+    case 'p': o.prefix = optarg; break;
+    case 'd': bad = parse_num(optarg, 0, 20, &o.digits); break;
+    case 'D': bad = parse_num(optarg, 1, 36500, &o.days); break;
+    case 's': o.status = optarg; break;
+    case 'k': o.key_prefix = optarg; break;
+    case 'S': o.shared_key = 1; break;
+    case 'h': usage(stdout); return 0;
+    default: bad = 1;
+    }
+  }
+  int is_ca = strcmp(cmd, "ca") == 0, is_server = strcmp(cmd, "server") == 0;
+  int is_dev = strcmp(cmd, "devices") == 0, is_resp = strcmp(cmd, "ca-resp") == 0;
+  int is_cas = strcmp(cmd, "cas-resp") == 0;
+  if (bad || optind != argc || (is_ca && !o.name) || (is_server && !o.ca) ||
+      (is_dev && (!o.ca || o.count < 0)) || (is_resp && (!o.cert || !o.name)) ||
+      (is_cas && o.count < 0) || !(is_ca || is_server || is_dev || is_resp || is_cas)) {
+    usage(stderr);
+    return 2;
+  }
+  if (!o.prefix)
+    o.prefix = is_cas ? "bench-ca-" : "widget-";
+  if (o.digits < 0)
+    o.digits = is_cas ? 5 : 6;
+  if (is_ca || is_server || is_dev)
+    mkdir(o.out, 0755);
+  int rc = is_ca ? cmd_ca(&o, K_CA)
+           : is_server ? cmd_ca(&o, K_SERVER)
+           : is_dev ? cmd_devices(&o)
+           : is_resp ? cmd_ca_resp(&o)
+           : cmd_cas_resp(&o);
+  if (fflush(stdout))
+    rc = 1;
+  return rc;
+}
