@@ -298,7 +298,8 @@ static int run_command(const struct xca_admin_ctx *ctx, const cJSON *item, const
                     cJSON_GetObjectItemCaseSensitive(item, "correlationData"));
   cJSON_Delete(c.data);
   if (rrc == XCA_OK) {
-    rrc = audit(out, admin, command, &c, rc != XCA_OK ? error : NULL);
+    /* An unknown command name is not echoed: it could be anything pasted. */
+    rrc = audit(out, admin, fn != NULL ? command : "unknown", &c, rc != XCA_OK ? error : NULL);
   }
   return rrc;
 }

@@ -41,6 +41,23 @@ static int scan_block(const char *name, unsigned char *data, long dlen, X509 **f
   return XCA_OK;
 }
 
+/* The number of lines of text that begin with "-----BEGIN". */
+static int begin_lines(const char *text, size_t len)
+{
+  int n = 0;
+
+  for (const char *p = text; p != NULL && (size_t)(p - text) < len;) {
+    size_t left = len - (size_t)(p - text);
+    const char *nl;
+    if (left >= 10 && memcmp(p, "-----BEGIN", 10) == 0) {
+      n++;
+    }
+    nl = memchr(p, '\n', left);
+    p = nl ? nl + 1 : NULL;
+  }
+  return n;
+}
+
 int xca_cert_from_pem(const char *text, size_t len, X509 **out)
 {
   BIO *bio;
@@ -48,6 +65,7 @@ int xca_cert_from_pem(const char *text, size_t len, X509 **out)
   int count = 0;
   int rc = XCA_OK;
   int saw_key = 0;
+  int blocks = 0;
 
   if (text == NULL || len == 0 || len > 1024 * 1024) {
     return XCA_E_BAD_PEM;
@@ -69,6 +87,7 @@ int xca_cert_from_pem(const char *text, size_t len, X509 **out)
     if (!PEM_read_bio(bio, &name, &header, &data, &dlen)) {
       break;
     }
+    blocks++;
     int brc = scan_block(name, data, dlen, &cert, &count);
     OPENSSL_clear_free(data, (size_t)dlen);
     OPENSSL_free(name);
@@ -80,7 +99,10 @@ int xca_cert_from_pem(const char *text, size_t len, X509 **out)
   BIO_free(bio);
   if (saw_key) {
     rc = XCA_E_PRIVATE_KEY;
-  } else if (rc == XCA_OK && count == 0) {
+  } else if (rc == XCA_OK && (count == 0 || begin_lines(text, len) != blocks)) {
+    /* PEM_read_bio stops at the first block it cannot read and skips lines
+     * it does not understand, even inside a block: any line opening a block
+     * that was not read as one refuses the text. */
     rc = XCA_E_BAD_PEM;
   }
   if (rc != XCA_OK) {

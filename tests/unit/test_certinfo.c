@@ -106,6 +106,22 @@ static void garbage_is_refused(void **state)
   assert_null(cert);
 }
 
+static void certificate_followed_by_a_broken_block_is_refused(void **state)
+{
+  char *pem = xca_fixture_read("root.crt");
+  char *tail = concat(pem, "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n");
+  char *truncated = concat(pem, "-----BEGIN CERTIFICATE-----\nMIIB\n");
+  X509 *cert = NULL;
+
+  (void)state;
+  assert_int_equal(xca_cert_from_pem(tail, strlen(tail), &cert), XCA_E_BAD_PEM);
+  assert_int_equal(xca_cert_from_pem(truncated, strlen(truncated), &cert), XCA_E_BAD_PEM);
+  assert_null(cert);
+  free(pem);
+  free(tail);
+  free(truncated);
+}
+
 static void pem_round_trip(void **state)
 {
   char *pem = xca_fixture_read("root.crt");
@@ -232,6 +248,7 @@ int main(void)
     cmocka_unit_test(private_key_anywhere_is_refused),
     cmocka_unit_test(two_certificates_are_refused),
     cmocka_unit_test(garbage_is_refused),
+    cmocka_unit_test(certificate_followed_by_a_broken_block_is_refused),
     cmocka_unit_test(pem_round_trip),
     cmocka_unit_test(cn_of_device_and_module),
     cmocka_unit_test(subject_and_not_after_are_readable),
