@@ -14,6 +14,7 @@ struct xca_redis {
   redisContext *ctx;
   long long next_attempt_ms; /* breaker: no reconnect before this */
   int up;
+  int down_reported; /* the current outage has been reported */
   xca_redis_state_fn on_state;
   void *arg;
 };
@@ -52,8 +53,10 @@ static void set_down(struct xca_redis *r, const char *why)
     r->ctx = NULL;
   }
   r->next_attempt_ms = xca_now_ms() + r->cfg->redis_retry_ms;
-  if (r->up) {
+  /* Report a loss once, not at every failed reconnect attempt. */
+  if (r->up || !r->down_reported) {
     r->up = 0;
+    r->down_reported = 1;
     if (r->on_state != NULL) {
       r->on_state(r->arg, 0, why);
     }
@@ -152,11 +155,11 @@ int xca_redis_connect(struct xca_redis *r, int force)
     handshake(r, why, sizeof(why));
   }
   if (why[0] != '\0') {
-    r->up = 1; /* so that set_down reports the failure once */
     set_down(r, why);
     return XCA_E_REGISTRY;
   }
   r->up = 1;
+  r->down_reported = 0;
   if (r->on_state != NULL) {
     r->on_state(r->arg, 1, "connected");
   }

@@ -129,6 +129,8 @@ xca_check_fails "after stale_max (3 s) the cached device is refused on b3" conne
 xca_check "the refusal says the cached entry is too old" \
     xca_log_has b3 "refused client 'dev-e'.*too old"
 xca_check "b1 (stale_max 300 s) still admits the cached device" connects b1 dev-e dev-e
+xca_check "the loss was logged once, not at every reconnect attempt" \
+    test "$(grep -c 'x509ca: lost Redis at' "$BROKER_LOG_B3")" -eq 1
 
 # Devices keep connecting while Redis comes back.
 xca_bg storm bash -c "for i in \$(seq 40); do mosquitto_pub -h 127.0.0.1 -p $B2_TLS_PORT \
