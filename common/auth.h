@@ -2,6 +2,8 @@
 #ifndef XCA_AUTH_H
 #define XCA_AUTH_H
 
+#include <time.h>
+
 #include "certinfo.h"
 #include "ids.h"
 #include "registry.h"
@@ -17,6 +19,8 @@ struct xca_cert_facts {
   char sha1[XCA_SHA1_HEX];
   char sha256[XCA_SHA256_HEX];
   struct xca_chain_result chain; /* anchors the chain passed through */
+  unsigned long trust_generation; /* the CA set these facts were checked against */
+  time_t verified_at;             /* when (seconds) */
 };
 
 /* Look up one identity ("device" or "device/module"): XCA_OK, XCA_E_NOT_FOUND,

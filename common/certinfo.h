@@ -10,7 +10,7 @@
 
 #define XCA_SHA1_HEX 41   /* 40 hex digits + NUL */
 #define XCA_SHA256_HEX 65 /* 64 hex digits + NUL */
-#define XCA_CN_MAX 256
+#define XCA_CN_MAX 260 /* holds a "deviceId/moduleId" of 257 characters */
 
 /* Parse text (len bytes, need not be NUL-terminated) that must hold exactly
  * one PEM CERTIFICATE block and nothing else PEM-shaped. On success *out is

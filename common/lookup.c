@@ -47,9 +47,12 @@ int xca_lookup_identity(void *arg, const char *identity, struct xca_identity_rec
   }
   rc = xca_registry_get_identity(lk->registry, identity, out);
   if (rc == XCA_OK || rc == XCA_E_NOT_FOUND) {
-    /* Cache only what a change notification can evict. */
+    /* Cache only what a change notification can evict; otherwise drop
+     * what is cached, which this answer has just proven out of date. */
     if (live) {
       xca_cache_put(lk->cache, identity, rc == XCA_OK, out, now);
+    } else {
+      xca_cache_remove(lk->cache, identity);
     }
     return rc;
   }

@@ -22,9 +22,19 @@ int xca_fields_set(struct xca_fields *f, const char *name, const char *value)
       return XCA_OK;
     }
   }
-  if (f->count == XCA_FIELDS_MAX) {
-    free(v);
-    return XCA_E_INVAL;
+  if (f->count == f->cap) {
+    int cap = f->cap ? f->cap * 2 : 8;
+    char **names = realloc(f->name, (size_t)cap * sizeof(char *));
+    if (names != NULL) {
+      f->name = names;
+    }
+    char **values = names ? realloc(f->value, (size_t)cap * sizeof(char *)) : NULL;
+    if (values == NULL) {
+      free(v);
+      return XCA_E_NOMEM;
+    }
+    f->value = values;
+    f->cap = cap;
   }
   n = strdup(name);
   if (n == NULL) {
@@ -56,6 +66,8 @@ void xca_fields_free(struct xca_fields *f)
     free(f->name[i]);
     free(f->value[i]);
   }
+  free(f->name);
+  free(f->value);
   memset(f, 0, sizeof(*f));
 }
 
@@ -112,7 +124,7 @@ void xca_identity_from_fields(const struct xca_fields *f, struct xca_identity_re
 int xca_registry_get_identity(const struct xca_registry *reg, const char *identity,
                               struct xca_identity_rec *out)
 {
-  char key[512];
+  char key[XCA_KEY_MAX];
   struct xca_fields f = {0};
   int rc = xca_registry_identity_key(reg, identity, key, sizeof(key));
 
@@ -140,14 +152,4 @@ int xca_identity_thumbprint_matches(const struct xca_identity_rec *rec, const ch
                                     const char *sha256)
 {
   return thumb_eq(rec->primary, sha1, sha256) || thumb_eq(rec->secondary, sha1, sha256);
-}
-
-int xca_ca_name_valid(const char *name)
-{
-  size_t n = name ? strlen(name) : 0;
-
-  if (n == 0 || n > XCA_CA_NAME_MAX) {
-    return 0;
-  }
-  return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
 }

@@ -11,18 +11,24 @@
 #include <stddef.h>
 
 #include "certinfo.h"
+#include "trust.h"
 
+/* Most fields one create or update writes (reads have no limit). */
 #define XCA_FIELDS_MAX 16
+
+/* Longest Redis key the plugin builds: prefix, kind, "device/module". */
+#define XCA_KEY_MAX 600
 
 /* A set of hash fields; names and values are owned copies. */
 struct xca_fields {
   int count;
-  char *name[XCA_FIELDS_MAX];
-  char *value[XCA_FIELDS_MAX];
+  int cap;
+  char **name;
+  char **value;
 };
 
 /* Set name to value (both copied), replacing an existing value. Returns
- * XCA_OK, XCA_E_NOMEM or XCA_E_INVAL (no room); f is unchanged on error. */
+ * XCA_OK or XCA_E_NOMEM; f is unchanged on error. */
 int xca_fields_set(struct xca_fields *f, const char *name, const char *value);
 
 /* Return the value of name (borrowed) or NULL. */
@@ -102,7 +108,5 @@ const char *xca_auth_type_name(enum xca_auth_type auth);
 int xca_identity_thumbprint_matches(const struct xca_identity_rec *rec, const char *sha1,
                                     const char *sha256);
 
-/* Return 1 if name is a valid CA name ([A-Za-z0-9._-]{1,64}), else 0. */
-int xca_ca_name_valid(const char *name);
 
 #endif

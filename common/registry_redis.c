@@ -183,6 +183,21 @@ static int reply_error(redisReply *reply)
   return XCA_OK;
 }
 
+/* Add one field of a reply. A name holding a NUL byte cannot be a schema
+ * field and is skipped; a value holding one is stored as "" - invalid for
+ * every schema field, so it fails closed (disabled, refused). */
+static int add_field(struct xca_fields *out, const redisReply *name, const redisReply *value)
+{
+  if (name->type != REDIS_REPLY_STRING || value->type != REDIS_REPLY_STRING ||
+      memchr(name->str, '\0', name->len) != NULL) {
+    return XCA_OK;
+  }
+  if (memchr(value->str, '\0', value->len) != NULL) {
+    return xca_fields_set(out, name->str, "");
+  }
+  return xca_fields_set(out, name->str, value->str);
+}
+
 static int kv_hgetall(void *impl, const char *key, struct xca_fields *out)
 {
   const char *argv[] = {"HGETALL", key};
@@ -198,13 +213,7 @@ static int kv_hgetall(void *impl, const char *key, struct xca_fields *out)
   }
   rc = reply->elements == 0 ? XCA_E_NOT_FOUND : XCA_OK;
   for (size_t i = 0; rc == XCA_OK && i + 1 < reply->elements; i += 2) {
-    if (reply->element[i]->type == REDIS_REPLY_STRING &&
-        reply->element[i + 1]->type == REDIS_REPLY_STRING) {
-      /* Surplus fields beyond XCA_FIELDS_MAX are ignored, not fatal. */
-      if (xca_fields_set(out, reply->element[i]->str, reply->element[i + 1]->str) == XCA_E_NOMEM) {
-        rc = XCA_E_NOMEM;
-      }
-    }
+    rc = add_field(out, reply->element[i], reply->element[i + 1]);
   }
   freeReplyObject(reply);
   if (rc != XCA_OK) {
@@ -239,7 +248,7 @@ static int kv_create(void *impl, const char *key, const struct xca_fields *set)
   int rc;
   long long v;
 
-  if (set->count == 0) {
+  if (set->count == 0 || set->count > XCA_FIELDS_MAX) {
     return XCA_E_INVAL;
   }
   argv[argc++] = "EVAL";
@@ -267,7 +276,7 @@ static int kv_update(void *impl, const char *key, const char *expect_name,
   int rc;
   long long v;
 
-  if (ndel < 0 || ndel > XCA_FIELDS_MAX) {
+  if (ndel < 0 || ndel > XCA_FIELDS_MAX || (set != NULL && set->count > XCA_FIELDS_MAX)) {
     return XCA_E_INVAL;
   }
   snprintf(nset, sizeof(nset), "%d", set ? set->count : 0);

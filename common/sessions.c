@@ -17,6 +17,8 @@ struct node {
 struct xca_sessions {
   struct node *table;
   struct xca_session *dirty_head;
+  struct xca_session *closed_head; /* oldest first */
+  struct xca_session *closed_tail;
   unsigned module_count; /* sessions that are modules: device changes scan only then */
 };
 
@@ -40,10 +42,34 @@ static void unlink_dirty(struct xca_sessions *s, struct xca_session *sess)
   sess->next_dirty = NULL;
 }
 
+static void unlink_closed(struct xca_sessions *s, struct xca_session *sess)
+{
+  struct xca_session *prev = NULL;
+
+  if (sess->closed_ms == 0) {
+    return;
+  }
+  for (struct xca_session *p = s->closed_head; p != NULL; prev = p, p = p->next_closed) {
+    if (p == sess) {
+      if (prev != NULL) {
+        prev->next_closed = p->next_closed;
+      } else {
+        s->closed_head = p->next_closed;
+      }
+      if (s->closed_tail == p) {
+        s->closed_tail = prev;
+      }
+      break;
+    }
+  }
+  sess->next_closed = NULL;
+}
+
 static void node_free(struct xca_sessions *s, struct node *n)
 {
   HASH_DEL(s->table, n);
   unlink_dirty(s, &n->pub);
+  unlink_closed(s, &n->pub);
   if (xca_ident_is_module(&n->pub.ident)) {
     s->module_count--;
   }
@@ -129,6 +155,34 @@ void xca_sessions_remove(struct xca_sessions *s, const char *client_id, const vo
   }
 }
 
+void xca_sessions_close(struct xca_sessions *s, const char *client_id, const void *token,
+                        long long now_ms)
+{
+  struct node *n = client_id ? find(s, client_id) : NULL;
+
+  if (n == NULL || n->pub.token != token || n->pub.closed_ms != 0) {
+    return;
+  }
+  unlink_dirty(s, &n->pub);
+  X509_free(n->pub.leaf);
+  n->pub.leaf = NULL;
+  n->pub.closed_ms = now_ms > 0 ? now_ms : 1;
+  if (s->closed_tail != NULL) {
+    s->closed_tail->next_closed = &n->pub;
+  } else {
+    s->closed_head = &n->pub;
+  }
+  s->closed_tail = &n->pub;
+}
+
+void xca_sessions_purge_closed(struct xca_sessions *s, long long min_closed_ms)
+{
+  while (s->closed_head != NULL && s->closed_head->closed_ms < min_closed_ms) {
+    /* pub is the first member of node */
+    node_free(s, (struct node *)(void *)s->closed_head);
+  }
+}
+
 struct xca_session *xca_sessions_get(struct xca_sessions *s, const char *client_id)
 {
   struct node *n = client_id ? find(s, client_id) : NULL;
@@ -137,7 +191,7 @@ struct xca_session *xca_sessions_get(struct xca_sessions *s, const char *client_
 
 static void mark(struct xca_sessions *s, struct xca_session *sess)
 {
-  if (!sess->dirty) {
+  if (!sess->dirty && sess->closed_ms == 0) {
     sess->dirty = 1;
     sess->next_dirty = s->dirty_head;
     s->dirty_head = sess;

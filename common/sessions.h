@@ -17,10 +17,12 @@
 struct xca_session {
   struct xca_ident ident;    /* ident.full is the client id */
   const void *token;         /* the broker's client object; compared, never used */
-  X509 *leaf;                /* owned reference */
+  X509 *leaf;                /* owned reference; NULL once closed */
   char *anchors;             /* ",name1,name2," of the chain's verified CAs */
   struct xca_session *next_dirty;
   int dirty;
+  long long closed_ms;       /* when the connection closed; 0 while open */
+  struct xca_session *next_closed;
 };
 
 struct xca_sessions;
@@ -41,6 +43,16 @@ int xca_sessions_add(struct xca_sessions *s, const struct xca_ident *ident, cons
  * took the client id over is kept). */
 void xca_sessions_remove(struct xca_sessions *s, const char *client_id, const void *token);
 
+/* The connection of client_id (held by token) closed at now_ms: release its
+ * certificate but keep its identity, so that what the broker still does in
+ * its name - publishing its will, possibly delayed - stays confined to its
+ * topics. A newer session that took the client id over is left alone. */
+void xca_sessions_close(struct xca_sessions *s, const char *client_id, const void *token,
+                        long long now_ms);
+
+/* Forget closed sessions that closed before min_closed_ms. */
+void xca_sessions_purge_closed(struct xca_sessions *s, long long min_closed_ms);
+
 /* The session of client_id, or NULL. Borrowed. */
 struct xca_session *xca_sessions_get(struct xca_sessions *s, const char *client_id);
 
@@ -54,8 +66,8 @@ void xca_sessions_mark_anchor(struct xca_sessions *s, const char *ca_name);
 /* Mark every session dirty. */
 void xca_sessions_mark_all(struct xca_sessions *s);
 
-/* Pop one dirty session's client id into buf (XCA_IDENTITY_MAX bytes).
- * Returns 1 when one was popped, 0 when none is dirty. */
+/* Pop one dirty open session's client id into buf (XCA_IDENTITY_MAX
+ * bytes). Returns 1 when one was popped, 0 when none is dirty. */
 int xca_sessions_pop_dirty(struct xca_sessions *s, char *buf);
 
 /* Number of sessions held. */

@@ -25,6 +25,7 @@ struct subject_bucket {
 };
 
 struct xca_trust {
+  unsigned long generation;
   struct ca_entry *by_name;
   struct subject_bucket *by_subject;
   X509_STORE *store; /* holds no certificates: issuers come from the index */
@@ -107,8 +108,24 @@ static void unlink_subject(struct xca_trust *trust, struct ca_entry *entry)
   }
 }
 
+int xca_ca_name_valid(const char *name)
+{
+  size_t n = name ? strlen(name) : 0;
+
+  if (n == 0 || n > XCA_CA_NAME_MAX) {
+    return 0;
+  }
+  return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+unsigned long xca_trust_generation(const struct xca_trust *trust)
+{
+  return trust->generation;
+}
+
 static void entry_free(struct xca_trust *trust, struct ca_entry *entry)
 {
+  trust->generation++;
   HASH_DEL(trust->by_name, entry);
   unlink_subject(trust, entry);
   X509_free(entry->cert);
@@ -142,7 +159,9 @@ int xca_trust_put(struct xca_trust *trust, const char *name, X509 *ca)
   struct subject_bucket *bucket = NULL;
   size_t len = name ? strlen(name) : 0;
 
-  if (len == 0 || len > XCA_CA_NAME_MAX) {
+  /* Names outside the admin API's set could never be removed through it,
+   * and ',' would break the anchor lists of sessions. */
+  if (!xca_ca_name_valid(name)) {
     return XCA_E_BAD_NAME;
   }
   if (!xca_cert_is_ca(ca)) {
@@ -173,6 +192,7 @@ int xca_trust_put(struct xca_trust *trust, const char *name, X509 *ca)
   bucket->first = entry;
   HASH_ADD_STR(trust->by_name, name, entry);
   trust->count++;
+  trust->generation++;
   return XCA_OK;
 }
 

@@ -26,13 +26,19 @@ struct xca_chain_result {
   char anchors[XCA_CHAIN_NAMES_MAX][XCA_CA_NAME_MAX + 1];
 };
 
+/* Return 1 if name is a valid CA name ([A-Za-z0-9._-]{1,64}), else 0. */
+int xca_ca_name_valid(const char *name);
+
 /* Create an empty trust set. Returns NULL on allocation failure. */
 struct xca_trust *xca_trust_new(void);
 
 /* Free the set and every reference it holds. NULL-safe. */
 void xca_trust_free(struct xca_trust *trust);
 
-/* Trust ca under name (1-64 chars), replacing what name held. Takes its own
+/* A number that changes whenever the set changes (put, remove, clear). */
+unsigned long xca_trust_generation(const struct xca_trust *trust);
+
+/* Trust ca under name (see xca_ca_name_valid), replacing what name held. Takes its own
  * reference to ca. Returns XCA_OK, XCA_E_BAD_NAME, XCA_E_NOT_CA or
  * XCA_E_NOMEM (name is then no longer trusted). */
 int xca_trust_put(struct xca_trust *trust, const char *name, X509 *ca);

@@ -22,7 +22,17 @@ struct xca_watcher {
   atomic_int stop;
   atomic_int healthy;
   char channel_prefix[320]; /* "__keyspace@<db>__:<prefix>" */
+  char canary[40];          /* "watcher:<random>": this watcher's heartbeat key, after the prefix */
+  long long canary_seen_ms; /* when its notification last arrived */
 };
+
+/* Health is proven, not assumed: every CANARY_EVERY_MS the watcher writes its
+ * own canary key and expects the notification back within CANARY_GRACE_MS.
+ * Notifications switched off, a half-open connection or a stalled Redis
+ * all end up here as "not following", which stops the cache being trusted. */
+#define CANARY_EVERY_MS 1000
+#define CANARY_GRACE_MS 3000
+#define CANARY_TTL_MS "10000"
 
 static void push(struct xca_watcher *w, enum xca_change_kind kind, const char *key)
 {
@@ -148,20 +158,88 @@ static void handle_message(struct xca_watcher *w, redisReply *reply)
     return;
   }
   channel = reply->element[2]->str;
-  if (strncmp(channel, w->channel_prefix, plen) == 0) {
+  if (strncmp(channel, w->channel_prefix, plen) != 0) {
+    return;
+  }
+  if (strcmp(channel + plen, w->canary) == 0) {
+    w->canary_seen_ms = xca_now_ms();
+  } else if (strncmp(channel + plen, "watcher:", 8) != 0) {
     push(w, XCA_CHANGE_KEY, channel + plen);
   }
 }
 
-/* Read messages until the connection fails or stop is requested. Polls so
- * that a quiet connection never looks like a failure. */
-static void follow(struct xca_watcher *w, redisContext *ctx)
+/* A plain connection (authenticated, on the configured database) for the
+ * canary writes; a subscribed connection cannot run SET. */
+static redisContext *writer_connect(const struct xca_config *cfg)
+{
+  struct timeval tv = {1, 0};
+  redisContext *ctx = redisConnectWithTimeout(cfg->redis_host, cfg->redis_port, tv);
+  char db[16];
+  redisReply *reply;
+
+  if (ctx == NULL || ctx->err || redisSetTimeout(ctx, tv) != REDIS_OK) {
+    goto fail;
+  }
+  if (cfg->redis_password != NULL) {
+    const char *auth[] = {"AUTH", cfg->redis_password};
+    reply = command(ctx, 2, auth);
+    if (reply == NULL) {
+      goto fail;
+    }
+    freeReplyObject(reply);
+  }
+  snprintf(db, sizeof(db), "%d", cfg->redis_db);
+  const char *select[] = {"SELECT", db};
+  reply = command(ctx, 2, select);
+  if (reply == NULL) {
+    goto fail;
+  }
+  freeReplyObject(reply);
+  return ctx;
+fail:
+  if (ctx != NULL) {
+    redisFree(ctx);
+  }
+  return NULL;
+}
+
+static int write_canary(struct xca_watcher *w, redisContext *writer)
+{
+  char key[400];
+  redisReply *reply;
+
+  snprintf(key, sizeof(key), "%s%s", w->cfg->key_prefix, w->canary);
+  const char *set[] = {"SET", key, "1", "PX", CANARY_TTL_MS};
+  reply = command(writer, 5, set);
+  freeReplyObject(reply);
+  return reply != NULL;
+}
+
+/* Read messages until the connection fails, the canary stops coming back,
+ * or stop is requested. Polls so that a quiet connection never looks like a
+ * failure. */
+static void follow(struct xca_watcher *w, redisContext *ctx, redisContext *writer)
 {
   struct pollfd pfd = {.fd = ctx->fd, .events = POLLIN};
+  long long since = xca_now_ms();
+  long long sent = 0;
 
+  w->canary_seen_ms = 0;
   while (!atomic_load(&w->stop)) {
     void *reply = NULL;
+    long long now = xca_now_ms();
+    long long proven = w->canary_seen_ms > since ? w->canary_seen_ms : since;
 
+    if (now - proven > CANARY_GRACE_MS) {
+      return; /* notifications are not arriving: reconnect, re-enable */
+    }
+    set_healthy(w, w->canary_seen_ms != 0 && now - w->canary_seen_ms <= CANARY_GRACE_MS);
+    if (now - sent >= CANARY_EVERY_MS) {
+      if (!write_canary(w, writer)) {
+        return;
+      }
+      sent = now;
+    }
     if (redisGetReplyFromReader(ctx, &reply) != REDIS_OK) {
       return;
     }
@@ -170,7 +248,7 @@ static void follow(struct xca_watcher *w, redisContext *ctx)
       freeReplyObject(reply);
       continue;
     }
-    int n = poll(&pfd, 1, 200);
+    int n = poll(&pfd, 1, 100);
     if (n < 0 || (n > 0 && redisBufferRead(ctx) != REDIS_OK)) {
       return;
     }
@@ -184,10 +262,15 @@ static void *watcher_main(void *arg)
 
   while (!atomic_load(&w->stop)) {
     redisContext *ctx = subscribe(w);
-    if (ctx != NULL) {
+    redisContext *writer = ctx != NULL ? writer_connect(w->cfg) : NULL;
+    if (writer != NULL) {
       backoff_ms = 100;
-      set_healthy(w, 1);
-      follow(w, ctx);
+      follow(w, ctx, writer); /* healthy only while canaries come back */
+    }
+    if (writer != NULL) {
+      redisFree(writer);
+    }
+    if (ctx != NULL) {
       redisFree(ctx);
     }
     set_healthy(w, 0);
@@ -209,6 +292,8 @@ struct xca_watcher *xca_watcher_start(const struct xca_config *cfg)
   w->cfg = cfg;
   snprintf(w->channel_prefix, sizeof(w->channel_prefix), "__keyspace@%d__:%s", cfg->redis_db,
            cfg->key_prefix);
+  snprintf(w->canary, sizeof(w->canary), "watcher:%lx-%llx", (unsigned long)getpid(),
+           (unsigned long long)xca_now_ms());
   pthread_mutex_init(&w->lock, NULL);
   if (pthread_create(&w->thread, NULL, watcher_main, w) != 0) {
     pthread_mutex_destroy(&w->lock);

@@ -29,3 +29,15 @@ const char *xca_strerror(int err)
     return "unknown error";
   }
 }
+
+char *xca_log_sanitize(const char *in, char *out, size_t outlen)
+{
+  size_t n = 0;
+
+  for (; in != NULL && *in != '\0' && n + 1 < outlen; in++) {
+    unsigned char c = (unsigned char)*in;
+    out[n++] = (c >= ' ' && c < 0x7f) ? (char)c : '?';
+  }
+  out[n] = '\0';
+  return out;
+}

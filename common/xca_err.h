@@ -7,6 +7,8 @@
 #ifndef XCA_ERR_H
 #define XCA_ERR_H
 
+#include <stddef.h>
+
 #define XCA_ERRNO_MAP(X)                                                          \
   X(NOMEM, "out of memory")                                                       \
   X(INVAL, "invalid argument")                                                    \
@@ -62,5 +64,11 @@ const char *xca_err_name(int err);
 /* Return the human-readable message of an error code. Never returns NULL;
  * unknown codes give "unknown error". The string is static. */
 const char *xca_strerror(int err);
+
+/* Copy in (NULL gives "") into out for a log line: control characters,
+ * DEL and non-ASCII bytes become '?', so that a client-chosen string (a
+ * client id, a certificate CN) can neither forge log lines nor garble them.
+ * Truncated to fit outlen (> 0). Returns out. */
+char *xca_log_sanitize(const char *in, char *out, size_t outlen);
 
 #endif

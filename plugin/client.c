@@ -16,9 +16,29 @@ static void warn_without_ticks(void)
   }
 }
 
+/* One line saying which identity was refused and why; client-chosen text
+ * is sanitised, no secret is logged. */
+static void log_refusal(const char *client_id, const struct xca_cert_facts *facts, int rc)
+{
+  char id_text[XCA_IDENTITY_MAX];
+  char cn_text[XCA_CN_MAX];
+
+  xca_log_sanitize(client_id, id_text, sizeof(id_text));
+  xca_log_sanitize(facts ? facts->cn : "", cn_text, sizeof(cn_text));
+  if (rc == XCA_E_CHAIN && facts != NULL) {
+    mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "refused client '%s' (CN '%s'): %s (%s)",
+                         id_text, cn_text, xca_strerror(rc),
+                         X509_verify_cert_error_string(facts->x509_error));
+  } else {
+    mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "refused client '%s' (CN '%s'): %s",
+                         id_text, cn_text, xca_strerror(rc));
+  }
+}
+
 int xca_basic_auth_cb(int event, void *event_data, void *userdata)
 {
   struct mosquitto_evt_basic_auth *ed = event_data;
+  char id_text[XCA_IDENTITY_MAX];
   const char *client_id = mosquitto_client_id(ed->client);
   X509 *leaf = mosquitto_client_certificate(ed->client);
   const struct xca_cert_facts *facts;
@@ -31,25 +51,19 @@ int xca_basic_auth_cb(int event, void *event_data, void *userdata)
     return MOSQ_ERR_PLUGIN_DEFER; /* not ours: password_file etc. decide */
   }
   warn_without_ticks();
-  facts = xca_tls_facts(leaf);
+  facts = xca_tls_facts(leaf, 0);
   rc = xca_auth_decide(facts, client_id, ed->username, xca_g.cfg.hub_hostname,
                        xca_lookup_identity, &xca_g.lookup, &ident);
   if (rc == XCA_OK) {
     rc = xca_sessions_add(xca_g.sessions, &ident, ed->client, leaf, &facts->chain);
   }
   if (rc != XCA_OK) {
-    if (rc == XCA_E_CHAIN && facts != NULL) {
-      mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "refused client '%s' (CN '%s'): %s (%s)",
-                           client_id ? client_id : "", facts->cn, xca_strerror(rc),
-                           X509_verify_cert_error_string(facts->x509_error));
-    } else {
-      mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "refused client '%s' (CN '%s'): %s",
-                           client_id ? client_id : "", facts ? facts->cn : "", xca_strerror(rc));
-    }
+    log_refusal(client_id, facts, rc);
     X509_free(leaf);
     return MOSQ_ERR_AUTH;
   }
-  mosquitto_log_printf(MOSQ_LOG_INFO, XCA_LOG_PREFIX "accepted client '%s'", client_id);
+  mosquitto_log_printf(MOSQ_LOG_INFO, XCA_LOG_PREFIX "accepted client '%s'",
+                       xca_log_sanitize(client_id, id_text, sizeof(id_text)));
   X509_free(leaf);
   return MOSQ_ERR_SUCCESS;
 }
@@ -107,6 +121,8 @@ int xca_disconnect_cb(int event, void *event_data, void *userdata)
 
   (void)event;
   (void)userdata;
-  xca_sessions_remove(xca_g.sessions, mosquitto_client_id(ed->client), ed->client);
+  /* Kept, closed, for a while: the broker may still publish the client's
+   * will in its name, and that must stay inside its topics. */
+  xca_sessions_close(xca_g.sessions, mosquitto_client_id(ed->client), ed->client, xca_now_ms());
   return MOSQ_ERR_SUCCESS;
 }

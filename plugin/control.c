@@ -80,8 +80,11 @@ int xca_control_cb(int event, void *event_data, void *userdata)
 
   (void)event;
   (void)userdata;
-  /* The ACL check already keeps others off this topic; defence in depth. */
-  if (!xca_config_is_admin(&xca_g.cfg, user)) {
+  /* The ACL check already keeps others off this topic; defence in depth:
+   * an admin authenticates by password, never as a certificate device. */
+  X509 *cert = mosquitto_client_certificate(ed->client);
+  X509_free(cert);
+  if (cert != NULL || !xca_config_is_admin(&xca_g.cfg, user)) {
     mosquitto_log_printf(MOSQ_LOG_WARNING, XCA_LOG_PREFIX
                          "audit admin command from client %s ignored: user %s is not an admin",
                          mosquitto_client_id(ed->client), user ? user : "(none)");

@@ -12,12 +12,15 @@
 #include "xca_plugin.h"
 
 #define RECHECK_BATCH 2000 /* sessions re-checked per tick at most */
+/* How long a closed session keeps confining what is published in its name
+ * (its will, possibly delayed by the client's Will Delay Interval). */
+#define CLOSED_KEEP_MS (3600LL * 1000)
 
 /* Load the CA name from Redis into the trust set (or drop it when it is
  * gone or not verified). Returns 1 if the set lost or replaced it. */
 static int reload_ca(const char *name)
 {
-  char key[256];
+  char key[XCA_KEY_MAX];
   struct xca_fields f = {0};
   X509 *cert = NULL;
   int had = xca_trust_has(xca_g.trust, name);
@@ -74,7 +77,10 @@ int xca_load_cas(void)
       return XCA_E_REGISTRY;
     }
     for (int i = 0; i < n; i++) {
-      reload_ca(ca_name_of(keys[i]));
+      /* Only names the admin API can also see and delete are trusted. */
+      if (xca_ca_name_valid(ca_name_of(keys[i]))) {
+        reload_ca(ca_name_of(keys[i]));
+      }
       free(keys[i]);
     }
     free(keys);
@@ -130,25 +136,26 @@ static void apply_change(const struct xca_change *c)
 static int recheck(const char *client_id)
 {
   struct xca_session *sess = xca_sessions_get(xca_g.sessions, client_id);
-  struct xca_cert_facts facts;
+  const struct xca_cert_facts *facts;
   struct xca_ident ident;
   int rc;
 
-  if (sess == NULL) {
+  if (sess == NULL || sess->leaf == NULL) {
     return 1;
   }
-  xca_tls_reverify(sess->leaf, &facts);
-  rc = xca_auth_decide(&facts, client_id, NULL, NULL, xca_lookup_identity, &xca_g.lookup, &ident);
+  facts = xca_tls_facts(sess->leaf, 1);
+  rc = xca_auth_decide(facts, client_id, NULL, NULL, xca_lookup_identity, &xca_g.lookup, &ident);
   if (rc == XCA_E_REGISTRY) {
     xca_sessions_mark_identity(xca_g.sessions, client_id);
     return 0;
   }
   if (rc == XCA_OK) {
-    xca_sessions_add(xca_g.sessions, &ident, sess->token, sess->leaf, &facts.chain);
+    xca_sessions_add(xca_g.sessions, &ident, sess->token, sess->leaf, &facts->chain);
     return 1;
   }
-  mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "disconnecting client '%s': %s", client_id,
-                       xca_strerror(rc));
+  char id_text[XCA_IDENTITY_MAX];
+  mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "disconnecting client '%s': %s",
+                       xca_log_sanitize(client_id, id_text, sizeof(id_text)), xca_strerror(rc));
   xca_sessions_remove(xca_g.sessions, client_id, sess->token);
   mosquitto_kick_client_by_clientid(client_id, false);
   return 1;
@@ -163,6 +170,7 @@ int xca_tick_cb(int event, void *event_data, void *userdata)
   (void)event_data;
   (void)userdata;
   xca_g.ticks++;
+  xca_sessions_purge_closed(xca_g.sessions, xca_now_ms() - CLOSED_KEEP_MS);
   if (!xca_redis_is_up(xca_g.redis)) {
     xca_redis_connect(xca_g.redis, 0);
   }

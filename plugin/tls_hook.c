@@ -67,6 +67,8 @@ static STACK_OF(X509) *copy_intermediates(X509 *leaf, STACK_OF(X509) *sent)
 static void fill_facts(X509 *leaf, STACK_OF(X509) *intermediates, struct xca_cert_facts *f)
 {
   memset(f, 0, sizeof(*f));
+  f->trust_generation = xca_trust_generation(xca_g.trust);
+  f->verified_at = time(NULL);
   f->cn_ok = xca_cert_cn(leaf, f->cn, sizeof(f->cn)) == XCA_OK;
   xca_cert_sha1(leaf, f->sha1);
   xca_cert_sha256(leaf, f->sha256);
@@ -152,19 +154,18 @@ void xca_tls_hook_remove(void)
   }
 }
 
-const struct xca_cert_facts *xca_tls_facts(X509 *leaf)
+const struct xca_cert_facts *xca_tls_facts(X509 *leaf, int force)
 {
   struct verdict *v = (leaf != NULL && x509_index >= 0) ? X509_get_ex_data(leaf, x509_index) : NULL;
-  return v ? &v->facts : NULL;
-}
-
-void xca_tls_reverify(X509 *leaf, struct xca_cert_facts *facts)
-{
-  struct verdict *v = X509_get_ex_data(leaf, x509_index);
 
   if (v == NULL) {
-    memset(facts, 0, sizeof(*facts));
-    return;
+    return NULL;
   }
-  fill_facts(leaf, v->intermediates, facts);
+  /* The CONNECT may come long after the handshake: decide on facts checked
+   * against the CA set and the clock of now, not of the handshake. */
+  if (force || v->facts.trust_generation != xca_trust_generation(xca_g.trust) ||
+      v->facts.verified_at != time(NULL)) {
+    fill_facts(leaf, v->intermediates, &v->facts);
+  }
+  return &v->facts;
 }

@@ -49,10 +49,10 @@ extern struct xca_plugin xca_g;
 /* tls_hook.c */
 int xca_tls_hook_install(void);
 void xca_tls_hook_remove(void);
-/* The facts the handshake attached to leaf, or NULL. Borrowed. */
-const struct xca_cert_facts *xca_tls_facts(X509 *leaf);
-/* Verify leaf's chain again against the current CA set into facts. */
-void xca_tls_reverify(X509 *leaf, struct xca_cert_facts *facts);
+/* The facts the handshake attached to leaf, brought up to date: verified
+ * again when force is set, the CA set changed, or the second changed since.
+ * NULL when the handshake attached none (deny). Borrowed. */
+const struct xca_cert_facts *xca_tls_facts(X509 *leaf, int force);
 
 /* client.c */
 int xca_basic_auth_cb(int event, void *event_data, void *userdata);

@@ -111,9 +111,21 @@ static void test_known_messages_sample(void **state)
   assert_string_equal(xca_strerror(XCA_E_DENIED), "not authorized");
 }
 
+static void test_log_sanitize_replaces_control_and_non_ascii(void **state)
+{
+  char out[32];
+  char tiny[4];
+  (void)state;
+  assert_string_equal(xca_log_sanitize("ok id-1", out, sizeof(out)), "ok id-1");
+  assert_string_equal(xca_log_sanitize("a\nb\rc\x7f\xc3\xa9", out, sizeof(out)), "a?b?c???");
+  assert_string_equal(xca_log_sanitize(NULL, out, sizeof(out)), "");
+  assert_string_equal(xca_log_sanitize("abcdef", tiny, sizeof(tiny)), "abc");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_log_sanitize_replaces_control_and_non_ascii),
     cmocka_unit_test(test_ok_is_zero_with_name_ok_and_message_success),
     cmocka_unit_test(test_codes_are_nonzero_and_below_max),
     cmocka_unit_test(test_each_code_name_is_its_table_name),

@@ -191,6 +191,22 @@ static void disabled_cache_always_reads(void **state)
   xca_cache_free(none);
 }
 
+static void an_answer_while_not_following_replaces_the_cached_entry(void **state)
+{
+  struct fixture *f = *state;
+  struct xca_identity_rec rec;
+
+  lookup(f, "d1"); /* cached as enabled */
+  f->follow = 0;
+  f->lk.lost_ms = fake_now;
+  xca_fake_kv_hset(f->store, "x509ca:device:d1", "status", "disabled");
+  assert_int_equal(xca_lookup_identity(&f->lk, "d1", &rec), XCA_OK);
+  assert_false(rec.enabled);
+  /* Redis now fails: the old "enabled" entry must not come back. */
+  xca_fake_kv_set_down(f->store, 1);
+  assert_int_equal(lookup(f, "d1"), XCA_E_REGISTRY);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -206,6 +222,7 @@ int main(void)
     T(cached_absence_stays_a_refusal_during_an_outage),
     T(registry_down_while_following_uses_the_cache),
     T(disabled_cache_always_reads),
+    T(an_answer_while_not_following_replaces_the_cached_entry),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

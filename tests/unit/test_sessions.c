@@ -521,12 +521,83 @@ static void test_free_null_safe(void **state)
   xca_sessions_free(NULL);
 }
 
+
+static void test_close_keeps_identity_and_releases_leaf(void **state)
+{
+  struct xca_sessions *s = *state;
+  struct xca_ident id = ident("d");
+  X509 *leaf = make_cert("d");
+  char buf[XCA_IDENTITY_MAX];
+  assert_int_equal(xca_sessions_add(s, &id, &tok1, leaf, NULL), XCA_OK);
+  X509_free(leaf);
+  xca_sessions_mark_identity(s, "d");
+  xca_sessions_close(s, "d", &tok1, 1000);
+  assert_int_equal(frees, 1);
+  assert_non_null(xca_sessions_get(s, "d"));
+  assert_null(xca_sessions_get(s, "d")->leaf);
+  assert_ptr_equal(xca_sessions_get(s, "d")->token, &tok1);
+  /* A closed session is never re-checked. */
+  assert_int_equal(xca_sessions_pop_dirty(s, buf), 0);
+  xca_sessions_mark_all(s);
+  assert_int_equal(xca_sessions_pop_dirty(s, buf), 0);
+}
+
+static void test_close_with_wrong_token_is_ignored(void **state)
+{
+  struct xca_sessions *s = *state;
+  struct xca_ident id = ident("d");
+  X509 *leaf = make_cert("d");
+  assert_int_equal(xca_sessions_add(s, &id, &tok1, leaf, NULL), XCA_OK);
+  X509_free(leaf);
+  xca_sessions_close(s, "d", &tok2, 1000);
+  assert_int_equal(frees, 0);
+  assert_non_null(xca_sessions_get(s, "d")->leaf);
+}
+
+static void test_purge_forgets_only_sessions_closed_long_enough(void **state)
+{
+  struct xca_sessions *s = *state;
+  struct xca_ident a = ident("a");
+  struct xca_ident b = ident("b");
+  struct xca_ident c = ident("c");
+  xca_sessions_add(s, &a, &tok1, NULL, NULL);
+  xca_sessions_add(s, &b, &tok1, NULL, NULL);
+  xca_sessions_add(s, &c, &tok1, NULL, NULL);
+  xca_sessions_close(s, "a", &tok1, 1000);
+  xca_sessions_close(s, "b", &tok1, 2000);
+  xca_sessions_purge_closed(s, 1500);
+  assert_null(xca_sessions_get(s, "a"));
+  assert_non_null(xca_sessions_get(s, "b"));
+  assert_non_null(xca_sessions_get(s, "c"));
+  xca_sessions_purge_closed(s, 99999);
+  assert_null(xca_sessions_get(s, "b"));
+  assert_non_null(xca_sessions_get(s, "c")); /* open sessions are never purged */
+  assert_int_equal(xca_sessions_count(s), 1);
+}
+
+static void test_new_connection_replaces_a_closed_session(void **state)
+{
+  struct xca_sessions *s = *state;
+  struct xca_ident id = ident("d");
+  xca_sessions_add(s, &id, &tok1, NULL, NULL);
+  xca_sessions_close(s, "d", &tok1, 1000);
+  assert_int_equal(xca_sessions_add(s, &id, &tok2, NULL, NULL), XCA_OK);
+  assert_int_equal(xca_sessions_get(s, "d")->closed_ms, 0);
+  /* The replaced node left the closed list: purging must not touch it. */
+  xca_sessions_purge_closed(s, 99999);
+  assert_ptr_equal(xca_sessions_get(s, "d")->token, &tok2);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     T(test_empty_table),
+    T(test_close_keeps_identity_and_releases_leaf),
+    T(test_close_with_wrong_token_is_ignored),
+    T(test_purge_forgets_only_sessions_closed_long_enough),
+    T(test_new_connection_replaces_a_closed_session),
     T(test_add_then_get),
     T(test_add_without_chain_has_empty_anchor_list),
     T(test_get_is_exact),

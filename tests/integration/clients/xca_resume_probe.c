@@ -3,8 +3,11 @@
  * whether the server resumed it and what each CONNACK said.
  *
  *   xca_resume_probe HOST PORT CAFILE CERTCHAIN KEY CLIENTID [--tls12] [--between CMD]
+ *                    [--before-connect CMD]
  *
- * CMD runs (via system()) between the two connects. Prints one line:
+ * --between CMD runs (via system()) between the two connects;
+ * --before-connect CMD runs in the first attempt after the TLS handshake and
+ * before the MQTT CONNECT. Prints one line:
  *   first_connack=N first_reused=0|1 second_connack=N second_reused=0|1
  * where connack is the MQTT 3.1.1 CONNACK return code, or -1 when the
  * connection failed before a CONNACK. Exit 0 when both attempts ran. */
@@ -75,7 +78,7 @@ static int mqtt_connect(SSL *ssl, const char *client_id)
 }
 
 static struct attempt run_attempt(SSL_CTX *ctx, const char *host, int port, const char *client_id,
-                                  SSL_SESSION **session)
+                                  SSL_SESSION **session, const char *before_connect)
 {
   struct attempt a = {-1, 0};
   int fd = tcp_connect(host, port);
@@ -91,6 +94,9 @@ static struct attempt run_attempt(SSL_CTX *ctx, const char *host, int port, cons
   }
   if (SSL_connect(ssl) == 1) {
     a.reused = SSL_session_reused(ssl);
+    if (before_connect != NULL && system(before_connect) != 0) {
+      fprintf(stderr, "--before-connect command failed\n");
+    }
     a.connack = mqtt_connect(ssl, client_id);
     /* TLS 1.3 tickets arrive after the handshake; a read made them land. */
     if (*session == NULL) {
@@ -106,6 +112,7 @@ static struct attempt run_attempt(SSL_CTX *ctx, const char *host, int port, cons
 int main(int argc, char **argv)
 {
   const char *between = NULL;
+  const char *before_connect = NULL;
   int tls12 = 0;
   SSL_CTX *ctx;
   SSL_SESSION *session = NULL;
@@ -122,6 +129,8 @@ int main(int argc, char **argv)
       tls12 = 1;
     } else if (strcmp(argv[i], "--between") == 0 && i + 1 < argc) {
       between = argv[++i];
+    } else if (strcmp(argv[i], "--before-connect") == 0 && i + 1 < argc) {
+      before_connect = argv[++i];
     } else {
       fprintf(stderr, "unknown argument %s\n", argv[i]);
       return 2;
@@ -139,11 +148,11 @@ int main(int argc, char **argv)
   if (tls12) {
     SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
   }
-  first = run_attempt(ctx, argv[1], atoi(argv[2]), argv[6], &session);
+  first = run_attempt(ctx, argv[1], atoi(argv[2]), argv[6], &session, before_connect);
   if (between != NULL && system(between) != 0) {
     fprintf(stderr, "--between command failed\n");
   }
-  second = run_attempt(ctx, argv[1], atoi(argv[2]), argv[6], &session);
+  second = run_attempt(ctx, argv[1], atoi(argv[2]), argv[6], &session, NULL);
   printf("first_connack=%d first_reused=%d second_connack=%d second_reused=%d\n", first.connack,
          first.reused, second.connack, second.reused);
   SSL_SESSION_free(session);
