@@ -53,10 +53,10 @@ static void push(struct xca_watcher *w, enum xca_change_kind kind, const char *k
   pthread_mutex_unlock(&w->lock);
 }
 
-static void set_healthy(struct xca_watcher *w, int healthy)
+static void set_unhealthy(struct xca_watcher *w)
 {
-  if (atomic_exchange(&w->healthy, healthy) != healthy) {
-    push(w, healthy ? XCA_CHANGE_RESYNC : XCA_CHANGE_LOST, NULL);
+  if (atomic_exchange(&w->healthy, 0) != 0) {
+    push(w, XCA_CHANGE_LOST, NULL);
   }
 }
 
@@ -215,6 +215,76 @@ static int write_canary(struct xca_watcher *w, redisContext *writer)
   return reply != NULL;
 }
 
+/* Append the CA names of one SCAN reply to *names ("\n"-separated). */
+static int append_names(struct xca_watcher *w, const redisReply *keys, char **names, size_t *len)
+{
+  size_t skip = strlen(w->cfg->key_prefix) + 3;
+
+  for (size_t i = 0; i < keys->elements; i++) {
+    const redisReply *k = keys->element[i];
+    if (k->type != REDIS_REPLY_STRING || k->len <= skip || memchr(k->str, '\n', k->len)) {
+      continue;
+    }
+    size_t n = k->len - skip;
+    char *grown = realloc(*names, *len + n + 2);
+    if (grown == NULL) {
+      return 0;
+    }
+    *names = grown;
+    memcpy(*names + *len, k->str + skip, n);
+    *len += n;
+    (*names)[(*len)++] = '\n';
+    (*names)[*len] = '\0';
+  }
+  return 1;
+}
+
+/* The names of every CA key, "\n"-separated (malloc'ed; "" when none), or
+ * NULL on failure. Scanning the keyspace happens here, off the broker's
+ * thread: with millions of device keys it takes a noticeable time. */
+static char *scan_ca_names(struct xca_watcher *w, redisContext *writer)
+{
+  char match[340];
+  char cursor[32] = "0";
+  char *names = calloc(1, 1);
+  size_t len = 0;
+  int ok = names != NULL;
+
+  snprintf(match, sizeof(match), "%sca:*", w->cfg->key_prefix);
+  do {
+    const char *scan[] = {"SCAN", cursor, "MATCH", match, "COUNT", "1000"};
+    redisReply *reply = ok ? command(writer, 6, scan) : NULL;
+    ok = reply != NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+         reply->element[0]->type == REDIS_REPLY_STRING &&
+         reply->element[1]->type == REDIS_REPLY_ARRAY &&
+         append_names(w, reply->element[1], &names, &len);
+    if (ok) {
+      snprintf(cursor, sizeof(cursor), "%s", reply->element[0]->str);
+    }
+    freeReplyObject(reply);
+  } while (ok && strcmp(cursor, "0") != 0 && !atomic_load(&w->stop));
+  if (!ok) {
+    free(names);
+    return NULL;
+  }
+  return names;
+}
+
+/* Changes are proven to arrive: hand the main thread a full resync (with
+ * the CA names as they are now; later changes follow as KEY events). */
+static int become_healthy(struct xca_watcher *w, redisContext *writer)
+{
+  char *names = scan_ca_names(w, writer);
+
+  if (names == NULL) {
+    return 0;
+  }
+  push(w, XCA_CHANGE_RESYNC, names);
+  free(names);
+  atomic_store(&w->healthy, 1);
+  return 1;
+}
+
 /* Read messages until the connection fails, the canary stops coming back,
  * or stop is requested. Polls so that a quiet connection never looks like a
  * failure. */
@@ -233,7 +303,9 @@ static void follow(struct xca_watcher *w, redisContext *ctx, redisContext *write
     if (now - proven > CANARY_GRACE_MS) {
       return; /* notifications are not arriving: reconnect, re-enable */
     }
-    set_healthy(w, w->canary_seen_ms != 0 && now - w->canary_seen_ms <= CANARY_GRACE_MS);
+    if (!atomic_load(&w->healthy) && w->canary_seen_ms != 0 && !become_healthy(w, writer)) {
+      return;
+    }
     if (now - sent >= CANARY_EVERY_MS) {
       if (!write_canary(w, writer)) {
         return;
@@ -273,7 +345,7 @@ static void *watcher_main(void *arg)
     if (ctx != NULL) {
       redisFree(ctx);
     }
-    set_healthy(w, 0);
+    set_unhealthy(w);
     for (int slept = 0; slept < backoff_ms && !atomic_load(&w->stop); slept += 50) {
       usleep(50 * 1000);
     }

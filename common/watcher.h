@@ -13,7 +13,8 @@
 
 enum xca_change_kind {
   XCA_CHANGE_KEY,    /* key (without the prefix) changed: "device:d", "ca:n" */
-  XCA_CHANGE_RESYNC, /* (re)subscribed: anything may have changed before */
+  XCA_CHANGE_RESYNC, /* (re)subscribed: anything may have changed before;
+                        key holds every CA name, "\n"-separated */
   XCA_CHANGE_LOST,   /* subscription lost: changes may go unseen from now */
   XCA_CHANGE_WARN,   /* key holds a warning to log (e.g. notifications off) */
 };

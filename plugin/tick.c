@@ -93,6 +93,30 @@ int xca_load_cas(void)
   return XCA_OK;
 }
 
+/* Rebuild the trust set from the CA names the watcher listed (its thread
+ * scanned the keyspace, so this one does not have to). */
+static void load_named_cas(const char *names)
+{
+  char name[XCA_CA_NAME_MAX + 2];
+
+  xca_trust_clear(xca_g.trust);
+  xca_g.cas_loaded = 1;
+  for (const char *p = names ? names : ""; *p != '\0';) {
+    const char *nl = strchr(p, '\n');
+    size_t n = nl ? (size_t)(nl - p) : strlen(p);
+    if (n < sizeof(name)) {
+      memcpy(name, p, n);
+      name[n] = '\0';
+      if (xca_ca_name_valid(name)) {
+        reload_ca(name);
+      }
+    }
+    p += n + (nl ? 1 : 0);
+  }
+  mosquitto_log_printf(MOSQ_LOG_INFO, XCA_LOG_PREFIX "%u verified CA(s) trusted",
+                       xca_trust_count(xca_g.trust));
+}
+
 void xca_key_changed(const char *key)
 {
   if (strncmp(key, "device:", 7) == 0) {
@@ -116,7 +140,7 @@ static void apply_change(const struct xca_change *c)
      * re-check every live session. */
     mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "following registry changes in Redis");
     xca_cache_clear(xca_g.cache);
-    xca_load_cas();
+    load_named_cas(c->key);
     xca_sessions_mark_all(xca_g.sessions);
     break;
   case XCA_CHANGE_LOST:
