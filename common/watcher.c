@@ -111,40 +111,53 @@ static void ensure_notifications(struct xca_watcher *w, redisContext *ctx)
   freeReplyObject(reply);
 }
 
-/* Connect, authenticate, turn notifications on and subscribe. */
-static redisContext *subscribe(struct xca_watcher *w)
+/* Run a command whose reply does not matter beyond success. */
+static int run_ok(redisContext *ctx, int argc, const char **argv)
 {
-  const struct xca_config *cfg = w->cfg;
+  redisReply *reply = command(ctx, argc, argv);
+  freeReplyObject(reply);
+  return reply != NULL;
+}
+
+/* Connect with a 1 s timeout, authenticate and select the database.
+ * Returns NULL on any failure. */
+static redisContext *connect_to_registry(const struct xca_config *cfg)
+{
   struct timeval tv = {1, 0};
   redisContext *ctx = redisConnectWithTimeout(cfg->redis_host, cfg->redis_port, tv);
-  char pattern[340];
-  redisReply *reply;
+  char db[16];
+  const char *auth[] = {"AUTH", cfg->redis_password};
+  const char *select[] = {"SELECT", db};
 
-  if (ctx == NULL || ctx->err || redisSetTimeout(ctx, tv) != REDIS_OK) {
-    goto fail;
-  }
-  if (cfg->redis_password != NULL) {
-    const char *auth[] = {"AUTH", cfg->redis_password};
-    reply = command(ctx, 2, auth);
-    if (reply == NULL) {
-      goto fail;
+  snprintf(db, sizeof(db), "%d", cfg->redis_db);
+  if (ctx == NULL || ctx->err || redisSetTimeout(ctx, tv) != REDIS_OK ||
+      (cfg->redis_password != NULL && !run_ok(ctx, 2, auth)) || !run_ok(ctx, 2, select)) {
+    if (ctx != NULL) {
+      redisFree(ctx);
     }
-    freeReplyObject(reply);
+    return NULL;
+  }
+  return ctx;
+}
+
+/* Connect, turn notifications on and subscribe to the prefix's keyspace
+ * channel (which names the database, so SELECT does not matter to it). */
+static redisContext *subscribe(struct xca_watcher *w)
+{
+  redisContext *ctx = connect_to_registry(w->cfg);
+  char pattern[340];
+  const char *sub[] = {"PSUBSCRIBE", pattern};
+
+  if (ctx == NULL) {
+    return NULL;
   }
   ensure_notifications(w, ctx);
   snprintf(pattern, sizeof(pattern), "%s*", w->channel_prefix);
-  const char *sub[] = {"PSUBSCRIBE", pattern};
-  reply = command(ctx, 2, sub);
-  if (reply == NULL) {
-    goto fail;
-  }
-  freeReplyObject(reply);
-  return ctx;
-fail:
-  if (ctx != NULL) {
+  if (!run_ok(ctx, 2, sub)) {
     redisFree(ctx);
+    return NULL;
   }
-  return NULL;
+  return ctx;
 }
 
 /* Queue the key of one pmessage: ["pmessage", pattern, channel, event]. */
@@ -168,51 +181,13 @@ static void handle_message(struct xca_watcher *w, redisReply *reply)
   }
 }
 
-/* A plain connection (authenticated, on the configured database) for the
- * canary writes; a subscribed connection cannot run SET. */
-static redisContext *writer_connect(const struct xca_config *cfg)
-{
-  struct timeval tv = {1, 0};
-  redisContext *ctx = redisConnectWithTimeout(cfg->redis_host, cfg->redis_port, tv);
-  char db[16];
-  redisReply *reply;
-
-  if (ctx == NULL || ctx->err || redisSetTimeout(ctx, tv) != REDIS_OK) {
-    goto fail;
-  }
-  if (cfg->redis_password != NULL) {
-    const char *auth[] = {"AUTH", cfg->redis_password};
-    reply = command(ctx, 2, auth);
-    if (reply == NULL) {
-      goto fail;
-    }
-    freeReplyObject(reply);
-  }
-  snprintf(db, sizeof(db), "%d", cfg->redis_db);
-  const char *select[] = {"SELECT", db};
-  reply = command(ctx, 2, select);
-  if (reply == NULL) {
-    goto fail;
-  }
-  freeReplyObject(reply);
-  return ctx;
-fail:
-  if (ctx != NULL) {
-    redisFree(ctx);
-  }
-  return NULL;
-}
-
 static int write_canary(struct xca_watcher *w, redisContext *writer)
 {
   char key[400];
-  redisReply *reply;
 
   snprintf(key, sizeof(key), "%s%s", w->cfg->key_prefix, w->canary);
   const char *set[] = {"SET", key, "1", "PX", CANARY_TTL_MS};
-  reply = command(writer, 5, set);
-  freeReplyObject(reply);
-  return reply != NULL;
+  return run_ok(writer, 5, set);
 }
 
 /* Append the CA names of one SCAN reply to *names ("\n"-separated). */
@@ -334,7 +309,9 @@ static void *watcher_main(void *arg)
 
   while (!atomic_load(&w->stop)) {
     redisContext *ctx = subscribe(w);
-    redisContext *writer = ctx != NULL ? writer_connect(w->cfg) : NULL;
+    /* A second, plain connection for the canary writes and the CA scan: a
+     * subscribed connection can run neither. */
+    redisContext *writer = ctx != NULL ? connect_to_registry(w->cfg) : NULL;
     if (writer != NULL) {
       backoff_ms = 100;
       follow(w, ctx, writer); /* healthy only while canaries come back */
