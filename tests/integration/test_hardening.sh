@@ -85,15 +85,20 @@ xca_pub_tls b1 dev-b dev-b public/escape plain >/dev/null 2>&1 || true
 # crash LABEL: SIGKILL the mosquitto_sub that the background job LABEL runs
 # (bash -> timeout -> mosquitto_sub), so the broker sees a broken connection.
 crash() {
-    local pid
+    local pid depth
     pid=$(cat "$XCA_TMP/.pids/bg-$1")
-    while [[ -n $pid && $(ps -o comm= -p "$pid") != mosquitto_sub ]]; do
+    for ((depth = 0; depth < 4; depth++)); do
+        [[ -n $pid ]] || return 1
+        if [[ $(ps -o comm= -p "$pid") == mosquitto_sub ]]; then
+            kill -9 "$pid"
+            return 0
+        fi
         pid=$(pgrep -P "$pid" | head -1)
     done
-    [[ -n $pid ]] && kill -9 "$pid"
+    return 1
 }
-crash willer
-crash willer2
+xca_check "the first device's client is killed" crash willer
+xca_check "the second device's client is killed" crash willer2
 xca_wait_for "a will to its own telemetry topic is delivered" 5 grep -q own-will "$XCA_TMP/watcher.out"
 xca_check_fails "a will outside the device's topics is dropped" grep -q escaped "$XCA_TMP/watcher.out"
 xca_check_fails "the plain publish was not delivered either" grep -q plain "$XCA_TMP/watcher.out"
