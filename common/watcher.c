@@ -24,6 +24,7 @@ struct xca_watcher {
   char channel_prefix[320]; /* "__keyspace@<db>__:<prefix>" */
   char canary[40];          /* "watcher:<random>": this watcher's heartbeat key, after the prefix */
   long long canary_seen_ms; /* when its notification last arrived */
+  int warned;               /* a CONFIG warning was queued since the feed last worked */
 };
 
 /* Health is proven, not assumed: every CANARY_EVERY_MS the watcher writes its
@@ -87,6 +88,14 @@ static void merge_flags(const char *have, char *out, size_t outlen)
 /* Turn keyspace notifications on (a restarted Redis has forgotten them).
  * When Redis refuses, queue a warning: changes made with redis-cli would
  * then go unseen until notify-keyspace-events is set in redis.conf. */
+static void warn_once(struct xca_watcher *w, const char *text)
+{
+  if (!w->warned) {
+    w->warned = 1;
+    push(w, XCA_CHANGE_WARN, text);
+  }
+}
+
 static void ensure_notifications(struct xca_watcher *w, redisContext *ctx)
 {
   const char *get[] = {"CONFIG", "GET", "notify-keyspace-events"};
@@ -96,7 +105,8 @@ static void ensure_notifications(struct xca_watcher *w, redisContext *ctx)
   if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
       reply->element[1]->type != REDIS_REPLY_STRING) {
     freeReplyObject(reply);
-    push(w, XCA_CHANGE_WARN, "cannot read notify-keyspace-events; set it to KA in redis.conf");
+    warn_once(w, "CONFIG GET notify-keyspace-events refused; unless redis.conf sets "
+                 "notify-keyspace-events KA, registry changes cannot be followed");
     return;
   }
   merge_flags(reply->element[1]->str, flags, sizeof(flags));
@@ -104,7 +114,8 @@ static void ensure_notifications(struct xca_watcher *w, redisContext *ctx)
     const char *set[] = {"CONFIG", "SET", "notify-keyspace-events", flags};
     redisReply *ok = command(ctx, 4, set);
     if (ok == NULL) {
-      push(w, XCA_CHANGE_WARN, "CONFIG SET notify-keyspace-events refused; set it to KA in redis.conf");
+      warn_once(w, "CONFIG SET notify-keyspace-events refused; set notify-keyspace-events KA "
+                   "in redis.conf, or registry changes cannot be followed");
     }
     freeReplyObject(ok);
   }
@@ -256,6 +267,7 @@ static int become_healthy(struct xca_watcher *w, redisContext *writer)
   }
   push(w, XCA_CHANGE_RESYNC, names);
   free(names);
+  w->warned = 0;
   atomic_store(&w->healthy, 1);
   return 1;
 }

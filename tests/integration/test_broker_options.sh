@@ -38,6 +38,35 @@ xca_check_fails "no log line holds the password" grep -rq 'wrong-pw\|s3cret-pw' 
 xca_check "good broker exits 0" xca_stop_broker good
 xca_check "bad broker exits 0" xca_stop_broker bad
 
+# A Redis whose CONFIG command is renamed away: the plugin cannot switch
+# notifications on. Without them in redis.conf it warns once and reads Redis on
+# every connect; with them set in the server's configuration it follows changes.
+for mode in off on; do
+    rport=$(xca_free_port)
+    nke=""
+    [[ $mode == on ]] && nke="KA"
+    xca_bg "redis_$mode" redis-server --port "$rport" --bind 127.0.0.1 --save '' \
+        --rename-command CONFIG "" --notify-keyspace-events "$nke" --dir "$XCA_TMP"
+    xca_wait_for "redis without CONFIG ($mode) answers" 5 bash -c "redis-cli -p $rport ping | grep -q PONG"
+    redis-cli -p "$rport" HSET x509ca:ca:root certificate "$(cat "$XCA_TMP/pki/root.crt")" status verified >/dev/null
+    redis-cli -p "$rport" HSET x509ca:device:dev-a status enabled >/dev/null
+    xca_start_broker "nocfg_$mode" "plugin_opt_redis_port $rport"
+    xca_wait_for "no CONFIG, notifications $mode: a registered device connects" 5 \
+        xca_pub_tls "nocfg_$mode" dev-a dev-a devices/dev-a/messages/events/ hello
+    redis-cli -p "$rport" HSET x509ca:device:dev-a status disabled >/dev/null
+    xca_check_fails "no CONFIG, notifications $mode: the disabled device is refused at once" \
+        xca_pub_tls "nocfg_$mode" dev-a dev-a devices/dev-a/messages/events/ hello
+done
+sleep 5
+xca_check "without notifications the CONFIG refusal is logged once" \
+    test "$(grep -c 'CONFIG GET notify-keyspace-events refused' "$XCA_TMP/nocfg_off/mosquitto.log")" -eq 1
+xca_check_fails "and changes are never claimed to be followed" \
+    xca_log_has nocfg_off "following registry changes"
+xca_check "with notify-keyspace-events in the server's configuration changes are followed" \
+    xca_log_has nocfg_on "following registry changes"
+xca_check "nocfg_off exits 0" xca_stop_broker nocfg_off
+xca_check "nocfg_on exits 0" xca_stop_broker nocfg_on
+
 # per_listener_settings true with the plugin on two listeners.
 p1=$(xca_free_port)
 p2=$(xca_free_port)
