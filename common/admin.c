@@ -97,6 +97,17 @@ int xca_admin__add_str(cJSON *obj, const char *name, const char *value)
   return item ? XCA_OK : XCA_E_NOMEM;
 }
 
+int xca_admin__append_object(cJSON *arr, cJSON **obj)
+{
+  *obj = cJSON_CreateObject();
+  if (*obj == NULL || !cJSON_AddItemToArray(arr, *obj)) {
+    cJSON_Delete(*obj);
+    *obj = NULL;
+    return XCA_E_NOMEM;
+  }
+  return XCA_OK;
+}
+
 int xca_admin__add_num(cJSON *obj, const char *name, double value)
 {
   return cJSON_AddNumberToObject(obj, name, value) ? XCA_OK : XCA_E_NOMEM;

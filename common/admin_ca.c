@@ -424,10 +424,8 @@ static int list_one(struct xca_admin_cmd *c, const char *name, cJSON *arr)
   if (rc == XCA_E_NOT_FOUND) {
     return XCA_OK;
   }
-  obj = rc == XCA_OK ? cJSON_CreateObject() : NULL;
-  if (rc == XCA_OK && (obj == NULL || !cJSON_AddItemToArray(arr, obj))) {
-    cJSON_Delete(obj);
-    rc = XCA_E_NOMEM;
+  if (rc == XCA_OK) {
+    rc = xca_admin__append_object(arr, &obj);
   }
   if (rc == XCA_OK) {
     rc = ca_info(obj, name, &f);

@@ -49,6 +49,10 @@ int xca_admin__add_str(cJSON *obj, const char *name, const char *value);
 /* Add name: value to obj as a number. Returns XCA_OK or XCA_E_NOMEM. */
 int xca_admin__add_num(cJSON *obj, const char *name, double value);
 
+/* Append a new empty object to arr; *obj is it (owned by arr). Returns
+ * XCA_OK or XCA_E_NOMEM (*obj NULL). */
+int xca_admin__append_object(cJSON *arr, cJSON **obj);
+
 /* Build "<prefix><kind><id>" into buf (XCA_ADMIN_KEY_MAX bytes). */
 int xca_admin__key(const struct xca_admin_cmd *c, const char *kind, const char *id, char *buf);
 

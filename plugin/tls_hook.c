@@ -64,18 +64,26 @@ static STACK_OF(X509) *copy_intermediates(X509 *leaf, STACK_OF(X509) *sent)
   return out;
 }
 
-static void fill_facts(X509 *leaf, STACK_OF(X509) *intermediates, struct xca_cert_facts *f)
+/* What depends on the CA set and the clock: checked at the handshake and
+ * again whenever either changed before the decision is used. */
+static void refresh_facts(X509 *leaf, STACK_OF(X509) *intermediates, struct xca_cert_facts *f)
 {
-  memset(f, 0, sizeof(*f));
   f->trust_generation = xca_trust_generation(xca_g.trust);
   f->verified_at = time(NULL);
-  f->cn_ok = xca_cert_cn(leaf, f->cn, sizeof(f->cn)) == XCA_OK;
-  xca_cert_sha1(leaf, f->sha1);
-  xca_cert_sha256(leaf, f->sha256);
-  f->leaf_time_valid = xca_cert_time_valid(leaf, time(NULL));
+  f->leaf_time_valid = xca_cert_time_valid(leaf, f->verified_at);
   f->chain_ok = xca_trust_verify(xca_g.trust, leaf, intermediates, xca_g.cfg.max_chain_depth, 0,
                                  &f->chain) == XCA_OK;
   f->x509_error = f->chain.x509_error;
+}
+
+/* Everything, once per handshake: the leaf's own facts never change. */
+static void fill_facts(X509 *leaf, STACK_OF(X509) *intermediates, struct xca_cert_facts *f)
+{
+  memset(f, 0, sizeof(*f));
+  f->cn_ok = xca_cert_cn(leaf, f->cn, sizeof(f->cn)) == XCA_OK;
+  xca_cert_sha1(leaf, f->sha1);
+  xca_cert_sha256(leaf, f->sha256);
+  refresh_facts(leaf, intermediates, f);
 }
 
 static int verify_cb(X509_STORE_CTX *store_ctx, void *arg)
@@ -165,7 +173,7 @@ const struct xca_cert_facts *xca_tls_facts(X509 *leaf, int force)
    * against the CA set and the clock of now, not of the handshake. */
   if (force || v->facts.trust_generation != xca_trust_generation(xca_g.trust) ||
       v->facts.verified_at != time(NULL)) {
-    fill_facts(leaf, v->intermediates, &v->facts);
+    refresh_facts(leaf, v->intermediates, &v->facts);
   }
   return &v->facts;
 }
