@@ -548,6 +548,68 @@ xca_log_has() {
     return 1
 }
 
+# Log marks: a refusal check must find its reason in what the broker logged
+# *after* the check began, never in a line an earlier case wrote.
+#
+# xca_log_mark NAME: remembers the current end of broker NAME's log; the
+# *_since functions below only read what was logged after it.
+xca_log_mark() {
+    local f=$XCA_TMP/$1/mosquitto.log size=0
+    [[ -f $f ]] && size=$(stat -c %s "$f")
+    echo "$size" >"$XCA_TMP/$1/.logmark"
+}
+
+# xca_log_since NAME: prints what broker NAME logged since its last mark
+# (the whole log when it has none).
+xca_log_since() {
+    local f=$XCA_TMP/$1/mosquitto.log mark=0
+    [[ -f $XCA_TMP/$1/.logmark ]] && mark=$(<"$XCA_TMP/$1/.logmark")
+    [[ -f $f ]] && tail -c +$((mark + 1)) "$f"
+    return 0
+}
+
+# xca_log_has_since NAME REGEX: true when broker NAME logged a line
+# matching the extended REGEX since its last mark; prints the lines.
+xca_log_has_since() {
+    xca_log_since "$1" | grep -E -- "$2" && return 0
+    echo "no line matching /$2/ in the log of broker '$1' since the mark" >&2
+    return 1
+}
+
+# xca_wait_log NAME REGEX [TIMEOUT_S]: waits (5 s) until broker NAME logs a
+# line matching REGEX after its last mark. Returns 0 when it did, else 1.
+xca_wait_log() {
+    local deadline=$(($(xca__now_ms) + ${3:-5} * 1000))
+    until xca_log_since "$1" | grep -Eq -- "$2"; do
+        if (($(xca__now_ms) >= deadline)); then
+            echo "no line matching /$2/ in the log of broker '$1' since the mark within ${3:-5}s" >&2
+            return 1
+        fi
+        sleep 0.05
+    done
+    xca_log_since "$1" | grep -E -- "$2"
+}
+
+# xca_check_refused DESCRIPTION BROKER REGEX COMMAND...: marks BROKER's log,
+# runs COMMAND, and passes only when COMMAND fails *and* BROKER logs a line
+# matching REGEX (the reason) after the mark, within 5 s.
+xca_check_refused() {
+    local desc=$1 broker=$2 regex=$3 rc
+    shift 3
+    xca_log_mark "$broker"
+    xca__run "$@"
+    rc=$XCA__RC
+    if [[ $rc -eq 0 ]]; then
+        xca__record 1 "$desc" "expected failure, got exit status 0 from: $*"
+        return 0
+    fi
+    if xca_wait_log "$broker" "$regex" >>"$XCA__OUT_FILE" 2>&1; then
+        xca__record 0 "$desc"
+    else
+        xca__record 1 "$desc" "refused (status $rc) but no log line /$regex/ after the mark: $*"
+    fi
+}
+
 # ---------------------------------------------------------------------------
 # Clients
 # ---------------------------------------------------------------------------
