@@ -47,15 +47,24 @@ int xca_basic_auth_cb(int event, void *event_data, void *userdata)
 
   (void)event;
   (void)userdata;
+  /* Mosquitto reuses the memory of freed client objects: a closed session
+   * held under this token belonged to a connection that is gone. */
+  xca_sessions_forget_token(xca_g.sessions, ed->client);
   if (leaf == NULL) {
     return MOSQ_ERR_PLUGIN_DEFER; /* not ours: password_file etc. decide */
   }
   warn_without_ticks();
-  facts = xca_tls_facts(leaf, 0);
+  facts = xca_tls_facts(leaf, XCA_FACTS_CURRENT);
   rc = xca_auth_decide(facts, client_id, ed->username, xca_g.cfg.hub_hostname,
                        xca_lookup_identity, &xca_g.lookup, &ident);
   if (rc == XCA_OK) {
-    rc = xca_sessions_add(xca_g.sessions, &ident, ed->client, leaf, &facts->chain);
+    /* A connection taking this client id over: the one it replaces keeps
+     * confining its will (the broker may publish it right after this). */
+    struct xca_session *old = xca_sessions_get(xca_g.sessions, ident.full);
+    if (old != NULL && old->token != ed->client) {
+      xca_end_session(ident.full, old->token, 0);
+    }
+    rc = xca_sessions_add(xca_g.sessions, &ident, ed->client, ed->username, leaf, &facts->chain);
   }
   if (rc != XCA_OK) {
     log_refusal(client_id, facts, rc);
@@ -87,25 +96,86 @@ static enum xca_access map_access(int access)
   }
 }
 
+/* Whether a closed session's will may be published on topic: inside its
+ * topics, and its identity would still be admitted with the facts of its
+ * handshake (the registry and the CA set of now decide: a device disabled
+ * or a CA deleted since refuses its pending will). */
+static int will_allowed(struct xca_session *closed, const char *topic)
+{
+  struct xca_cert_facts facts = closed->facts;
+  struct xca_ident ident;
+  int rc;
+
+  if (closed->refused || !xca_acl_allowed(&closed->ident, XCA_ACCESS_PUBLISH, topic)) {
+    return MOSQ_ERR_ACL_DENIED;
+  }
+  facts.chain_ok = facts.chain_ok && xca_sessions_anchors_trusted(closed, xca_g.trust);
+  rc = xca_auth_decide(&facts, closed->ident.full, NULL, NULL, xca_lookup_identity,
+                       &xca_g.lookup, &ident);
+  if (rc != XCA_OK) {
+    char id_text[XCA_IDENTITY_MAX];
+    mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "refused the will of client '%s': %s",
+                         xca_log_sanitize(closed->ident.full, id_text, sizeof(id_text)),
+                         xca_strerror(rc));
+    closed->refused = 1;
+    return MOSQ_ERR_ACL_DENIED;
+  }
+  return MOSQ_ERR_SUCCESS;
+}
+
+static int same_text(const char *a, const char *b)
+{
+  return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+/* The closed session held under client's token, when this check can only be
+ * that closed connection's will: the same client id and username, a
+ * publish. Anything else proves the token now belongs to a connection we
+ * did not see authenticate (another plugin accepted it): forget it. */
+static struct xca_session *closed_session_of(const struct mosquitto_evt_acl_check *ed,
+                                             const char *client_id)
+{
+  struct xca_session *closed = xca_sessions_closed(xca_g.sessions, ed->client);
+
+  if (closed == NULL) {
+    return NULL;
+  }
+  if (ed->access == MOSQ_ACL_WRITE && same_text(closed->ident.full, client_id) &&
+      same_text(closed->username, mosquitto_client_username(ed->client))) {
+    return closed;
+  }
+  xca_sessions_forget_token(xca_g.sessions, ed->client);
+  return NULL;
+}
+
 int xca_acl_check_cb(int event, void *event_data, void *userdata)
 {
   struct mosquitto_evt_acl_check *ed = event_data;
   const char *client_id = mosquitto_client_id(ed->client);
-  struct xca_session *sess = xca_sessions_get(xca_g.sessions, client_id);
-  X509 *leaf;
+  X509 *leaf = mosquitto_client_certificate(ed->client);
+  struct xca_session *sess;
 
   (void)event;
   (void)userdata;
-  if (sess != NULL && sess->token == ed->client) {
-    return xca_acl_allowed(&sess->ident, map_access(ed->access), ed->topic) ? MOSQ_ERR_SUCCESS
-                                                                            : MOSQ_ERR_ACL_DENIED;
-  }
-  /* A certificate client without a session of ours was never accepted by
-   * us: nothing is allowed (fail closed). */
-  leaf = mosquitto_client_certificate(ed->client);
   if (leaf != NULL) {
     X509_free(leaf);
-    return MOSQ_ERR_ACL_DENIED;
+    sess = xca_sessions_get(xca_g.sessions, client_id);
+    if (sess != NULL && sess->token == ed->client) {
+      return xca_acl_allowed(&sess->ident, map_access(ed->access), ed->topic)
+               ? MOSQ_ERR_SUCCESS
+               : MOSQ_ERR_ACL_DENIED;
+    }
+    /* Still connected but taken over by a newer connection: only its will. */
+    sess = closed_session_of(ed, client_id);
+    /* A certificate client without a session of ours was never accepted by
+     * us: nothing is allowed (fail closed). */
+    return sess != NULL ? will_allowed(sess, ed->topic) : MOSQ_ERR_ACL_DENIED;
+  }
+  /* No certificate: never judged by an open device session. Only the will
+   * of the exact connection that closed is confined by its closed session. */
+  sess = closed_session_of(ed, client_id);
+  if (sess != NULL) {
+    return will_allowed(sess, ed->topic);
   }
   if (admin_topic(ed->topic)) {
     return xca_config_is_admin(&xca_g.cfg, mosquitto_client_username(ed->client))
@@ -113,6 +183,21 @@ int xca_acl_check_cb(int event, void *event_data, void *userdata)
              : MOSQ_ERR_ACL_DENIED;
   }
   return MOSQ_ERR_PLUGIN_DEFER;
+}
+
+void xca_end_session(const char *client_id, const void *token, int refused)
+{
+  struct xca_session *sess = xca_sessions_get(xca_g.sessions, client_id);
+
+  if (sess == NULL || sess->token != token) {
+    return;
+  }
+  if (refused) {
+    xca_sessions_refuse(xca_g.sessions, client_id, token, xca_now_ms());
+  } else {
+    xca_sessions_close(xca_g.sessions, client_id, token,
+                       xca_tls_facts(sess->leaf, XCA_FACTS_AS_CHECKED), xca_now_ms());
+  }
 }
 
 int xca_disconnect_cb(int event, void *event_data, void *userdata)
@@ -123,6 +208,6 @@ int xca_disconnect_cb(int event, void *event_data, void *userdata)
   (void)userdata;
   /* Kept, closed, for a while: the broker may still publish the client's
    * will in its name, and that must stay inside its topics. */
-  xca_sessions_close(xca_g.sessions, mosquitto_client_id(ed->client), ed->client, xca_now_ms());
+  xca_end_session(mosquitto_client_id(ed->client), ed->client, 0);
   return MOSQ_ERR_SUCCESS;
 }

@@ -167,20 +167,22 @@ static int recheck(const char *client_id)
   if (sess == NULL || sess->leaf == NULL) {
     return 1;
   }
-  facts = xca_tls_facts(sess->leaf, 1);
+  facts = xca_tls_facts(sess->leaf, XCA_FACTS_REVERIFY);
   rc = xca_auth_decide(facts, client_id, NULL, NULL, xca_lookup_identity, &xca_g.lookup, &ident);
   if (rc == XCA_E_REGISTRY) {
     xca_sessions_mark_identity(xca_g.sessions, client_id);
     return 0;
   }
   if (rc == XCA_OK) {
-    xca_sessions_add(xca_g.sessions, &ident, sess->token, sess->leaf, &facts->chain);
+    xca_sessions_add(xca_g.sessions, &ident, sess->token, sess->username, sess->leaf,
+                     &facts->chain);
     return 1;
   }
   char id_text[XCA_IDENTITY_MAX];
   mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "disconnecting client '%s': %s",
                        xca_log_sanitize(client_id, id_text, sizeof(id_text)), xca_strerror(rc));
-  xca_sessions_remove(xca_g.sessions, client_id, sess->token);
+  /* Its will, published when the kick closes it, is refused too. */
+  xca_end_session(client_id, sess->token, 1);
   mosquitto_kick_client_by_clientid(client_id, false);
   return 1;
 }

@@ -162,7 +162,7 @@ void xca_tls_hook_remove(void)
   }
 }
 
-const struct xca_cert_facts *xca_tls_facts(X509 *leaf, int force)
+const struct xca_cert_facts *xca_tls_facts(X509 *leaf, enum xca_facts_mode mode)
 {
   struct verdict *v = (leaf != NULL && x509_index >= 0) ? X509_get_ex_data(leaf, x509_index) : NULL;
 
@@ -171,8 +171,10 @@ const struct xca_cert_facts *xca_tls_facts(X509 *leaf, int force)
   }
   /* The CONNECT may come long after the handshake: decide on facts checked
    * against the CA set and the clock of now, not of the handshake. */
-  if (force || v->facts.trust_generation != xca_trust_generation(xca_g.trust) ||
-      v->facts.verified_at != time(NULL)) {
+  if (mode == XCA_FACTS_REVERIFY ||
+      (mode == XCA_FACTS_CURRENT &&
+       (v->facts.trust_generation != xca_trust_generation(xca_g.trust) ||
+        v->facts.verified_at != time(NULL)))) {
     refresh_facts(leaf, v->intermediates, &v->facts);
   }
   return &v->facts;

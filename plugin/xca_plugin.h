@@ -49,15 +49,23 @@ extern struct xca_plugin xca_g;
 /* tls_hook.c */
 int xca_tls_hook_install(void);
 void xca_tls_hook_remove(void);
-/* The facts the handshake attached to leaf, brought up to date: verified
- * again when force is set, the CA set changed, or the second changed since.
- * NULL when the handshake attached none (deny). Borrowed. */
-const struct xca_cert_facts *xca_tls_facts(X509 *leaf, int force);
+/* How up to date xca_tls_facts must make the facts it returns. */
+enum xca_facts_mode {
+  XCA_FACTS_CURRENT,    /* verified again when the CA set or the second changed since */
+  XCA_FACTS_REVERIFY,   /* verified again now */
+  XCA_FACTS_AS_CHECKED  /* as last checked: no verification */
+};
+/* The facts the handshake attached to leaf, brought up to date as mode
+ * says. NULL when the handshake attached none (deny). Borrowed. */
+const struct xca_cert_facts *xca_tls_facts(X509 *leaf, enum xca_facts_mode mode);
 
 /* client.c */
 int xca_basic_auth_cb(int event, void *event_data, void *userdata);
 int xca_acl_check_cb(int event, void *event_data, void *userdata);
 int xca_disconnect_cb(int event, void *event_data, void *userdata);
+/* The open session of client_id held by token ends (its facts are kept to
+ * judge its will); with refused set its will is refused too. */
+void xca_end_session(const char *client_id, const void *token, int refused);
 
 /* tick.c */
 int xca_tick_cb(int event, void *event_data, void *userdata);

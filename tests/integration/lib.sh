@@ -272,6 +272,24 @@ xca_bg_wait() { xca__wait_exit "bg-$1" "${2:-10}"; }
 # xca_bg_stop LABEL: SIGTERM the xca_bg process LABEL, return its status.
 xca_bg_stop() { xca__stop "bg-$1" TERM; }
 
+# xca_bg_crash LABEL: SIGKILL the MQTT client (mosquitto_sub/pub/rr) that
+# the xca_bg job LABEL runs, possibly under bash and timeout, so that the
+# broker sees a broken connection (and publishes its will). Returns 1 when
+# no such client runs under LABEL.
+xca_bg_crash() {
+    local pid depth
+    pid=$(cat "$XCA_TMP/.pids/bg-$1" 2>/dev/null)
+    for ((depth = 0; depth < 4; depth++)); do
+        [[ -n $pid ]] || return 1
+        if [[ $(ps -o comm= -p "$pid") == mosquitto_* ]]; then
+            kill -9 "$pid"
+            return 0
+        fi
+        pid=$(pgrep -P "$pid" | head -1)
+    done
+    return 1
+}
+
 # Uppercases a server NAME for variable names; fails on names that cannot
 # form one.
 xca__var_name() {

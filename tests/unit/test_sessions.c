@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "certgen.h"
 #include "sessions.h"
 #include "xca_err.h"
 
@@ -89,11 +90,17 @@ static struct xca_chain_result chain_of(const char *a, const char *b)
 static const int tok1 = 1;
 static const int tok2 = 2;
 
+/* Refuse (kick) a session: it leaves the open table. */
+static void refuse(struct xca_sessions *s, const char *who, const void *token)
+{
+  xca_sessions_refuse(s, who, token, 1000);
+}
+
 static void add(struct xca_sessions *s, const char *who, const void *token,
                 const struct xca_chain_result *chain)
 {
   struct xca_ident id = ident(who);
-  assert_int_equal(xca_sessions_add(s, &id, token, NULL, chain), XCA_OK);
+  assert_int_equal(xca_sessions_add(s, &id, token, NULL, NULL, chain), XCA_OK);
 }
 
 /* Pop every dirty session; return how many, and whether each of want[]
@@ -202,35 +209,35 @@ static void test_add_same_client_replaces(void **state)
   assert_string_equal(xca_sessions_get(s, "d")->anchors, ",b,");
 }
 
-static void test_remove_with_token(void **state)
+static void test_refuse_with_token(void **state)
 {
   struct xca_sessions *s = *state;
   add(s, "d", &tok1, NULL);
   add(s, "e", &tok1, NULL);
-  xca_sessions_remove(s, "d", &tok1);
+  refuse(s, "d", &tok1);
   assert_null(xca_sessions_get(s, "d"));
   assert_non_null(xca_sessions_get(s, "e"));
   assert_int_equal(xca_sessions_count(s), 1);
 }
 
-static void test_remove_by_old_token_keeps_newer_session(void **state)
+static void test_refuse_by_old_token_keeps_newer_session(void **state)
 {
   struct xca_sessions *s = *state;
   add(s, "d", &tok1, NULL);
   add(s, "d", &tok2, NULL); /* the client id was taken over */
-  xca_sessions_remove(s, "d", &tok1);
+  refuse(s, "d", &tok1);
   assert_non_null(xca_sessions_get(s, "d"));
   assert_ptr_equal(xca_sessions_get(s, "d")->token, &tok2);
-  xca_sessions_remove(s, "d", &tok2);
+  refuse(s, "d", &tok2);
   assert_null(xca_sessions_get(s, "d"));
 }
 
-static void test_remove_unknown_or_null_is_noop(void **state)
+static void test_refuse_unknown_or_null_is_noop(void **state)
 {
   struct xca_sessions *s = *state;
   add(s, "d", &tok1, NULL);
-  xca_sessions_remove(s, "e", &tok1);
-  xca_sessions_remove(s, NULL, &tok1);
+  refuse(s, "e", &tok1);
+  refuse(s, NULL, &tok1);
   assert_int_equal(xca_sessions_count(s), 1);
 }
 
@@ -294,7 +301,7 @@ static void test_mark_device_after_module_replace_and_remove(void **state)
   add(s, "d/m", &tok1, NULL);
   add(s, "d/m", &tok2, NULL);
   add(s, "d/n", &tok1, NULL);
-  xca_sessions_remove(s, "d/n", &tok1);
+  refuse(s, "d/n", &tok1);
   xca_sessions_mark_identity(s, "d");
   assert_true(drain_equals(s, want));
 }
@@ -397,8 +404,8 @@ static void test_removed_dirty_session_not_popped(void **state)
   add(s, "e", &tok1, NULL);
   add(s, "f", &tok1, NULL);
   xca_sessions_mark_all(s);
-  xca_sessions_remove(s, "d", &tok1);
-  xca_sessions_remove(s, "f", &tok1);
+  refuse(s, "d", &tok1);
+  refuse(s, "f", &tok1);
   assert_true(drain_equals(s, want));
 }
 
@@ -440,7 +447,7 @@ static void test_session_keeps_leaf_after_caller_frees(void **state)
   struct xca_ident id = ident("d");
   X509 *leaf = make_cert("d");
   char cn[64];
-  assert_int_equal(xca_sessions_add(s, &id, &tok1, leaf, NULL), XCA_OK);
+  assert_int_equal(xca_sessions_add(s, &id, &tok1, NULL, leaf, NULL), XCA_OK);
   X509_free(leaf);
   assert_int_equal(frees, 0);
   assert_ptr_equal(xca_sessions_get(s, "d")->leaf, leaf);
@@ -448,25 +455,25 @@ static void test_session_keeps_leaf_after_caller_frees(void **state)
   assert_string_equal(cn, "d");
 }
 
-static void test_remove_releases_leaf(void **state)
+static void test_refuse_releases_leaf(void **state)
 {
   struct xca_sessions *s = *state;
   struct xca_ident id = ident("d");
   X509 *leaf = make_cert("d");
-  assert_int_equal(xca_sessions_add(s, &id, &tok1, leaf, NULL), XCA_OK);
+  assert_int_equal(xca_sessions_add(s, &id, &tok1, NULL, leaf, NULL), XCA_OK);
   X509_free(leaf);
-  xca_sessions_remove(s, "d", &tok1);
+  refuse(s, "d", &tok1);
   assert_int_equal(frees, 1);
 }
 
-static void test_remove_with_wrong_token_keeps_leaf(void **state)
+static void test_refuse_with_wrong_token_keeps_leaf(void **state)
 {
   struct xca_sessions *s = *state;
   struct xca_ident id = ident("d");
   X509 *leaf = make_cert("d");
-  assert_int_equal(xca_sessions_add(s, &id, &tok1, leaf, NULL), XCA_OK);
+  assert_int_equal(xca_sessions_add(s, &id, &tok1, NULL, leaf, NULL), XCA_OK);
   X509_free(leaf);
-  xca_sessions_remove(s, "d", &tok2);
+  refuse(s, "d", &tok2);
   assert_int_equal(frees, 0);
 }
 
@@ -476,9 +483,9 @@ static void test_replace_releases_old_leaf(void **state)
   struct xca_ident id = ident("d");
   X509 *a = make_cert("d");
   X509 *b = make_cert("d");
-  assert_int_equal(xca_sessions_add(s, &id, &tok1, a, NULL), XCA_OK);
+  assert_int_equal(xca_sessions_add(s, &id, &tok1, NULL, a, NULL), XCA_OK);
   X509_free(a);
-  assert_int_equal(xca_sessions_add(s, &id, &tok2, b, NULL), XCA_OK);
+  assert_int_equal(xca_sessions_add(s, &id, &tok2, NULL, b, NULL), XCA_OK);
   X509_free(b);
   assert_int_equal(frees, 1); /* a */
   assert_ptr_equal(xca_sessions_get(s, "d")->leaf, b);
@@ -490,9 +497,9 @@ static void test_replace_with_same_leaf_keeps_it_alive(void **state)
   struct xca_ident id = ident("d");
   X509 *leaf = make_cert("d");
   char cn[64];
-  assert_int_equal(xca_sessions_add(s, &id, &tok1, leaf, NULL), XCA_OK);
+  assert_int_equal(xca_sessions_add(s, &id, &tok1, NULL, leaf, NULL), XCA_OK);
   X509_free(leaf); /* the session holds the only reference now */
-  assert_int_equal(xca_sessions_add(s, &id, &tok2, xca_sessions_get(s, "d")->leaf, NULL), XCA_OK);
+  assert_int_equal(xca_sessions_add(s, &id, &tok2, NULL, xca_sessions_get(s, "d")->leaf, NULL), XCA_OK);
   assert_int_equal(frees, 0);
   cert_cn(xca_sessions_get(s, "d")->leaf, cn, sizeof(cn));
   assert_string_equal(cn, "d");
@@ -507,7 +514,7 @@ static void test_table_free_releases_every_leaf(void **state)
   for (int i = 0; i < 3; i++) {
     struct xca_ident id = ident(who[i]);
     X509 *leaf = make_cert(who[i]);
-    assert_int_equal(xca_sessions_add(s, &id, &tok1, leaf, NULL), XCA_OK);
+    assert_int_equal(xca_sessions_add(s, &id, &tok1, NULL, leaf, NULL), XCA_OK);
     X509_free(leaf);
   }
   xca_sessions_mark_all(s);
@@ -515,27 +522,45 @@ static void test_table_free_releases_every_leaf(void **state)
   assert_int_equal(frees, 3);
 }
 
-static void test_free_null_safe(void **state)
+/* ---- closed sessions --------------------------------------------------- */
+
+static struct xca_cert_facts facts_for(const char *cn)
 {
-  (void)state;
-  xca_sessions_free(NULL);
+  struct xca_cert_facts f;
+  memset(&f, 0, sizeof(f));
+  f.chain_ok = 1;
+  f.cn_ok = 1;
+  strcpy(f.cn, cn);
+  return f;
 }
 
-
-static void test_close_keeps_identity_and_releases_leaf(void **state)
+static void test_close_moves_session_to_its_token(void **state)
 {
   struct xca_sessions *s = *state;
   struct xca_ident id = ident("d");
+  struct xca_cert_facts f = facts_for("d");
+  struct xca_chain_result ch = chain_of("root", NULL);
   X509 *leaf = make_cert("d");
   char buf[XCA_IDENTITY_MAX];
-  assert_int_equal(xca_sessions_add(s, &id, &tok1, leaf, NULL), XCA_OK);
+  struct xca_session *closed;
+  assert_int_equal(xca_sessions_add(s, &id, &tok1, "user-d", leaf, &ch), XCA_OK);
   X509_free(leaf);
   xca_sessions_mark_identity(s, "d");
-  xca_sessions_close(s, "d", &tok1, 1000);
+  xca_sessions_close(s, "d", &tok1, &f, 1000);
   assert_int_equal(frees, 1);
-  assert_non_null(xca_sessions_get(s, "d"));
-  assert_null(xca_sessions_get(s, "d")->leaf);
-  assert_ptr_equal(xca_sessions_get(s, "d")->token, &tok1);
+  /* Never again found by client id: a new connection is not judged by it. */
+  assert_null(xca_sessions_get(s, "d"));
+  assert_int_equal(xca_sessions_count(s), 0);
+  closed = xca_sessions_closed(s, &tok1);
+  assert_non_null(closed);
+  assert_string_equal(closed->ident.full, "d");
+  assert_string_equal(closed->username, "user-d");
+  assert_string_equal(closed->anchors, ",root,");
+  assert_string_equal(closed->facts.cn, "d");
+  assert_int_equal(closed->refused, 0);
+  assert_int_equal(closed->closed_ms, 1000);
+  assert_null(closed->leaf);
+  assert_null(xca_sessions_closed(s, &tok2));
   /* A closed session is never re-checked. */
   assert_int_equal(xca_sessions_pop_dirty(s, buf), 0);
   xca_sessions_mark_all(s);
@@ -546,12 +571,96 @@ static void test_close_with_wrong_token_is_ignored(void **state)
 {
   struct xca_sessions *s = *state;
   struct xca_ident id = ident("d");
+  struct xca_cert_facts f = facts_for("d");
   X509 *leaf = make_cert("d");
-  assert_int_equal(xca_sessions_add(s, &id, &tok1, leaf, NULL), XCA_OK);
+  assert_int_equal(xca_sessions_add(s, &id, &tok1, NULL, leaf, NULL), XCA_OK);
   X509_free(leaf);
-  xca_sessions_close(s, "d", &tok2, 1000);
+  xca_sessions_close(s, "d", &tok2, &f, 1000);
   assert_int_equal(frees, 0);
   assert_non_null(xca_sessions_get(s, "d")->leaf);
+  assert_null(xca_sessions_closed(s, &tok2));
+  assert_int_equal(xca_sessions_closed_count(s), 0);
+}
+
+/* The broker reuses a freed client object for the next connection: the
+ * plugin forgets the closed session held under that token when the new
+ * connection authenticates, and a new session of the same client id is an
+ * open one of its own. */
+static void test_closed_session_never_stands_for_a_new_connection(void **state)
+{
+  struct xca_sessions *s = *state;
+  struct xca_ident id = ident("d");
+  struct xca_cert_facts f = facts_for("d");
+  assert_int_equal(xca_sessions_add(s, &id, &tok1, NULL, NULL, NULL), XCA_OK);
+  xca_sessions_close(s, "d", &tok1, &f, 1000);
+  xca_sessions_forget_token(s, &tok1);
+  assert_null(xca_sessions_closed(s, &tok1));
+  assert_null(xca_sessions_get(s, "d"));
+  assert_int_equal(xca_sessions_closed_count(s), 0);
+  xca_sessions_forget_token(s, &tok1); /* twice: a no-op */
+  xca_sessions_forget_token(NULL, &tok1);
+  assert_int_equal(xca_sessions_closed_count(s), 0);
+}
+
+/* A connection taken over while still open is closed first (its will stays
+ * confined), then the new connection's session is added. */
+static void test_takeover_keeps_old_connection_closed_by_token(void **state)
+{
+  struct xca_sessions *s = *state;
+  struct xca_ident id = ident("d");
+  struct xca_cert_facts f = facts_for("d");
+  assert_int_equal(xca_sessions_add(s, &id, &tok1, NULL, NULL, NULL), XCA_OK);
+  xca_sessions_close(s, "d", &tok1, &f, 1000);
+  assert_int_equal(xca_sessions_add(s, &id, &tok2, NULL, NULL, NULL), XCA_OK);
+  assert_ptr_equal(xca_sessions_get(s, "d")->token, &tok2);
+  assert_int_equal(xca_sessions_get(s, "d")->closed_ms, 0);
+  assert_non_null(xca_sessions_closed(s, &tok1));
+  /* Closing the new one leaves the old closed session alone. */
+  xca_sessions_close(s, "d", &tok2, &f, 2000);
+  assert_non_null(xca_sessions_closed(s, &tok1));
+  assert_non_null(xca_sessions_closed(s, &tok2));
+  assert_int_equal(xca_sessions_closed_count(s), 2);
+}
+
+static void test_one_closed_session_per_token(void **state)
+{
+  struct xca_sessions *s = *state;
+  struct xca_ident a = ident("a");
+  struct xca_ident b = ident("b");
+  struct xca_cert_facts f = facts_for("a");
+  assert_int_equal(xca_sessions_add(s, &a, &tok1, NULL, NULL, NULL), XCA_OK);
+  xca_sessions_close(s, "a", &tok1, &f, 1000);
+  assert_int_equal(xca_sessions_add(s, &b, &tok1, NULL, NULL, NULL), XCA_OK);
+  xca_sessions_close(s, "b", &tok1, &f, 2000);
+  assert_int_equal(xca_sessions_closed_count(s), 1);
+  assert_string_equal(xca_sessions_closed(s, &tok1)->ident.full, "b");
+  xca_sessions_purge_closed(s, 1500); /* the purge list lost "a" too */
+  assert_int_equal(xca_sessions_closed_count(s), 1);
+  xca_sessions_purge_closed(s, 99999);
+  assert_int_equal(xca_sessions_closed_count(s), 0);
+}
+
+static void test_refuse_closes_as_refused(void **state)
+{
+  struct xca_sessions *s = *state;
+  struct xca_ident id = ident("d");
+  X509 *leaf = make_cert("d");
+  assert_int_equal(xca_sessions_add(s, &id, &tok1, NULL, leaf, NULL), XCA_OK);
+  X509_free(leaf);
+  xca_sessions_refuse(s, "d", &tok1, 1000);
+  assert_int_equal(frees, 1);
+  assert_null(xca_sessions_get(s, "d"));
+  assert_non_null(xca_sessions_closed(s, &tok1));
+  assert_int_equal(xca_sessions_closed(s, &tok1)->refused, 1);
+}
+
+static void test_close_without_facts_is_refused(void **state)
+{
+  struct xca_sessions *s = *state;
+  struct xca_ident id = ident("d");
+  assert_int_equal(xca_sessions_add(s, &id, &tok1, NULL, NULL, NULL), XCA_OK);
+  xca_sessions_close(s, "d", &tok1, NULL, 1000);
+  assert_int_equal(xca_sessions_closed(s, &tok1)->refused, 1);
 }
 
 static void test_purge_forgets_only_sessions_closed_long_enough(void **state)
@@ -560,32 +669,49 @@ static void test_purge_forgets_only_sessions_closed_long_enough(void **state)
   struct xca_ident a = ident("a");
   struct xca_ident b = ident("b");
   struct xca_ident c = ident("c");
-  xca_sessions_add(s, &a, &tok1, NULL, NULL);
-  xca_sessions_add(s, &b, &tok1, NULL, NULL);
-  xca_sessions_add(s, &c, &tok1, NULL, NULL);
-  xca_sessions_close(s, "a", &tok1, 1000);
-  xca_sessions_close(s, "b", &tok1, 2000);
+  struct xca_cert_facts f = facts_for("a");
+  assert_int_equal(xca_sessions_add(s, &a, &tok1, NULL, NULL, NULL), XCA_OK);
+  assert_int_equal(xca_sessions_add(s, &b, &tok2, NULL, NULL, NULL), XCA_OK);
+  assert_int_equal(xca_sessions_add(s, &c, &tok1, NULL, NULL, NULL), XCA_OK);
+  xca_sessions_close(s, "a", &tok1, &f, 1000);
+  xca_sessions_close(s, "b", &tok2, &f, 2000);
   xca_sessions_purge_closed(s, 1500);
-  assert_null(xca_sessions_get(s, "a"));
-  assert_non_null(xca_sessions_get(s, "b"));
+  assert_null(xca_sessions_closed(s, &tok1));
+  assert_non_null(xca_sessions_closed(s, &tok2));
   assert_non_null(xca_sessions_get(s, "c"));
   xca_sessions_purge_closed(s, 99999);
-  assert_null(xca_sessions_get(s, "b"));
+  assert_null(xca_sessions_closed(s, &tok2));
   assert_non_null(xca_sessions_get(s, "c")); /* open sessions are never purged */
   assert_int_equal(xca_sessions_count(s), 1);
+  assert_int_equal(xca_sessions_closed_count(s), 0);
 }
 
-static void test_new_connection_replaces_a_closed_session(void **state)
+static void test_anchors_trusted(void **state)
 {
   struct xca_sessions *s = *state;
-  struct xca_ident id = ident("d");
-  xca_sessions_add(s, &id, &tok1, NULL, NULL);
-  xca_sessions_close(s, "d", &tok1, 1000);
-  assert_int_equal(xca_sessions_add(s, &id, &tok2, NULL, NULL), XCA_OK);
-  assert_int_equal(xca_sessions_get(s, "d")->closed_ms, 0);
-  /* The replaced node left the closed list: purging must not touch it. */
-  xca_sessions_purge_closed(s, 99999);
-  assert_ptr_equal(xca_sessions_get(s, "d")->token, &tok2);
+  struct xca_trust *trust = xca_trust_new();
+  struct xca_chain_result two = chain_of("root", "inter");
+  struct xca_ident d = ident("d");
+  struct xca_ident e = ident("e");
+  struct xca_tcert root;
+  struct xca_tcert inter;
+  assert_non_null(trust);
+  assert_int_equal(xca_certgen(&root, "root", NULL, 1, -60, 3600), 0);
+  assert_int_equal(xca_certgen(&inter, "inter", &root, 1, -60, 3600), 0);
+  assert_int_equal(xca_sessions_add(s, &d, &tok1, NULL, NULL, &two), XCA_OK);
+  assert_int_equal(xca_sessions_add(s, &e, &tok2, NULL, NULL, NULL), XCA_OK);
+  assert_int_equal(xca_trust_put(trust, "root", root.cert), XCA_OK);
+  /* one of the two names missing */
+  assert_int_equal(xca_sessions_anchors_trusted(xca_sessions_get(s, "d"), trust), 0);
+  assert_int_equal(xca_trust_put(trust, "inter", inter.cert), XCA_OK);
+  assert_int_equal(xca_sessions_anchors_trusted(xca_sessions_get(s, "d"), trust), 1);
+  /* no anchor at all is never trusted */
+  assert_int_equal(xca_sessions_anchors_trusted(xca_sessions_get(s, "e"), trust), 0);
+  assert_int_equal(xca_trust_remove(trust, "root"), XCA_OK);
+  assert_int_equal(xca_sessions_anchors_trusted(xca_sessions_get(s, "d"), trust), 0);
+  xca_certgen_free(&root);
+  xca_certgen_free(&inter);
+  xca_trust_free(trust);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -594,17 +720,22 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     T(test_empty_table),
-    T(test_close_keeps_identity_and_releases_leaf),
+    T(test_close_moves_session_to_its_token),
     T(test_close_with_wrong_token_is_ignored),
+    T(test_closed_session_never_stands_for_a_new_connection),
+    T(test_takeover_keeps_old_connection_closed_by_token),
+    T(test_one_closed_session_per_token),
+    T(test_refuse_closes_as_refused),
+    T(test_close_without_facts_is_refused),
     T(test_purge_forgets_only_sessions_closed_long_enough),
-    T(test_new_connection_replaces_a_closed_session),
+    T(test_anchors_trusted),
     T(test_add_then_get),
     T(test_add_without_chain_has_empty_anchor_list),
     T(test_get_is_exact),
     T(test_add_same_client_replaces),
-    T(test_remove_with_token),
-    T(test_remove_by_old_token_keeps_newer_session),
-    T(test_remove_unknown_or_null_is_noop),
+    T(test_refuse_with_token),
+    T(test_refuse_by_old_token_keeps_newer_session),
+    T(test_refuse_unknown_or_null_is_noop),
     T(test_mark_device_marks_its_modules),
     T(test_mark_module_marks_only_that_module),
     T(test_mark_device_without_device_session_marks_modules),
@@ -621,12 +752,11 @@ int main(void)
     T(test_replaced_dirty_session_popped_at_most_once),
     T(test_pop_max_length_module_id),
     T(test_session_keeps_leaf_after_caller_frees),
-    T(test_remove_releases_leaf),
-    T(test_remove_with_wrong_token_keeps_leaf),
+    T(test_refuse_releases_leaf),
+    T(test_refuse_with_wrong_token_keeps_leaf),
     T(test_replace_releases_old_leaf),
     T(test_replace_with_same_leaf_keeps_it_alive),
     T(test_table_free_releases_every_leaf),
-    cmocka_unit_test(test_free_null_safe),
   };
   return cmocka_run_group_tests(tests, group_setup, NULL);
 }
