@@ -1,31 +1,15 @@
-#include "watcher.h"
+#include "watcher_internal.h"
 
 #include <poll.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <hiredis/hiredis.h>
+#include <openssl/rand.h>
 
 #include "registry_redis.h"
 #include "xca_err.h"
-
-struct xca_watcher {
-  const struct xca_config *cfg;
-  pthread_t thread;
-  pthread_mutex_t lock;
-  struct xca_change *head; /* queue, guarded by lock */
-  struct xca_change *tail;
-  atomic_int stop;
-  atomic_int healthy;
-  char channel_prefix[320]; /* "__keyspace@<db>__:<prefix>" */
-  char canary[40];          /* "watcher:<random>": this watcher's heartbeat key, after the prefix */
-  long long canary_seen_ms; /* when its notification last arrived */
-  int warned;               /* a CONFIG warning was queued since the feed last worked */
-};
 
 /* Health is proven, not assumed: every CANARY_EVERY_MS the watcher writes its
  * own canary key and expects the notification back within CANARY_GRACE_MS.
@@ -35,15 +19,38 @@ struct xca_watcher {
 #define CANARY_GRACE_MS 3000
 #define CANARY_TTL_MS "10000"
 
-static void push(struct xca_watcher *w, enum xca_change_kind kind, const char *key)
+/* FLUSHDB, FLUSHALL and SWAPDB send no keyspace notification. Every
+ * EPOCH_EVERY_MS the watcher reads <prefix>epoch, a random value created
+ * with SET NX by whichever broker finds it missing first: missing, or not
+ * the value this watcher saw last, means the database was emptied or
+ * swapped. The check rides on the heartbeat's round trip when one is due;
+ * it runs twice per heartbeat so that a flush is acted on within a second. */
+#define EPOCH_EVERY_MS 500
+
+void *(*xca_watcher__calloc)(size_t nmemb, size_t size) = calloc;
+
+static struct xca_change *new_change(enum xca_change_kind kind, const char *key)
 {
-  struct xca_change *c = calloc(1, sizeof(*c));
+  struct xca_change *c = xca_watcher__calloc(1, sizeof(*c));
 
   if (c == NULL) {
-    return;
+    return NULL;
+  }
+  if (key != NULL) {
+    size_t n = strlen(key) + 1;
+    c->key = xca_watcher__calloc(1, n);
+    if (c->key == NULL) {
+      free(c);
+      return NULL;
+    }
+    memcpy(c->key, key, n);
   }
   c->kind = kind;
-  c->key = key ? strdup(key) : NULL;
+  return c;
+}
+
+static void enqueue(struct xca_watcher *w, struct xca_change *c)
+{
   pthread_mutex_lock(&w->lock);
   if (w->tail != NULL) {
     w->tail->next = c;
@@ -54,11 +61,39 @@ static void push(struct xca_watcher *w, enum xca_change_kind kind, const char *k
   pthread_mutex_unlock(&w->lock);
 }
 
-static void set_unhealthy(struct xca_watcher *w)
+void xca_watcher__set_unhealthy(struct xca_watcher *w)
 {
-  if (atomic_exchange(&w->healthy, 0) != 0) {
-    push(w, XCA_CHANGE_LOST, NULL);
+  if (atomic_exchange(&w->healthy, 0) != 0 && w->spare != NULL) {
+    enqueue(w, w->spare);
+    w->spare = NULL;
   }
+}
+
+int xca_watcher__push(struct xca_watcher *w, enum xca_change_kind kind, const char *key)
+{
+  struct xca_change *c = new_change(kind, key);
+
+  if (c == NULL) {
+    /* A change that cannot be queued is lost: handle it as a lost feed
+     * (follow() resyncs as soon as memory allows). */
+    xca_watcher__set_unhealthy(w);
+    return 0;
+  }
+  enqueue(w, c);
+  return 1;
+}
+
+int xca_watcher__resync(struct xca_watcher *w, const char *names)
+{
+  if (w->spare == NULL) {
+    w->spare = new_change(XCA_CHANGE_LOST, NULL);
+  }
+  if (w->spare == NULL || !xca_watcher__push(w, XCA_CHANGE_RESYNC, names)) {
+    return 0;
+  }
+  w->warned = 0;
+  atomic_store(&w->healthy, 1);
+  return 1;
 }
 
 static redisReply *command(redisContext *ctx, int argc, const char **argv)
@@ -73,7 +108,7 @@ static redisReply *command(redisContext *ctx, int argc, const char **argv)
 
 /* Union of the flags Redis has and the ones we need: K (keyspace), g (DEL,
  * EXPIRE, RENAME...), h (hash commands), x (expired), e (evicted). */
-static void merge_flags(const char *have, char *out, size_t outlen)
+void xca_watcher__merge_flags(const char *have, char *out, size_t outlen)
 {
   size_t n = (size_t)snprintf(out, outlen, "%s", have);
 
@@ -92,7 +127,7 @@ static void warn_once(struct xca_watcher *w, const char *text)
 {
   if (!w->warned) {
     w->warned = 1;
-    push(w, XCA_CHANGE_WARN, text);
+    xca_watcher__push(w, XCA_CHANGE_WARN, text);
   }
 }
 
@@ -109,7 +144,7 @@ static void ensure_notifications(struct xca_watcher *w, redisContext *ctx)
                  "notify-keyspace-events KA, registry changes cannot be followed");
     return;
   }
-  merge_flags(reply->element[1]->str, flags, sizeof(flags));
+  xca_watcher__merge_flags(reply->element[1]->str, flags, sizeof(flags));
   if (strcmp(flags, reply->element[1]->str) != 0) {
     const char *set[] = {"CONFIG", "SET", "notify-keyspace-events", flags};
     redisReply *ok = command(ctx, 4, set);
@@ -171,8 +206,14 @@ static redisContext *subscribe(struct xca_watcher *w)
   return ctx;
 }
 
-/* Queue the key of one pmessage: ["pmessage", pattern, channel, event]. */
-static void handle_message(struct xca_watcher *w, redisReply *reply)
+/* Keys under the prefix that the watchers write themselves. */
+static int own_key(const char *key)
+{
+  return strncmp(key, "watcher:", 8) == 0 || strcmp(key, XCA_WATCHER_EPOCH_KEY) == 0;
+}
+
+/* One pmessage is ["pmessage", pattern, channel, event]. */
+void xca_watcher__handle_message(struct xca_watcher *w, const redisReply *reply)
 {
   size_t plen = strlen(w->channel_prefix);
   const char *channel;
@@ -187,18 +228,91 @@ static void handle_message(struct xca_watcher *w, redisReply *reply)
   }
   if (strcmp(channel + plen, w->canary) == 0) {
     w->canary_seen_ms = xca_now_ms();
-  } else if (strncmp(channel + plen, "watcher:", 8) != 0) {
-    push(w, XCA_CHANGE_KEY, channel + plen);
+  } else if (!own_key(channel + plen)) {
+    xca_watcher__push(w, XCA_CHANGE_KEY, channel + plen);
   }
 }
 
-static int write_canary(struct xca_watcher *w, redisContext *writer)
+/* Choose the value this watcher writes when it finds the epoch missing:
+ * random, so that every re-creation differs from every value seen before. */
+static void new_epoch_value(struct xca_watcher *w)
 {
-  char key[400];
+  static atomic_uint fallback_counter;
+  unsigned char raw[16];
 
-  snprintf(key, sizeof(key), "%s%s", w->cfg->key_prefix, w->canary);
-  const char *set[] = {"SET", key, "1", "PX", CANARY_TTL_MS};
-  return run_ok(writer, 5, set);
+  if (RAND_bytes(raw, sizeof(raw)) == 1) {
+    for (size_t i = 0; i < sizeof(raw); i++) {
+      snprintf(w->epoch_mine + 2 * i, 3, "%02x", raw[i]);
+    }
+    return;
+  }
+  snprintf(w->epoch_mine, sizeof(w->epoch_mine), "%s-%llx-%x", w->canary,
+           (unsigned long long)xca_now_ms(), atomic_fetch_add(&fallback_counter, 1));
+}
+
+enum xca_epoch_verdict xca_watcher__note_epoch(struct xca_watcher *w, const char *value,
+                                               int created)
+{
+  enum xca_epoch_verdict verdict = XCA_EPOCH_CHANGED;
+
+  if (w->epoch_seen[0] == '\0') {
+    verdict = XCA_EPOCH_FIRST;
+  } else if (!created && value != NULL &&
+             strncmp(w->epoch_seen, value, XCA_WATCHER_EPOCH_MAX) == 0) {
+    verdict = XCA_EPOCH_SAME;
+  }
+  snprintf(w->epoch_seen, sizeof(w->epoch_seen), "%s", value != NULL ? value : "");
+  if (created) {
+    new_epoch_value(w);
+  }
+  return verdict;
+}
+
+/* Send argc/argv without waiting for the reply (a pipeline). */
+static int append(redisContext *ctx, int argc, const char **argv)
+{
+  return redisAppendCommandArgv(ctx, argc, argv, NULL) == REDIS_OK;
+}
+
+/* Check the epoch, writing the heartbeat too when with_canary, in one round
+ * trip: [SET canary 1 PX ttl], SET epoch <mine> NX, GET epoch. Returns the
+ * verdict, or -1 when Redis did not answer as expected. */
+static int beat(struct xca_watcher *w, redisContext *writer, int with_canary)
+{
+  char canary[400];
+  char epoch[340];
+  const char *set_canary[] = {"SET", canary, "1", "PX", CANARY_TTL_MS};
+  const char *set_epoch[] = {"SET", epoch, w->epoch_mine, "NX"};
+  const char *get_epoch[] = {"GET", epoch};
+  redisReply *r[3] = {NULL, NULL, NULL};
+  int n = with_canary ? 3 : 2;
+  int verdict = -1;
+
+  snprintf(canary, sizeof(canary), "%s%s", w->cfg->key_prefix, w->canary);
+  snprintf(epoch, sizeof(epoch), "%s%s", w->cfg->key_prefix, XCA_WATCHER_EPOCH_KEY);
+  if ((with_canary && !append(writer, 5, set_canary)) || !append(writer, 4, set_epoch) ||
+      !append(writer, 2, get_epoch)) {
+    return -1;
+  }
+  for (int i = 0; i < n; i++) {
+    if (redisGetReply(writer, (void **)&r[i]) != REDIS_OK) {
+      goto cleanup;
+    }
+  }
+  const redisReply *set = r[n - 2];
+  const redisReply *get = r[n - 1];
+  if ((with_canary && r[0]->type != REDIS_REPLY_STATUS) ||
+      (set->type != REDIS_REPLY_STATUS && set->type != REDIS_REPLY_NIL) ||
+      (get->type != REDIS_REPLY_STRING && get->type != REDIS_REPLY_NIL)) {
+    goto cleanup;
+  }
+  verdict = (int)xca_watcher__note_epoch(w, get->type == REDIS_REPLY_STRING ? get->str : NULL,
+                                         set->type == REDIS_REPLY_STATUS);
+cleanup:
+  for (int i = 0; i < n; i++) {
+    freeReplyObject(r[i]);
+  }
+  return verdict;
 }
 
 /* Append the CA names of one SCAN reply to *names ("\n"-separated). */
@@ -261,15 +375,23 @@ static char *scan_ca_names(struct xca_watcher *w, redisContext *writer)
 static int become_healthy(struct xca_watcher *w, redisContext *writer)
 {
   char *names = scan_ca_names(w, writer);
+  int ok = names != NULL && xca_watcher__resync(w, names);
 
-  if (names == NULL) {
-    return 0;
-  }
-  push(w, XCA_CHANGE_RESYNC, names);
   free(names);
-  w->warned = 0;
-  atomic_store(&w->healthy, 1);
-  return 1;
+  return ok;
+}
+
+/* The database was emptied or swapped under a healthy feed: every cached
+ * answer and trusted CA may be gone. Stop trusting the cache at once, then
+ * resync as after a reconnect. */
+static int resync_after_flush(struct xca_watcher *w, redisContext *writer)
+{
+  atomic_store(&w->healthy, 0);
+  xca_watcher__push(w, XCA_CHANGE_WARN,
+                    "the Redis database was flushed or swapped (FLUSHDB, FLUSHALL or SWAPDB: "
+                    "the " XCA_WATCHER_EPOCH_KEY " key vanished or changed); dropping the cache, "
+                    "reloading the CAs and re-checking every session");
+  return become_healthy(w, writer);
 }
 
 /* Read messages until the connection fails, the canary stops coming back,
@@ -279,6 +401,7 @@ static void follow(struct xca_watcher *w, redisContext *ctx, redisContext *write
 {
   struct pollfd pfd = {.fd = ctx->fd, .events = POLLIN};
   long long since = xca_now_ms();
+  long long checked = 0;
   long long sent = 0;
 
   w->canary_seen_ms = 0;
@@ -293,17 +416,22 @@ static void follow(struct xca_watcher *w, redisContext *ctx, redisContext *write
     if (!atomic_load(&w->healthy) && w->canary_seen_ms != 0 && !become_healthy(w, writer)) {
       return;
     }
-    if (now - sent >= CANARY_EVERY_MS) {
-      if (!write_canary(w, writer)) {
+    if (now - checked >= EPOCH_EVERY_MS) {
+      int with_canary = now - sent >= CANARY_EVERY_MS;
+      int verdict = beat(w, writer, with_canary);
+      /* Not yet healthy: becoming healthy resyncs anyway. */
+      if (verdict < 0 || (verdict == XCA_EPOCH_CHANGED && atomic_load(&w->healthy) &&
+                          !resync_after_flush(w, writer))) {
         return;
       }
-      sent = now;
+      checked = now;
+      sent = with_canary ? now : sent;
     }
     if (redisGetReplyFromReader(ctx, &reply) != REDIS_OK) {
       return;
     }
     if (reply != NULL) {
-      handle_message(w, reply);
+      xca_watcher__handle_message(w, reply);
       freeReplyObject(reply);
       continue;
     }
@@ -334,7 +462,7 @@ static void *watcher_main(void *arg)
     if (ctx != NULL) {
       redisFree(ctx);
     }
-    set_unhealthy(w);
+    xca_watcher__set_unhealthy(w);
     for (int slept = 0; slept < backoff_ms && !atomic_load(&w->stop); slept += 50) {
       usleep(50 * 1000);
     }
@@ -343,11 +471,16 @@ static void *watcher_main(void *arg)
   return NULL;
 }
 
-struct xca_watcher *xca_watcher_start(const struct xca_config *cfg)
+struct xca_watcher *xca_watcher__new(const struct xca_config *cfg)
 {
   struct xca_watcher *w = calloc(1, sizeof(*w));
 
   if (w == NULL) {
+    return NULL;
+  }
+  w->spare = new_change(XCA_CHANGE_LOST, NULL);
+  if (w->spare == NULL) {
+    free(w);
     return NULL;
   }
   w->cfg = cfg;
@@ -355,10 +488,28 @@ struct xca_watcher *xca_watcher_start(const struct xca_config *cfg)
            cfg->key_prefix);
   snprintf(w->canary, sizeof(w->canary), "watcher:%lx-%llx", (unsigned long)getpid(),
            (unsigned long long)xca_now_ms());
+  new_epoch_value(w);
   pthread_mutex_init(&w->lock, NULL);
-  if (pthread_create(&w->thread, NULL, watcher_main, w) != 0) {
-    pthread_mutex_destroy(&w->lock);
-    free(w);
+  return w;
+}
+
+void xca_watcher__free(struct xca_watcher *w)
+{
+  if (w == NULL) {
+    return;
+  }
+  xca_changes_free(w->head);
+  xca_changes_free(w->spare);
+  pthread_mutex_destroy(&w->lock);
+  free(w);
+}
+
+struct xca_watcher *xca_watcher_start(const struct xca_config *cfg)
+{
+  struct xca_watcher *w = xca_watcher__new(cfg);
+
+  if (w != NULL && pthread_create(&w->thread, NULL, watcher_main, w) != 0) {
+    xca_watcher__free(w);
     return NULL;
   }
   return w;
@@ -371,9 +522,7 @@ void xca_watcher_stop(struct xca_watcher *w)
   }
   atomic_store(&w->stop, 1);
   pthread_join(w->thread, NULL);
-  xca_changes_free(w->head);
-  pthread_mutex_destroy(&w->lock);
-  free(w);
+  xca_watcher__free(w);
 }
 
 struct xca_change *xca_watcher_drain(struct xca_watcher *w)

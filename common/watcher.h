@@ -4,7 +4,9 @@
  * them on in Redis at every (re)connect, since a restarted Redis forgets a
  * CONFIG SET) and queues what changed. The broker's main thread drains the
  * queue (xca_watcher_drain) on each tick; the thread never calls anything
- * but hiredis and the queue.
+ * but hiredis and the queue. FLUSHDB, FLUSHALL and SWAPDB send no
+ * notification: the thread sees them within about half a second through the
+ * <prefix>epoch key (see "The registry in Redis" in README.md) and resyncs.
  */
 #ifndef XCA_WATCHER_H
 #define XCA_WATCHER_H
@@ -13,9 +15,11 @@
 
 enum xca_change_kind {
   XCA_CHANGE_KEY,    /* key (without the prefix) changed: "device:d", "ca:n" */
-  XCA_CHANGE_RESYNC, /* (re)subscribed: anything may have changed before;
-                        key holds every CA name, "\n"-separated */
-  XCA_CHANGE_LOST,   /* subscription lost: changes may go unseen from now */
+  XCA_CHANGE_RESYNC, /* (re)subscribed, or the database was flushed or
+                        swapped: anything may have changed before; key
+                        holds every CA name, "\n"-separated */
+  XCA_CHANGE_LOST,   /* subscription lost, or a change could not be queued
+                        (out of memory): changes may go unseen from now */
   XCA_CHANGE_WARN,   /* key holds a warning to log (e.g. notifications off) */
 };
 
@@ -39,7 +43,8 @@ void xca_watcher_stop(struct xca_watcher *w);
  * xca_changes_free. Returns NULL when nothing is queued. */
 struct xca_change *xca_watcher_drain(struct xca_watcher *w);
 
-/* Return 1 while subscribed (changes are being seen), else 0. */
+/* Return 1 while subscribed (changes are being seen), else 0: also from a
+ * change lost for want of memory, or a flush seen, until the resync. */
 int xca_watcher_healthy(struct xca_watcher *w);
 
 /* Free a list of changes. NULL-safe. */
