@@ -329,6 +329,38 @@ static int request_error(cJSON *responses, const char *admin, int err, const cha
   return audit(out, admin, NULL, &c, error);
 }
 
+/* Return 1 if a JSON string in text[0..len) (values and keys alike) decodes
+ * to bytes holding a NUL, else 0. cJSON (1.7.15) keeps no length for a
+ * string: its C string would end at the NUL, and "victim-7\u0000-old"
+ * would name "victim-7". A decoded NUL comes from exactly two spellings:
+ * the escape \u0000 (the only \u escape that decodes to byte 0; surrogate
+ * pairs decode above U+FFFF) or a raw 0 byte between the quotes, which
+ * cJSON copies as it is. Strings are delimited the way cJSON delimits them
+ * (a backslash escapes the byte after it), so in "\\u0000" the escaped
+ * backslash is consumed and "u0000" is plain text. Outside strings a 0 byte
+ * is whitespace to cJSON and no string is affected. text must be what
+ * cJSON parsed successfully, so every '"' outside a string opens one. */
+static int json_has_nul_string(const char *text, size_t len)
+{
+  int in_string = 0;
+
+  for (size_t i = 0; i < len; i++) {
+    if (!in_string) {
+      in_string = text[i] == '"';
+    } else if (text[i] == '"') {
+      in_string = 0;
+    } else if (text[i] == '\\') {
+      if (len - i >= 6 && memcmp(text + i + 1, "u0000", 5) == 0) {
+        return 1;
+      }
+      i++; /* the escaped byte */
+    } else if (text[i] == '\0') {
+      return 1;
+    }
+  }
+  return 0;
+}
+
 /* Run every command of the parsed request, or answer why none can run. */
 static int run_request(const struct xca_admin_ctx *ctx, const char *payload, size_t len,
                        const char *admin, cJSON *responses, struct xca_admin_result *out)
@@ -336,14 +368,21 @@ static int run_request(const struct xca_admin_ctx *ctx, const char *payload, siz
   cJSON *tree;
   const cJSON *cmds;
   const cJSON *item;
+  const char *end = NULL;
   int rc = XCA_OK;
 
   if (len > (size_t)ctx->cfg->max_admin_payload) {
     return request_error(responses, admin, XCA_E_TOO_LARGE, NULL, out);
   }
-  tree = cJSON_ParseWithLength(payload, len);
+  tree = cJSON_ParseWithLengthOpts(payload, len, &end, 0);
   if (tree == NULL) {
     return request_error(responses, admin, XCA_E_JSON, NULL, out);
+  }
+  /* Checked once here, on the text cJSON consumed, for every string any
+   * handler may read: nothing runs when one was cut short by a NUL. */
+  if (json_has_nul_string(payload, (size_t)(end - payload))) {
+    cJSON_Delete(tree);
+    return request_error(responses, admin, XCA_E_NUL_IN_STRING, NULL, out);
   }
   cmds = cJSON_GetObjectItemCaseSensitive(tree, "commands");
   if (!cJSON_IsArray(cmds)) {

@@ -61,8 +61,10 @@ struct xca_admin_result {
 /* Handle one request payload (len bytes, need not be NUL-terminated) sent
  * by admin_name (used in audit lines only; NULL logs as "-"). Every command
  * runs, in order, even after another failed. A payload larger than
- * cfg->max_admin_payload, not valid JSON, or without a "commands" array
- * gets one response with an "error".
+ * cfg->max_admin_payload, not valid JSON, without a "commands" array, or
+ * with any string (value or key) that decodes to a NUL byte (\u0000 or a
+ * raw 0 byte: its C string would be cut short) gets one response with an
+ * "error" and runs no command.
  * Returns XCA_OK with *out filled (the reply may still carry errors), or
  * XCA_E_NOMEM / XCA_E_INVAL (ctx incomplete) with *out zeroed. */
 int xca_admin_handle(const struct xca_admin_ctx *ctx, const char *payload, size_t len,

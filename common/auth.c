@@ -49,6 +49,15 @@ static int check_credentials(const struct xca_cert_facts *facts, const struct xc
   }
 }
 
+/* Whether any identity could accept this certificate: a certificateAuthority
+ * one needs the chain, a selfSigned one a self-signed leaf. Decided before
+ * the registry so that clients of unknown CAs cost no lookup and leave no
+ * cache entry. */
+static int check_acceptable(const struct xca_cert_facts *facts)
+{
+  return (facts->chain_ok || facts->self_signed) ? XCA_OK : XCA_E_CHAIN;
+}
+
 int xca_auth_decide(const struct xca_cert_facts *facts, const char *client_id,
                     const char *username, const char *hub_hostname, xca_lookup_fn lookup,
                     void *lookup_arg, struct xca_ident *ident)
@@ -63,6 +72,9 @@ int xca_auth_decide(const struct xca_cert_facts *facts, const char *client_id,
   rc = xca_ident_parse(client_id, &id);
   if (rc == XCA_OK) {
     rc = xca_username_check(username, &id, hub_hostname);
+  }
+  if (rc == XCA_OK) {
+    rc = check_acceptable(facts);
   }
   if (rc == XCA_OK) {
     rc = check_entry(lookup, lookup_arg, &id, &rec);

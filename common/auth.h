@@ -13,6 +13,7 @@
 struct xca_cert_facts {
   int chain_ok;        /* the chain led to a verified CA at handshake time */
   int x509_error;      /* why not, when chain_ok is 0 */
+  int self_signed;     /* the leaf is its own issuer and its signature verifies */
   int leaf_time_valid; /* the leaf is inside its validity period */
   int cn_ok;           /* cn holds the single subject CN */
   char cn[XCA_CN_MAX];
@@ -28,9 +29,13 @@ struct xca_cert_facts {
 typedef int (*xca_lookup_fn)(void *arg, const char *identity, struct xca_identity_rec *out);
 
 /* Decide whether a client may connect. facts may be NULL (no certificate).
- * Checks, in order: client id syntax, username, the registry entry (and a
- * module's device entry) exists and is enabled, then by authentication type
- * the chain and CN (certificateAuthority) or the thumbprint (selfSigned).
+ * Checks, in order: client id syntax, username, a chain that does not lead
+ * to a verified CA is refused (XCA_E_CHAIN) unless the leaf is self-signed,
+ * the registry entry (and a module's device entry) exists and is enabled,
+ * then by authentication type the chain and CN (certificateAuthority) or
+ * the thumbprint (selfSigned). Only a certificate that can pass one of the
+ * two costs a lookup: a selfSigned identity presents a self-signed leaf, so
+ * a leaf issued by an unknown CA is refused without reading the registry.
  * Returns XCA_OK with *ident filled, or the error code of the first failed
  * check (xca_strerror() gives the reason for the log). */
 int xca_auth_decide(const struct xca_cert_facts *facts, const char *client_id,

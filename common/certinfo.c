@@ -6,6 +6,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -252,4 +253,16 @@ int xca_cert_signed_by(X509 *cert, X509 *issuer)
 {
   EVP_PKEY *key = X509_get0_pubkey(issuer);
   return key != NULL && X509_verify(cert, key) == 1;
+}
+
+int xca_cert_self_signed(X509 *cert)
+{
+  int rc;
+
+  /* Not X509_check_issued(cert, cert): it also demands keyCertSign when
+   * keyUsage is present, which self-signed device certificates lack. */
+  ERR_set_mark();
+  rc = X509_self_signed(cert, 1);
+  ERR_pop_to_mark();
+  return rc == 1;
 }

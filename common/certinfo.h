@@ -51,4 +51,11 @@ int xca_cert_time_valid(X509 *cert, time_t now);
 /* Return 1 if cert's signature verifies with issuer's public key, else 0. */
 int xca_cert_signed_by(X509 *cert, X509 *issuer);
 
+/* Return 1 if cert is self-signed: its issuer name is its own subject, an
+ * authority key identifier (if present) names its own key, and its
+ * signature verifies with its own public key; else 0. Key usage is not
+ * considered (a device's self-signed certificate need not allow certificate
+ * signing). The OpenSSL error queue is left as it was. */
+int xca_cert_self_signed(X509 *cert);
+
 #endif

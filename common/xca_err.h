@@ -41,6 +41,7 @@
   X(REGISTRY, "registry unavailable")                                             \
   X(STALE, "registry unavailable and cached entry too old")                       \
   X(JSON, "invalid JSON")                                                         \
+  X(NUL_IN_STRING, "invalid argument: string contains NUL")                       \
   X(TOO_LARGE, "payload too large")                                               \
   X(UNKNOWN_COMMAND, "unknown command")                                           \
   X(MISSING_ARG, "missing or invalid argument")                                   \

@@ -1047,6 +1047,210 @@ static void test_multi_command_order_and_correlation(void **state)
   assert_int_equal(fx->res.changed.count, 2);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Strings holding a NUL                                                     */
+/* ------------------------------------------------------------------------ */
+
+#define NUL_ERROR "invalid argument: string contains NUL"
+#define REQ(cmds) "{\"commands\":[" cmds "]}"
+
+/* Send payload (len bytes) and check it was refused as a whole: one
+ * response with the NUL error, one audit line saying so, nothing changed. */
+static void nul_refused_raw(struct fx *fx, const char *payload, size_t len)
+{
+  run_raw(fx, payload, len);
+  assert_int_equal(nresp(fx), 1);
+  assert_string_equal(err_of(fx, 0), NUL_ERROR);
+  assert_null(cJSON_GetObjectItemCaseSensitive(resp(fx, 0), "correlationData"));
+  assert_int_equal(fx->res.audit.count, 1);
+  assert_non_null(strstr(audit_line(fx, 0), "result=error (" NUL_ERROR ")"));
+  assert_int_equal(fx->res.changed.count, 0);
+}
+
+static void nul_refused(struct fx *fx, const char *payload)
+{
+  nul_refused_raw(fx, payload, strlen(payload));
+}
+
+/* Send cmd (owned) as a request in which every "@NUL@" inside its strings
+ * is the JSON escape \u0000 (cJSON cannot hold a NUL to print it). */
+static void nul_refused_cmd(struct fx *fx, cJSON *cmd)
+{
+  cJSON *root = cJSON_CreateObject();
+  char *text;
+  char *out;
+  size_t n = 0;
+
+  cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "commands"), cmd);
+  text = cJSON_PrintUnformatted(root);
+  assert_non_null(strstr(text, "@NUL@"));
+  out = malloc(2 * strlen(text) + 1); /* each 5-byte mark becomes 6 bytes */
+  assert_non_null(out);
+  for (const char *p = text; *p != '\0';) {
+    if (strncmp(p, "@NUL@", 5) == 0) {
+      memcpy(out + n, "\\u0000", 6);
+      n += 6;
+      p += 5;
+    } else {
+      out[n++] = *p++;
+    }
+  }
+  out[n] = '\0';
+  nul_refused(fx, out);
+  free(out);
+  cJSON_free(text);
+  cJSON_Delete(root);
+}
+
+static cJSON *cmd_with(const char *command, ...)
+{
+  va_list ap;
+  cJSON *c;
+  va_start(ap, command);
+  c = vcmd(command, ap);
+  va_end(ap);
+  return c;
+}
+
+/* deleteDevice "victim-7\u0000-old" once deleted victim-7, createDevice
+ * "a\u0000b" created "a": cJSON's C string ends at the NUL. */
+static void test_nul_in_device_ids_refused(void **state)
+{
+  struct fx *fx = *state;
+
+  OK(fx, "createDevice", "deviceId", "victim-7");
+  OK(fx, "createDevice", "deviceId", "victim-7", "moduleId", "m");
+  nul_refused(fx, REQ("{\"command\":\"deleteDevice\",\"deviceId\":\"victim-7\\u0000-old\"}"));
+  assert_true(xca_fake_kv_exists(fx->fake, "x509ca:device:victim-7"));
+  assert_true(xca_fake_kv_exists(fx->fake, "x509ca:device:victim-7/m"));
+  nul_refused(fx, REQ("{\"command\":\"deleteDevice\",\"deviceId\":\"victim-7\","
+                      "\"moduleId\":\"m\\u0000x\"}"));
+  assert_true(xca_fake_kv_exists(fx->fake, "x509ca:device:victim-7/m"));
+  nul_refused(fx, REQ("{\"command\":\"createDevice\",\"deviceId\":\"a\\u0000b\"}"));
+  assert_false(xca_fake_kv_exists(fx->fake, "x509ca:device:a"));
+  nul_refused(fx, REQ("{\"command\":\"createDevice\",\"deviceId\":\"victim-7\","
+                      "\"moduleId\":\"n\\u0000\"}"));
+  assert_false(xca_fake_kv_exists(fx->fake, "x509ca:device:victim-7/n"));
+  nul_refused(fx, REQ("{\"command\":\"getDevice\",\"deviceId\":\"victim-7\\u0000\"}"));
+  nul_refused(fx, REQ("{\"command\":\"listDevices\",\"deviceId\":\"victim-7\\u0000x\"}"));
+  nul_refused(fx, REQ("{\"command\":\"updateDevice\",\"deviceId\":\"victim-7\","
+                      "\"status\":\"disabled\\u0000x\"}"));
+  nul_refused(fx, REQ("{\"command\":\"updateDevice\",\"deviceId\":\"victim-7\","
+                      "\"authentication\":\"selfSigned\\u0000\",\"primaryThumbprint\":\""
+                      "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"}"));
+  assert_string_equal(xca_fake_kv_hget(fx->fake, "x509ca:device:victim-7", "status"), "enabled");
+  assert_null(xca_fake_kv_hget(fx->fake, "x509ca:device:victim-7", "primaryThumbprint"));
+}
+
+static void test_nul_in_thumbprints_refused(void **state)
+{
+  struct fx *fx = *state;
+  const char *hex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+  nul_refused_cmd(fx, cmd_with("createDevice", "deviceId", "t", "authentication", "selfSigned",
+                               "primaryThumbprint", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff@NUL@zz",
+                               NULL));
+  assert_false(xca_fake_kv_exists(fx->fake, "x509ca:device:t"));
+  OK(fx, "createDevice", "deviceId", "t", "authentication", "selfSigned", "primaryThumbprint", hex);
+  nul_refused_cmd(fx, cmd_with("updateDevice", "deviceId", "t", "secondaryThumbprint",
+                               "@NUL@00112233445566778899aabbccddeeff00112233", NULL));
+  nul_refused_cmd(fx, cmd_with("updateDevice", "deviceId", "t", "primaryThumbprint", "@NUL@", NULL));
+  assert_string_equal(xca_fake_kv_hget(fx->fake, "x509ca:device:t", "primaryThumbprint"), hex);
+  assert_null(xca_fake_kv_hget(fx->fake, "x509ca:device:t", "secondaryThumbprint"));
+}
+
+static void test_nul_in_ca_arguments_refused(void **state)
+{
+  struct fx *fx = *state;
+  char *pem_nul = malloc(strlen(root_pem) + 16);
+  const char *code;
+  char *proof;
+
+  assert_non_null(pem_nul);
+  nul_refused(fx, REQ("{\"command\":\"uploadCA\",\"name\":\"r\\u0000x\",\"certificate\":\"x\"}"));
+  assert_int_equal(xca_fake_kv_count(fx->fake), 0);
+  /* A certificate cut short by a NUL after its PEM would parse as that PEM. */
+  sprintf(pem_nul, "%s@NUL@junk", root_pem);
+  nul_refused_cmd(fx, cmd_with("uploadCA", "name", "r", "certificate", pem_nul, NULL));
+  assert_int_equal(xca_fake_kv_count(fx->fake), 0);
+  code = upload(fx, "r", root_pem);
+  nul_refused(fx, REQ("{\"command\":\"deleteCA\",\"name\":\"r\\u0000x\"}"));
+  nul_refused(fx, REQ("{\"command\":\"getCA\",\"name\":\"r\\u0000\"}"));
+  nul_refused(fx, REQ("{\"command\":\"generateVerificationCode\",\"name\":\"r\\u0000\"}"));
+  assert_true(xca_fake_kv_exists(fx->fake, "x509ca:ca:r"));
+  proof = proof_pem(code, &root_ca, -60, DAY);
+  pem_nul = realloc(pem_nul, strlen(proof) + 16);
+  assert_non_null(pem_nul);
+  sprintf(pem_nul, "%s@NUL@", proof);
+  nul_refused_cmd(fx, cmd_with("verifyCA", "name", "r", "certificate", pem_nul, NULL));
+  assert_string_equal(xca_fake_kv_hget(fx->fake, "x509ca:ca:r", "status"), "unverified");
+  assert_string_equal(xca_fake_kv_hget(fx->fake, "x509ca:ca:r", "verificationCode"), code);
+  free(proof);
+  free(pem_nul);
+}
+
+/* The command name, correlationData and object keys are strings too; a key
+ * "deviceId\u0000x" would otherwise be found as "deviceId". */
+static void test_nul_in_names_keys_and_correlation_refused(void **state)
+{
+  struct fx *fx = *state;
+
+  OK(fx, "createDevice", "deviceId", "victim-7");
+  nul_refused(fx, REQ("{\"command\":\"listCAs\",\"correlationData\":\"c\\u0000d\"}"));
+  nul_refused(fx, REQ("{\"command\":\"deleteDevice\\u0000x\",\"deviceId\":\"victim-7\"}"));
+  nul_refused(fx, REQ("{\"command\":\"deleteDevice\",\"deviceId\\u0000x\":\"victim-7\"}"));
+  nul_refused(fx, "{\"commands\\u0000\":[{\"command\":\"deleteDevice\",\"deviceId\":\"victim-7\"}]}");
+  assert_true(xca_fake_kv_exists(fx->fake, "x509ca:device:victim-7"));
+}
+
+/* Nothing of the request runs, not even the commands before the bad one. */
+static void test_nul_refuses_whole_request(void **state)
+{
+  struct fx *fx = *state;
+
+  nul_refused(fx, REQ("{\"command\":\"createDevice\",\"deviceId\":\"first\"},"
+                      "{\"command\":\"createDevice\",\"deviceId\":\"second\\u0000\"}"));
+  assert_int_equal(xca_fake_kv_count(fx->fake), 0);
+}
+
+/* A raw 0 byte inside a string counts as well; outside strings cJSON takes
+ * it for whitespace and it cuts nothing short. */
+static void test_raw_nul_byte(void **state)
+{
+  struct fx *fx = *state;
+  static const char inside[] = REQ("{\"command\":\"createDevice\",\"deviceId\":\"a\0b\"}");
+  static const char outside[] = REQ("{\"command\":\"createDevice\",\0\"deviceId\":\"ab\"}");
+
+  nul_refused_raw(fx, inside, sizeof(inside) - 1);
+  assert_false(xca_fake_kv_exists(fx->fake, "x509ca:device:a"));
+  run_raw(fx, outside, sizeof(outside) - 1);
+  assert_int_equal(nresp(fx), 1);
+  assert_null(err_of(fx, 0));
+  assert_true(xca_fake_kv_exists(fx->fake, "x509ca:device:ab"));
+}
+
+/* "\\u0000" is an escaped backslash followed by the text u0000: no NUL.
+ * Escapes are skipped whole, so \\\u0000 and \"\u0000 still hold one. */
+static void test_escaped_backslash_is_no_nul(void **state)
+{
+  struct fx *fx = *state;
+
+  run_str(fx, REQ("{\"command\":\"listCAs\",\"correlationData\":\"c\\\\u0000d\"}"));
+  assert_int_equal(nresp(fx), 1);
+  assert_null(err_of(fx, 0));
+  assert_string_equal(cJSON_GetObjectItem(resp(fx, 0), "correlationData")->valuestring,
+                      "c\\u0000d");
+  run_str(fx, REQ("{\"command\":\"deleteDevice\",\"deviceId\":\"v\\\\u0000\"}"));
+  assert_string_equal(err_of(fx, 0), "invalid identity id: deviceId");
+  run_str(fx, REQ("{\"command\":\"listCAs\",\"correlationData\":\"\\\\\\\\u0000\"}"));
+  assert_null(err_of(fx, 0));
+  nul_refused(fx, REQ("{\"command\":\"listCAs\",\"correlationData\":\"c\\\\\\u0000\"}"));
+  nul_refused(fx, REQ("{\"command\":\"listCAs\",\"correlationData\":\"\\\"\\u0000\"}"));
+  /* other \u escapes are fine */
+  run_str(fx, REQ("{\"command\":\"listCAs\",\"correlationData\":\"\\u0001\\u0100\\u00e9\"}"));
+  assert_null(err_of(fx, 0));
+}
+
 static void test_registry_down(void **state)
 {
   struct fx *fx = *state;
@@ -1113,6 +1317,13 @@ int main(void)
     T(test_oversize_payload),
     T(test_unknown_and_malformed_commands),
     T(test_multi_command_order_and_correlation),
+    T(test_nul_in_device_ids_refused),
+    T(test_nul_in_thumbprints_refused),
+    T(test_nul_in_ca_arguments_refused),
+    T(test_nul_in_names_keys_and_correlation_refused),
+    T(test_nul_refuses_whole_request),
+    T(test_raw_nul_byte),
+    T(test_escaped_backslash_is_no_nul),
     T(test_registry_down),
     T(test_invalid_context),
   };

@@ -92,6 +92,24 @@ static struct xca_cert_facts facts_for(const char *cn)
   return f;
 }
 
+/* A self-signed leaf (no chain to a CA) with CN cn and thumbprints A. */
+static struct xca_cert_facts self_signed_facts(const char *cn)
+{
+  struct xca_cert_facts f = facts_for(cn);
+  f.chain_ok = 0;
+  f.self_signed = 1;
+  return f;
+}
+
+/* A leaf issued by a CA that is not verified (or a broken chain). */
+static struct xca_cert_facts unknown_ca_facts(const char *cn)
+{
+  struct xca_cert_facts f = facts_for(cn);
+  f.chain_ok = 0;
+  f.x509_error = 20; /* X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY */
+  return f;
+}
+
 static struct xca_ident ident_out;
 
 static int decide(const struct xca_cert_facts *f, const char *client_id, const char *username,
@@ -240,14 +258,74 @@ static void test_registry_error_on_module_entry_propagates(void **state)
   assert_refused(decide(&f2, "dev/stalemod", NULL, NULL), XCA_E_STALE);
 }
 
-/* The registry is consulted before the certificate: a disabled device is
- * refused as disabled even when its chain is also bad. */
+/* The registry is consulted before the certificate's credentials: a
+ * disabled device is refused as disabled even when its (self-signed) leaf
+ * would not have passed its CA check either. */
 static void test_entry_checked_before_credentials(void **state)
 {
-  struct xca_cert_facts f = facts_for("off");
+  struct xca_cert_facts f = self_signed_facts("off");
   (void)state;
-  f.chain_ok = 0;
   assert_refused(decide(&f, "off", NULL, NULL), XCA_E_DISABLED);
+}
+
+/* ---- which certificates cost a registry lookup ------------------------- */
+
+/* A leaf that neither leads to a verified CA nor is self-signed can pass no
+ * identity: refused for its chain, whatever the id names, without a lookup
+ * (so it can neither stall the broker on Redis nor fill the cache). */
+static void test_failed_ca_chain_refused_without_lookup(void **state)
+{
+  static const char *const ids[] = {"dev", "nobody", "off", "ss1", "dev/mod", "down", "weird"};
+  (void)state;
+  for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+    struct xca_cert_facts f = unknown_ca_facts(ids[i]);
+    assert_refused(decide(&f, ids[i], NULL, NULL), XCA_E_CHAIN);
+  }
+  assert_int_equal(lookups, 0);
+}
+
+/* The checks before it keep their order and reasons. */
+static void test_failed_ca_chain_after_id_and_username_checks(void **state)
+{
+  struct xca_cert_facts f = unknown_ca_facts("dev");
+  (void)state;
+  assert_refused(decide(&f, "dev#1", NULL, NULL), XCA_E_BAD_ID);
+  assert_refused(decide(&f, "dev", "other", NULL), XCA_E_BAD_USERNAME);
+  assert_refused(decide(&f, "dev", "evil/dev/?api-version=1", "hub.example"), XCA_E_BAD_HOSTNAME);
+  assert_int_equal(lookups, 0);
+}
+
+/* A self-signed leaf may be a selfSigned identity: it is looked up. */
+static void test_self_signed_leaf_is_looked_up(void **state)
+{
+  struct xca_cert_facts f = self_signed_facts("nobody");
+  (void)state;
+  assert_refused(decide(&f, "nobody", NULL, NULL), XCA_E_NOT_FOUND);
+  assert_int_equal(lookups, 1);
+  assert_int_equal(decide(&f, "ss1", NULL, NULL), XCA_OK);
+  assert_int_equal(lookups, 2);
+}
+
+/* A self-signed leaf presented for a certificateAuthority identity is
+ * looked up, then refused for its chain. */
+static void test_self_signed_leaf_of_ca_identity_refused_for_chain(void **state)
+{
+  struct xca_cert_facts f = self_signed_facts("dev");
+  (void)state;
+  assert_refused(decide(&f, "dev", NULL, NULL), XCA_E_CHAIN);
+  assert_int_equal(lookups, 1);
+}
+
+/* A chain that leads to a verified CA is looked up. */
+static void test_good_chain_is_looked_up(void **state)
+{
+  struct xca_cert_facts f = facts_for("nobody");
+  struct xca_cert_facts g = facts_for("dev");
+  (void)state;
+  assert_refused(decide(&f, "nobody", NULL, NULL), XCA_E_NOT_FOUND);
+  assert_int_equal(lookups, 1);
+  assert_int_equal(decide(&g, "dev", NULL, NULL), XCA_OK);
+  assert_int_equal(lookups, 2);
 }
 
 /* ---- certificateAuthority ---------------------------------------------- */
@@ -283,9 +361,8 @@ static void test_ca_module_accepted(void **state)
 
 static void test_ca_chain_not_ok_refused(void **state)
 {
-  struct xca_cert_facts f = facts_for("dev");
+  struct xca_cert_facts f = unknown_ca_facts("dev");
   (void)state;
-  f.chain_ok = 0;
   assert_refused(decide(&f, "dev", NULL, NULL), XCA_E_CHAIN);
 }
 
@@ -322,40 +399,37 @@ static void test_ca_cn_not_ok_refused(void **state)
 
 static void test_self_signed_primary_sha1_accepted(void **state)
 {
-  struct xca_cert_facts f = facts_for("anything");
+  struct xca_cert_facts f = self_signed_facts("anything"); /* no CA, any CN */
   (void)state;
-  f.chain_ok = 0; /* not required to lead to a CA */
   assert_int_equal(decide(&f, "ss1", NULL, NULL), XCA_OK);
   assert_string_equal(ident_out.full, "ss1");
 }
 
 static void test_self_signed_secondary_sha256_accepted(void **state)
 {
-  struct xca_cert_facts f = facts_for("ss256");
+  struct xca_cert_facts f = self_signed_facts("ss256");
   (void)state;
-  f.chain_ok = 0;
   assert_int_equal(decide(&f, "ss256", NULL, NULL), XCA_OK);
 }
 
 static void test_self_signed_module_accepted(void **state)
 {
-  struct xca_cert_facts f = facts_for("x");
+  struct xca_cert_facts f = self_signed_facts("x");
   (void)state;
-  f.chain_ok = 0;
   assert_int_equal(decide(&f, "dev/ssmod", NULL, NULL), XCA_OK);
   assert_string_equal(ident_out.full, "dev/ssmod");
 }
 
 static void test_self_signed_mismatch_refused(void **state)
 {
-  struct xca_cert_facts f = facts_for("ssother");
+  struct xca_cert_facts f = self_signed_facts("ssother");
   (void)state;
   assert_refused(decide(&f, "ssother", NULL, NULL), XCA_E_THUMBPRINT);
 }
 
 static void test_self_signed_no_stored_thumbprint_refused(void **state)
 {
-  struct xca_cert_facts f = facts_for("ssnone");
+  struct xca_cert_facts f = self_signed_facts("ssnone");
   (void)state;
   assert_refused(decide(&f, "ssnone", NULL, NULL), XCA_E_THUMBPRINT);
   f.sha1[0] = '\0';
@@ -365,7 +439,7 @@ static void test_self_signed_no_stored_thumbprint_refused(void **state)
 
 static void test_self_signed_expired_leaf_refused(void **state)
 {
-  struct xca_cert_facts f = facts_for("ss1");
+  struct xca_cert_facts f = self_signed_facts("ss1");
   (void)state;
   f.leaf_time_valid = 0;
   assert_refused(decide(&f, "ss1", NULL, NULL), XCA_E_EXPIRED);
@@ -373,14 +447,14 @@ static void test_self_signed_expired_leaf_refused(void **state)
 
 static void test_self_signed_disabled_refused(void **state)
 {
-  struct xca_cert_facts f = facts_for("ssoff");
+  struct xca_cert_facts f = self_signed_facts("ssoff");
   (void)state;
   assert_refused(decide(&f, "ssoff", NULL, NULL), XCA_E_DISABLED);
 }
 
 static void test_self_signed_username_still_checked(void **state)
 {
-  struct xca_cert_facts f = facts_for("ss1");
+  struct xca_cert_facts f = self_signed_facts("ss1");
   (void)state;
   assert_refused(decide(&f, "ss1", "hub/ss256/?x", NULL), XCA_E_BAD_USERNAME);
 }
@@ -430,6 +504,11 @@ int main(void)
     T(test_registry_error_on_module_device_propagates),
     T(test_registry_error_on_module_entry_propagates),
     T(test_entry_checked_before_credentials),
+    T(test_failed_ca_chain_refused_without_lookup),
+    T(test_failed_ca_chain_after_id_and_username_checks),
+    T(test_self_signed_leaf_is_looked_up),
+    T(test_self_signed_leaf_of_ca_identity_refused_for_chain),
+    T(test_good_chain_is_looked_up),
     T(test_ca_device_accepted),
     T(test_ca_device_with_iothub_username_accepted),
     T(test_ca_module_accepted),

@@ -8,6 +8,9 @@
 
 #include <cmocka.h>
 
+#include <openssl/err.h>
+
+#include "certgen.h"
 #include "certinfo.h"
 #include "pki_fixture.h"
 #include "xca_err.h"
@@ -241,6 +244,34 @@ static void signature_check(void **state)
   X509_free(dev);
 }
 
+/* The PKI script's self-signed device (keyUsage digitalSignature only) and
+ * a root are self-signed; a CA-issued device is not, nor is a certificate
+ * naming itself as issuer but signed by another key of the same name. */
+static void self_signed_check(void **state)
+{
+  X509 *lonely = xca_fixture_cert("lonely.crt");
+  X509 *root = xca_fixture_cert("root.crt");
+  X509 *dev = xca_fixture_cert("dev.crt");
+  struct xca_tcert twin_ca = {0};
+  struct xca_tcert twin = {0};
+
+  (void)state;
+  assert_int_equal(xca_certgen(&twin_ca, "twin", NULL, 1, -60, 3600), 0);
+  assert_int_equal(xca_certgen(&twin, "twin", &twin_ca, 0, -60, 3600), 0);
+  ERR_clear_error(); /* what earlier tests left */
+  assert_true(xca_cert_self_signed(lonely));
+  assert_true(xca_cert_self_signed(root));
+  assert_true(xca_cert_self_signed(twin_ca.cert));
+  assert_false(xca_cert_self_signed(dev));
+  assert_false(xca_cert_self_signed(twin.cert));
+  assert_int_equal(ERR_peek_error(), 0); /* the failed self-signature left no error */
+  xca_certgen_free(&twin);
+  xca_certgen_free(&twin_ca);
+  X509_free(lonely);
+  X509_free(root);
+  X509_free(dev);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -256,6 +287,7 @@ int main(void)
     cmocka_unit_test(thumbprint_normalisation),
     cmocka_unit_test(ca_flag_and_validity),
     cmocka_unit_test(signature_check),
+    cmocka_unit_test(self_signed_check),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
