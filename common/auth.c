@@ -32,7 +32,8 @@ static int check_credentials(const struct xca_cert_facts *facts, const struct xc
   switch (rec->auth) {
   case XCA_AUTH_CA:
     if (!facts->chain_ok) {
-      return XCA_E_CHAIN;
+      /* A chain that breaks the certificate policy is refused for that. */
+      return facts->chain.policy_error != XCA_OK ? facts->chain.policy_error : XCA_E_CHAIN;
     }
     if (!facts->cn_ok || strcmp(facts->cn, id->full) != 0) {
       return XCA_E_CN_MISMATCH;

@@ -31,6 +31,8 @@ typedef int (*xca_lookup_fn)(void *arg, const char *identity, struct xca_identit
  * Checks, in order: client id syntax, username, the registry entry (and a
  * module's device entry) exists and is enabled, then by authentication type
  * the chain and CN (certificateAuthority) or the thumbprint (selfSigned).
+ * A chain refused by the certificate policy gives the policy's error
+ * (facts->chain.policy_error, e.g. XCA_E_WEAK_KEY) instead of XCA_E_CHAIN.
  * Returns XCA_OK with *ident filled, or the error code of the first failed
  * check (xca_strerror() gives the reason for the log). */
 int xca_auth_decide(const struct xca_cert_facts *facts, const char *client_id,

@@ -35,6 +35,7 @@ static const struct int_case int_cases[] = {
   {"max_chain_depth", offsetof(struct xca_config, max_chain_depth), 1, 16, 5},
   {"max_admin_payload", offsetof(struct xca_config, max_admin_payload), 1024, 16 * 1024 * 1024,
    65536},
+  {"min_rsa_bits", offsetof(struct xca_config, min_rsa_bits), 2048, 16384, 2048},
 };
 
 #define NINT (sizeof(int_cases) / sizeof(int_cases[0]))
