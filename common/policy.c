@@ -14,7 +14,7 @@
 
 /* Digests of SHA-256 strength or more (128-bit collision resistance). */
 static const int strong_digests[] = {
-  NID_sha256, NID_sha384, NID_sha512, NID_sha512_256, NID_sha3_256, NID_sha3_384, NID_sha3_512,
+  NID_sha256, NID_sha384, NID_sha512, NID_sha3_256, NID_sha3_384, NID_sha3_512,
 };
 
 /* EC curves accepted, by their OpenSSL names. */

@@ -34,11 +34,11 @@ void xca_policy_init(struct xca_policy *p);
 int xca_policy_check_key(const struct xca_policy *p, X509 *cert, char *detail,
                          size_t detail_len);
 
-/* The digest of cert's own signature: SHA-256, SHA-384, SHA-512,
- * SHA-512/256 or SHA3-256/384/512; Ed25519 and Ed448 signatures (no
- * separate digest) pass. MD5, SHA-1, SHA-224 and unknown algorithms do
- * not. Returns XCA_OK or XCA_E_WEAK_DIGEST (detail names the signature
- * algorithm, e.g. "sha1WithRSAEncryption"). */
+/* The digest of cert's own signature: SHA-256, SHA-384, SHA-512 or
+ * SHA3-256/384/512; Ed25519 and Ed448 signatures (no separate digest)
+ * pass. MD5, SHA-1, SHA-224 and algorithms OpenSSL cannot map to a digest
+ * do not. Returns XCA_OK or XCA_E_WEAK_DIGEST (detail names the signature
+ * algorithm, e.g. "sha1WithRSAEncryption < SHA-256"). */
 int xca_policy_check_signature(X509 *cert, char *detail, size_t detail_len);
 
 /* One certificate of a chain or upload: its key, and the digest of its

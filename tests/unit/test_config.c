@@ -209,6 +209,17 @@ static void test_port_typical_value(void **state)
   assert_int_equal(cfg->redis_port, 6380);
 }
 
+/* RSA-1024 can never be allowed: the range starts at 2048. */
+static void test_min_rsa_bits_refuses_weak_sizes(void **state)
+{
+  struct xca_config *cfg = *state;
+  assert_int_equal(set(cfg, "min_rsa_bits", "1024"), XCA_E_OPTION);
+  assert_string_equal(err, "plugin_opt_min_rsa_bits: '1024' is not an integer in [2048, 16384]");
+  assert_int_equal(cfg->min_rsa_bits, 2048);
+  assert_int_equal(set(cfg, "min_rsa_bits", "3072"), XCA_OK);
+  assert_int_equal(cfg->min_rsa_bits, 3072);
+}
+
 /* ---- redis_host -------------------------------------------------------- */
 
 static void test_redis_host_accepts_hostname(void **state)
@@ -630,6 +641,7 @@ int main(void)
     T(test_int_refuses_hex_and_overflow),
     T(test_int_message_names_range),
     T(test_port_typical_value),
+    T(test_min_rsa_bits_refuses_weak_sizes),
     T(test_redis_host_accepts_hostname),
     T(test_redis_host_refuses_empty_and_keeps_old),
     T(test_redis_host_refuses_space_and_control),
