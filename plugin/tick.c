@@ -25,13 +25,17 @@ static int ca_trustable(const char *name, X509 *cert)
   int rc;
 
   if (cert == NULL) {
-    mosquitto_log_printf(MOSQ_LOG_WARNING, XCA_LOG_PREFIX "CA '%s' is marked verified but its certificate is unusable; not trusted", name);
+    mosquitto_log_printf(MOSQ_LOG_WARNING, XCA_LOG_PREFIX
+                         "CA '%s' is marked verified but its certificate is unusable; not trusted",
+                         name);
     return 0;
   }
   rc = xca_policy_check_cert(xca_trust_policy(xca_g.trust), cert, detail, sizeof(detail));
   if (rc != XCA_OK) {
-    mosquitto_log_printf(MOSQ_LOG_WARNING, XCA_LOG_PREFIX "CA '%s' is marked verified but breaks the certificate policy: %s%s%s%s; not trusted",
-                         name, xca_strerror(rc), detail[0] ? " (" : "", detail, detail[0] ? ")" : "");
+    mosquitto_log_printf(MOSQ_LOG_WARNING, XCA_LOG_PREFIX
+                         "CA '%s' is marked verified but breaks the certificate policy: %s (%s); "
+                         "not trusted",
+                         name, xca_strerror(rc), detail);
     return 0;
   }
   return 1;
