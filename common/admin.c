@@ -207,13 +207,16 @@ static xca_admin_handler_fn find_handler(const char *name)
   return NULL;
 }
 
-/* The reply's error text: contextual for not-found/exists and bad arguments. */
+/* The reply's error text: contextual for not-found/exists, bad arguments
+ * and what a refused certificate breaks. */
 static void error_text(const struct xca_admin_cmd *c, int rc, char *buf, size_t len)
 {
   if ((rc == XCA_E_NOT_FOUND || rc == XCA_E_EXISTS) && c->what != NULL) {
     snprintf(buf, len, "%s %s", c->what, xca_strerror(rc));
   } else if (c->bad_arg != NULL) {
     snprintf(buf, len, "%s: %s", xca_strerror(rc), c->bad_arg);
+  } else if (c->detail[0] != '\0') {
+    snprintf(buf, len, "%s (%s)", xca_strerror(rc), c->detail);
   } else {
     snprintf(buf, len, "%s", xca_strerror(rc));
   }

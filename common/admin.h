@@ -23,6 +23,10 @@
  *   generateVerificationCode on a verified CA is refused ("CA is already
  *                verified"): its code could never be used.
  *   createDevice with moduleId requires the device to exist.
+ *   uploadCA and verifyCA hold the CA certificate and the verification
+ *                certificate to the certificate policy (policy.h, with
+ *                cfg->min_rsa_bits); the error names what broke it, e.g.
+ *                "certificate key too weak (RSA 1024 bits < 2048)".
  */
 #ifndef XCA_ADMIN_H
 #define XCA_ADMIN_H
@@ -38,7 +42,8 @@ typedef time_t (*xca_admin_clock_fn)(void *arg);
 
 struct xca_admin_ctx {
   const struct xca_registry *reg; /* borrowed: the kv seam and the key prefix */
-  const struct xca_config *cfg;   /* borrowed: verification_code_ttl, max_admin_payload */
+  const struct xca_config *cfg;   /* borrowed: verification_code_ttl, max_admin_payload,
+                                     min_rsa_bits */
   xca_admin_clock_fn now;         /* NULL = time(NULL) */
   void *now_arg;                  /* passed to now */
 };

@@ -10,6 +10,7 @@
 
 #include "admin_internal.h"
 #include "certinfo.h"
+#include "policy.h"
 #include "xca_err.h"
 
 #define CODE_BYTES 24                    /* 192 bits from the CSPRNG */
@@ -117,6 +118,27 @@ static int ca_info(cJSON *obj, const char *name, const struct xca_fields *f)
 /* uploadCA                                                                  */
 /* ------------------------------------------------------------------------ */
 
+/* The certificate policy of README "How a device connects" for cert: its
+ * key, and the digest of its signature unless it is self-signed (when
+ * signed_by_ca is 0: the signature verifyCA checks is always held to it). On
+ * refusal c->detail says what broke it, after whose certificate it is. */
+static int check_policy(struct xca_admin_cmd *c, X509 *cert, const char *about, int signed_by_ca)
+{
+  struct xca_policy policy = {.min_rsa_bits = c->ctx->cfg->min_rsa_bits};
+  char detail[XCA_POLICY_DETAIL_MAX];
+  int rc = signed_by_ca ? xca_policy_check_key(&policy, cert, detail, sizeof(detail))
+                        : xca_policy_check_cert(&policy, cert, detail, sizeof(detail));
+
+  if (rc == XCA_OK && signed_by_ca) {
+    rc = xca_policy_check_signature(cert, detail, sizeof(detail));
+  }
+  if (rc != XCA_OK) {
+    snprintf(c->detail, sizeof(c->detail), "%s%s%s", about ? about : "", about ? ": " : "",
+             detail);
+  }
+  return rc;
+}
+
 /* A CA certificate acceptable for upload at this moment. */
 static int check_ca_cert(struct xca_admin_cmd *c, X509 *cert)
 {
@@ -126,7 +148,7 @@ static int check_ca_cert(struct xca_admin_cmd *c, X509 *cert)
   if (!xca_cert_time_valid(cert, xca_admin__now(c))) {
     return XCA_E_EXPIRED;
   }
-  return XCA_OK;
+  return check_policy(c, cert, NULL, 0);
 }
 
 /* The stored fields of a new CA (the PEM is re-encoded from the parsed
@@ -273,6 +295,14 @@ static int check_proof(struct xca_admin_cmd *c, const struct xca_fields *f, X509
   rc = xca_cert_signed_by(proof, ca) ? XCA_OK : XCA_E_SIGNATURE;
   if (rc == XCA_OK && !xca_cert_time_valid(proof, xca_admin__now(c))) {
     rc = XCA_E_EXPIRED;
+  }
+  if (rc == XCA_OK) {
+    rc = check_policy(c, proof, "verification certificate", 1);
+  }
+  /* A CA stored by other means (redis-cli) is held to the policy too: it
+   * could never be trusted once verified. */
+  if (rc == XCA_OK) {
+    rc = check_policy(c, ca, "CA certificate", 0);
   }
   X509_free(ca);
   return rc;

@@ -24,6 +24,7 @@ struct xca_admin_cmd {
   const char *what;              /* "CA", "device", "module": names NOT_FOUND/EXISTS */
   const char *bad_arg;           /* static name of the argument an error is about */
   const char *audit_extra;       /* static text added to the audit line */
+  char detail[96];               /* what the error is about, e.g. "RSA 1024 bits < 2048", or "" */
 };
 
 typedef int (*xca_admin_handler_fn)(struct xca_admin_cmd *c);

@@ -26,13 +26,20 @@ static int check_entry(xca_lookup_fn lookup, void *arg, const struct xca_ident *
   return rec->enabled ? XCA_OK : XCA_E_DISABLED;
 }
 
+/* Why the chain was refused: a chain that breaks the certificate policy is
+ * refused for that rule. */
+static int chain_error(const struct xca_cert_facts *facts)
+{
+  return facts->chain.policy_error != XCA_OK ? facts->chain.policy_error : XCA_E_CHAIN;
+}
+
 static int check_credentials(const struct xca_cert_facts *facts, const struct xca_ident *id,
                              const struct xca_identity_rec *rec)
 {
   switch (rec->auth) {
   case XCA_AUTH_CA:
     if (!facts->chain_ok) {
-      return XCA_E_CHAIN;
+      return chain_error(facts);
     }
     if (!facts->cn_ok || strcmp(facts->cn, id->full) != 0) {
       return XCA_E_CN_MISMATCH;
@@ -41,6 +48,10 @@ static int check_credentials(const struct xca_cert_facts *facts, const struct xc
   case XCA_AUTH_SELF_SIGNED:
     if (!facts->leaf_time_valid) {
       return XCA_E_EXPIRED;
+    }
+    /* No chain to check, but the key proving possession must be strong. */
+    if (facts->leaf_key_error != XCA_OK) {
+      return facts->leaf_key_error;
     }
     return xca_identity_thumbprint_matches(rec, facts->sha1, facts->sha256) ? XCA_OK
                                                                              : XCA_E_THUMBPRINT;
@@ -55,7 +66,7 @@ static int check_credentials(const struct xca_cert_facts *facts, const struct xc
  * cache entry. */
 static int check_acceptable(const struct xca_cert_facts *facts)
 {
-  return (facts->chain_ok || facts->self_signed) ? XCA_OK : XCA_E_CHAIN;
+  return (facts->chain_ok || facts->self_signed) ? XCA_OK : chain_error(facts);
 }
 
 int xca_auth_decide(const struct xca_cert_facts *facts, const char *client_id,

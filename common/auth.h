@@ -14,6 +14,7 @@ struct xca_cert_facts {
   int chain_ok;        /* the chain led to a verified CA at handshake time */
   int x509_error;      /* why not, when chain_ok is 0 */
   int self_signed;     /* the leaf is its own issuer and its signature verifies */
+  int leaf_key_error;  /* XCA_OK, or why the leaf's key breaks the policy (selfSigned) */
   int leaf_time_valid; /* the leaf is inside its validity period */
   int cn_ok;           /* cn holds the single subject CN */
   char cn[XCA_CN_MAX];
@@ -36,6 +37,8 @@ typedef int (*xca_lookup_fn)(void *arg, const char *identity, struct xca_identit
  * the thumbprint (selfSigned). Only a certificate that can pass one of the
  * two costs a lookup: a selfSigned identity presents a self-signed leaf, so
  * a leaf issued by an unknown CA is refused without reading the registry.
+ * A chain refused by the certificate policy gives the policy's error
+ * (facts->chain.policy_error, e.g. XCA_E_WEAK_KEY) instead of XCA_E_CHAIN.
  * Returns XCA_OK with *ident filled, or the error code of the first failed
  * check (xca_strerror() gives the reason for the log). */
 int xca_auth_decide(const struct xca_cert_facts *facts, const char *client_id,

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy.h"
 #include "xca_err.h"
 
 static int replace_string(char **slot, const char *value)
@@ -125,6 +126,7 @@ int xca_config_init(struct xca_config *cfg)
   cfg->stale_max_s = 300;
   cfg->max_chain_depth = 5;
   cfg->max_admin_payload = 65536;
+  cfg->min_rsa_bits = XCA_POLICY_MIN_RSA_BITS;
   return XCA_OK;
 }
 
@@ -145,6 +147,8 @@ static const struct int_option int_options[] = {
   {"stale_max", offsetof(struct xca_config, stale_max_s), 0, 86400 * 30},
   {"max_chain_depth", offsetof(struct xca_config, max_chain_depth), 1, 16},
   {"max_admin_payload", offsetof(struct xca_config, max_admin_payload), 1024, 16 * 1024 * 1024},
+  {"min_rsa_bits", offsetof(struct xca_config, min_rsa_bits), XCA_POLICY_MIN_RSA_BITS,
+   XCA_POLICY_MAX_RSA_BITS},
 };
 
 static int set_int_option(struct xca_config *cfg, const struct int_option *opt, const char *value,

@@ -27,6 +27,7 @@ struct xca_config {
   int stale_max_s;            /* during an outage, trust cached entries this old at most [300] */
   int max_chain_depth;        /* max certificates between leaf and anchor [5] */
   int max_admin_payload;      /* bytes [65536] */
+  int min_rsa_bits;           /* certificate policy: smallest RSA key accepted [2048] */
 };
 
 /* Fill cfg with the defaults. Returns XCA_OK or XCA_E_NOMEM (cfg is then

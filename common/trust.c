@@ -1,5 +1,6 @@
 #include "trust.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/x509_vfy.h>
@@ -30,6 +31,7 @@ struct xca_trust {
   struct subject_bucket *by_subject;
   X509_STORE *store; /* holds no certificates: issuers come from the index */
   unsigned count;
+  struct xca_policy policy; /* applied to every verified chain */
 };
 
 static int trust_ex_index = -1;
@@ -85,7 +87,19 @@ struct xca_trust *xca_trust_new(void)
     return NULL;
   }
   X509_STORE_set_get_issuer(trust->store, index_get_issuer);
+  xca_policy_init(&trust->policy);
   return trust;
+}
+
+void xca_trust_set_policy(struct xca_trust *trust, const struct xca_policy *policy)
+{
+  trust->policy = *policy;
+  trust->generation++; /* decisions taken under the old policy are stale */
+}
+
+const struct xca_policy *xca_trust_policy(const struct xca_trust *trust)
+{
+  return &trust->policy;
 }
 
 static void unlink_subject(struct xca_trust *trust, struct ca_entry *entry)
@@ -243,14 +257,45 @@ static void collect_anchors(struct xca_trust *trust, STACK_OF(X509) *chain,
   }
 }
 
+/* Record that the certificate at depth breaks the policy rule err. */
+static int policy_refusal(struct xca_chain_result *res, int err, int depth)
+{
+  res->x509_error = X509_V_ERR_APPLICATION_VERIFICATION;
+  res->error_depth = depth;
+  res->policy_error = err;
+  return err;
+}
+
+/* The built chain passed OpenSSL's checks: apply the policy to it, then
+ * name the verified CAs it passed through. */
+static int accept_chain(struct xca_trust *trust, X509_STORE_CTX *ctx, struct xca_chain_result *res)
+{
+  STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+  int depth = -1;
+  int rc = xca_policy_check_chain(&trust->policy, chain, &depth, res->policy_detail,
+                                  sizeof(res->policy_detail));
+
+  if (rc != XCA_OK) {
+    return policy_refusal(res, rc, depth);
+  }
+  res->x509_error = X509_V_OK;
+  collect_anchors(trust, chain, res);
+  return res->anchor_count > 0 ? XCA_OK : XCA_E_CHAIN;
+}
+
 int xca_trust_verify(struct xca_trust *trust, X509 *leaf, STACK_OF(X509) *untrusted,
                      int max_depth, time_t now, struct xca_chain_result *res)
 {
-  X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-  int rc = XCA_E_CHAIN;
+  X509_STORE_CTX *ctx;
+  int rc;
 
   memset(res, 0, sizeof(*res));
   res->error_depth = -1;
+  rc = xca_policy_check_leaf(leaf, res->policy_detail, sizeof(res->policy_detail));
+  if (rc != XCA_OK) {
+    return policy_refusal(res, rc, 0);
+  }
+  ctx = X509_STORE_CTX_new();
   if (ctx == NULL || !X509_STORE_CTX_init(ctx, trust->store, leaf, untrusted)) {
     X509_STORE_CTX_free(ctx);
     res->x509_error = X509_V_ERR_OUT_OF_MEM;
@@ -264,10 +309,9 @@ int xca_trust_verify(struct xca_trust *trust, X509 *leaf, STACK_OF(X509) *untrus
     X509_STORE_CTX_set_time(ctx, 0, now);
   }
   if (X509_verify_cert(ctx) == 1) {
-    res->x509_error = X509_V_OK;
-    collect_anchors(trust, X509_STORE_CTX_get0_chain(ctx), res);
-    rc = res->anchor_count > 0 ? XCA_OK : XCA_E_CHAIN;
+    rc = accept_chain(trust, ctx, res);
   } else {
+    rc = XCA_E_CHAIN;
     res->x509_error = X509_STORE_CTX_get_error(ctx);
     res->error_depth = X509_STORE_CTX_get_error_depth(ctx);
     if (res->x509_error == X509_V_OK) {
@@ -276,4 +320,21 @@ int xca_trust_verify(struct xca_trust *trust, X509 *leaf, STACK_OF(X509) *untrus
   }
   X509_STORE_CTX_free(ctx);
   return rc;
+}
+
+void xca_chain_describe(const struct xca_chain_result *res, char *buf, size_t buflen)
+{
+  int n;
+
+  if (res->policy_error != XCA_OK && res->policy_detail[0] != '\0') {
+    n = snprintf(buf, buflen, "%s (%s)", xca_strerror(res->policy_error), res->policy_detail);
+  } else if (res->policy_error != XCA_OK) {
+    n = snprintf(buf, buflen, "%s", xca_strerror(res->policy_error));
+  } else {
+    n = snprintf(buf, buflen, "%s (%s)", xca_strerror(XCA_E_CHAIN),
+                 X509_verify_cert_error_string(res->x509_error));
+  }
+  if (res->error_depth >= 0 && n >= 0 && (size_t)n < buflen) {
+    snprintf(buf + n, buflen - (size_t)n, " at depth %d", res->error_depth);
+  }
 }

@@ -12,6 +12,8 @@
 
 #include <openssl/x509.h>
 
+#include "policy.h"
+
 #define XCA_CA_NAME_MAX 64
 #define XCA_CHAIN_NAMES_MAX 8
 
@@ -20,6 +22,10 @@ struct xca_trust;
 struct xca_chain_result {
   int x509_error;  /* X509_V_OK when the chain leads to a verified CA */
   int error_depth; /* depth of the failing certificate, -1 when none */
+  /* XCA_OK, or the certificate policy rule (policy.h) the certificate at
+   * error_depth breaks; x509_error is then X509_V_ERR_APPLICATION_VERIFICATION. */
+  int policy_error;
+  char policy_detail[XCA_POLICY_DETAIL_MAX]; /* e.g. "RSA 1024 bits < 2048", or "" */
   int anchor_count; /* number of names in anchors[] */
   /* Names of the verified CAs that appear in the verified chain: the CAs a
    * session depends on (removing one of them may break the chain). */
@@ -29,13 +35,21 @@ struct xca_chain_result {
 /* Return 1 if name is a valid CA name ([A-Za-z0-9._-]{1,64}), else 0. */
 int xca_ca_name_valid(const char *name);
 
-/* Create an empty trust set. Returns NULL on allocation failure. */
+/* Create an empty trust set with the default certificate policy. Returns
+ * NULL on allocation failure. */
 struct xca_trust *xca_trust_new(void);
+
+/* Verify every later chain under policy (copied). */
+void xca_trust_set_policy(struct xca_trust *trust, const struct xca_policy *policy);
+
+/* The policy chains are verified under (borrowed). */
+const struct xca_policy *xca_trust_policy(const struct xca_trust *trust);
 
 /* Free the set and every reference it holds. NULL-safe. */
 void xca_trust_free(struct xca_trust *trust);
 
-/* A number that changes whenever the set changes (put, remove, clear). */
+/* A number that changes whenever the set or its policy changes (put,
+ * remove, clear, set_policy). */
 unsigned long xca_trust_generation(const struct xca_trust *trust);
 
 /* Trust ca under name (see xca_ca_name_valid), replacing what name held. Takes its own
@@ -59,10 +73,22 @@ void xca_trust_clear(struct xca_trust *trust);
  * and may contain the leaf) against the set at time now (0 = current time).
  * Checks signatures, validity periods, CA:TRUE and pathlen of every CA and a
  * maximum of max_depth certificates between leaf and anchor. An intermediate
- * in the set is a sufficient anchor.
+ * in the set is a sufficient anchor. Then the certificate policy: the leaf
+ * rules (xca_policy_check_leaf, before the chain is built, so that they
+ * are reported rather than OpenSSL's purpose check) and every certificate of
+ * the built chain, anchors included (xca_policy_check_chain).
  * Returns XCA_OK (res filled, res->x509_error == X509_V_OK), XCA_E_CHAIN
- * (res->x509_error says why) or XCA_E_NOMEM. */
+ * (res->x509_error says why), the policy error (res->policy_error, detail
+ * and error_depth say which certificate and why) or XCA_E_NOMEM. */
 int xca_trust_verify(struct xca_trust *trust, X509 *leaf, STACK_OF(X509) *untrusted,
                      int max_depth, time_t now, struct xca_chain_result *res);
+
+/* Write why a chain failed, for a log line or a reply, into buf: the
+ * policy error with its detail ("certificate key too weak (RSA 1024 bits <
+ * 2048) at depth 0"), or the chain error with OpenSSL's reason
+ * ("certificate chain does not lead to a verified CA (certificate has
+ * expired) at depth 0"). "at depth N" is left out when no certificate is
+ * to blame. Truncated to fit buflen (> 0). */
+void xca_chain_describe(const struct xca_chain_result *res, char *buf, size_t buflen);
 
 #endif

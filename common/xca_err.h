@@ -48,7 +48,14 @@
   X(DENIED, "not authorized")                                                    \
   X(NO_DEVICE, "the module's device does not exist")                             \
   X(NEED_THUMBPRINT, "selfSigned authentication requires a primaryThumbprint")  \
-  X(RANDOM, "random number generator failed")
+  X(RANDOM, "random number generator failed")                                    \
+  X(WEAK_KEY, "certificate key too weak")                                         \
+  X(BAD_CURVE, "certificate EC curve not allowed")                                \
+  X(KEY_TYPE, "certificate key type not allowed")                                 \
+  X(WEAK_DIGEST, "certificate signature digest too weak")                         \
+  X(LEAF_IS_CA, "client certificate is a CA certificate (CA:TRUE)")               \
+  X(LEAF_USAGE, "client certificate keyUsage lacks digitalSignature")             \
+  X(LEAF_EKU, "client certificate extendedKeyUsage lacks clientAuth")
 
 enum xca_err {
   XCA_OK = 0,

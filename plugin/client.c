@@ -1,4 +1,5 @@
 /* client.c - the connect decision and topic confinement of devices. */
+#include <stdio.h>
 #include <string.h>
 
 #include "acl.h"
@@ -16,23 +17,31 @@ static void warn_without_ticks(void)
   }
 }
 
-/* One line saying which identity was refused and why; client-chosen text
- * is sanitised, no secret is logged. */
+/* True when rc is the chain check's verdict, which facts->chain explains. */
+static int chain_refusal(const struct xca_cert_facts *facts, int rc)
+{
+  return facts != NULL && !facts->chain_ok &&
+         (rc == XCA_E_CHAIN || (rc != XCA_OK && rc == facts->chain.policy_error));
+}
+
+/* One line saying which identity was refused and why (for a chain: what
+ * failed at which depth); client-chosen text is sanitised, no secret is
+ * logged. */
 static void log_refusal(const char *client_id, const struct xca_cert_facts *facts, int rc)
 {
   char id_text[XCA_IDENTITY_MAX];
   char cn_text[XCA_CN_MAX];
+  char why[256];
 
   xca_log_sanitize(client_id, id_text, sizeof(id_text));
   xca_log_sanitize(facts ? facts->cn : "", cn_text, sizeof(cn_text));
-  if (rc == XCA_E_CHAIN && facts != NULL) {
-    mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "refused client '%s' (CN '%s'): %s (%s)",
-                         id_text, cn_text, xca_strerror(rc),
-                         X509_verify_cert_error_string(facts->x509_error));
+  if (chain_refusal(facts, rc)) {
+    xca_chain_describe(&facts->chain, why, sizeof(why));
   } else {
-    mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "refused client '%s' (CN '%s'): %s",
-                         id_text, cn_text, xca_strerror(rc));
+    snprintf(why, sizeof(why), "%s", xca_strerror(rc));
   }
+  mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "refused client '%s' (CN '%s'): %s",
+                       id_text, cn_text, why);
 }
 
 int xca_basic_auth_cb(int event, void *event_data, void *userdata)

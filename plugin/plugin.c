@@ -69,6 +69,8 @@ static int following_changes(void *watcher)
 
 static int create_state(void)
 {
+  struct xca_policy policy = {.min_rsa_bits = xca_g.cfg.min_rsa_bits};
+
   xca_g.redis = xca_redis_new(&xca_g.cfg, on_redis_state, NULL);
   xca_g.cache = xca_cache_new(xca_g.cfg.cache_capacity);
   xca_g.trust = xca_trust_new();
@@ -76,6 +78,7 @@ static int create_state(void)
   if (xca_g.redis == NULL || xca_g.cache == NULL || xca_g.trust == NULL || xca_g.sessions == NULL) {
     return MOSQ_ERR_NOMEM;
   }
+  xca_trust_set_policy(xca_g.trust, &policy);
   xca_g.registry.kv = xca_redis_kv(xca_g.redis);
   xca_g.registry.prefix = xca_g.cfg.key_prefix;
   xca_g.lookup.cache = xca_g.cache;

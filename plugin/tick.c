@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy.h"
 #include "xca_err.h"
 #include "xca_plugin.h"
 
@@ -16,8 +17,33 @@
  * (its will, possibly delayed by the client's Will Delay Interval). */
 #define CLOSED_KEEP_MS (3600LL * 1000)
 
+/* Return 1 if the verified CA name may be trusted: its certificate is
+ * usable and keeps the certificate policy. Otherwise log why, once per load. */
+static int ca_trustable(const char *name, X509 *cert)
+{
+  char detail[XCA_POLICY_DETAIL_MAX];
+  int rc;
+
+  if (cert == NULL) {
+    mosquitto_log_printf(MOSQ_LOG_WARNING, XCA_LOG_PREFIX
+                         "CA '%s' is marked verified but its certificate is unusable; not trusted",
+                         name);
+    return 0;
+  }
+  rc = xca_policy_check_cert(xca_trust_policy(xca_g.trust), cert, detail, sizeof(detail));
+  if (rc != XCA_OK) {
+    mosquitto_log_printf(MOSQ_LOG_WARNING, XCA_LOG_PREFIX
+                         "CA '%s' is marked verified but breaks the certificate policy: %s (%s); "
+                         "not trusted",
+                         name, xca_strerror(rc), detail);
+    return 0;
+  }
+  return 1;
+}
+
 /* Load the CA name from Redis into the trust set (or drop it when it is
- * gone or not verified). Returns 1 if the set lost or replaced it. */
+ * gone, not verified or not trustable). Returns 1 if the set lost or
+ * replaced it. */
 static int reload_ca(const char *name)
 {
   char key[XCA_KEY_MAX];
@@ -38,15 +64,14 @@ static int reload_ca(const char *name)
   }
   const char *status = xca_fields_get(&f, "status");
   const char *pem = xca_fields_get(&f, "certificate");
-  if (rc == XCA_OK && status != NULL && strcmp(status, "verified") == 0 && pem != NULL &&
-      xca_cert_from_pem(pem, strlen(pem), &cert) == XCA_OK &&
-      xca_trust_put(xca_g.trust, name, cert) == XCA_OK) {
+  int verified = rc == XCA_OK && status != NULL && strcmp(status, "verified") == 0;
+  if (verified && pem != NULL) {
+    xca_cert_from_pem(pem, strlen(pem), &cert);
+  }
+  if (verified && ca_trustable(name, cert) && xca_trust_put(xca_g.trust, name, cert) == XCA_OK) {
     X509_free(cert);
     xca_fields_free(&f);
     return had;
-  }
-  if (cert == NULL && rc == XCA_OK && status != NULL && strcmp(status, "verified") == 0) {
-    mosquitto_log_printf(MOSQ_LOG_WARNING, XCA_LOG_PREFIX "CA '%s' is marked verified but its certificate is unusable; not trusted", name);
   }
   X509_free(cert);
   xca_fields_free(&f);

@@ -82,6 +82,7 @@ static void fill_facts(X509 *leaf, STACK_OF(X509) *intermediates, struct xca_cer
   memset(f, 0, sizeof(*f));
   f->cn_ok = xca_cert_cn(leaf, f->cn, sizeof(f->cn)) == XCA_OK;
   f->self_signed = xca_cert_self_signed(leaf);
+  f->leaf_key_error = xca_policy_check_key(xca_trust_policy(xca_g.trust), leaf, NULL, 0);
   xca_cert_sha1(leaf, f->sha1);
   xca_cert_sha256(leaf, f->sha256);
   refresh_facts(leaf, intermediates, f);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Integration test for scripts/x509ca-pki: builds the Company-X story and a
 # 3-level chain with EC and with RSA keys in a temp dir and checks every file
-# with the openssl CLI. Prints each failure and a final "pki: N passed, M failed"
+# with the openssl CLI; then the options that make weak test material
+# (--rsa-bits, --curve, --md, --leaf-ca, --key-usage, --eku). Prints each failure and a final "pki: N passed, M failed"
 # line; exits non-zero on any failure. XCA_PKI overrides the script under test.
 set -uo pipefail
 
@@ -431,6 +432,78 @@ test_default_dir() {
     expect_eq "default key type is EC P-256" "EC P-256" "$(key_kind "$d/pki/x.key")"
 }
 
+# Prints the signature algorithm of a certificate, e.g. "md5WithRSAEncryption".
+sig_alg() { openssl x509 -in "$1" -noout -text | sed -n 's/^ *Signature Algorithm: //p' | head -n 1; }
+
+# Prints the key of a certificate: "RSA 1024", "EC P-384", ...
+cert_key() {
+    local text
+    text=$(openssl x509 -in "$1" -noout -text)
+    if [[ $text =~ NIST\ CURVE:\ (P-[0-9]+) ]]; then
+        printf 'EC %s\n' "${BASH_REMATCH[1]}"
+    elif [[ $text =~ ASN1\ OID:\ ([a-z0-9]+) ]]; then
+        printf 'EC %s\n' "${BASH_REMATCH[1]}"
+    elif [[ $text =~ Public-Key:\ \(([0-9]+)\ bit\) ]]; then
+        printf 'RSA %s\n' "${BASH_REMATCH[1]}"
+    fi
+}
+
+# The key, digest and LEAF options that make weak or odd test material.
+test_weak_material() {
+    KT=options
+    local d=$WORK/weak
+    local P=("$PKI" --dir "$d")
+    expect_ok "root with --rsa-bits 1024 --md md5" "${P[@]}" --rsa-bits 1024 --md md5 root weak
+    expect_eq "--rsa-bits 1024 makes an RSA-1024 key" "RSA 1024" "$(cert_key "$d/weak.crt")"
+    expect_eq "--md md5 signs with MD5" "md5WithRSAEncryption" "$(sig_alg "$d/weak.crt")"
+    expect_ok "EC root" "${P[@]}" root ec
+    expect_ok "device with --rsa-bits 512" "${P[@]}" --rsa-bits 512 device d512 --ca ec
+    expect_eq "--rsa-bits 512 makes an RSA-512 key" "RSA 512" "$(cert_key "$d/d512.crt")"
+    expect_eq "RSA leaves keep keyEncipherment" \
+        "X509v3 Key Usage: critical Digital Signature, Key Encipherment" "$(ext "$d/d512.crt" keyUsage)"
+    expect_ok "device with --md sha1" "${P[@]}" device dsha1 --ca ec --md sha1
+    expect_eq "--md sha1 signs with SHA-1" "ecdsa-with-SHA1" "$(sig_alg "$d/dsha1.crt")"
+    expect_ok "expired device with --md sha1" "${P[@]}" device dold --ca ec --md sha1 --expired
+    expect_eq "--md applies to expired certificates too" "ecdsa-with-SHA1" "$(sig_alg "$d/dold.crt")"
+    expect_ok "device with --curve P-384" "${P[@]}" --curve P-384 device d384 --ca ec
+    expect_eq "--curve P-384 makes a P-384 key" "EC P-384" "$(cert_key "$d/d384.crt")"
+    expect_ok "device with --curve secp256k1" "${P[@]}" --curve secp256k1 device dk1 --ca ec
+    expect_eq "--curve secp256k1 makes a secp256k1 key" "EC secp256k1" "$(cert_key "$d/dk1.crt")"
+    expect_eq "default digest is SHA-256" "ecdsa-with-SHA256" "$(sig_alg "$d/d384.crt")"
+    expect_ok "device with --leaf-ca" "${P[@]}" device dca --ca ec --leaf-ca
+    expect_eq "--leaf-ca sets CA:TRUE" "X509v3 Basic Constraints: critical CA:TRUE" \
+        "$(ext "$d/dca.crt" basicConstraints)"
+    expect_ok "--leaf-ca chain still verifies" verify "$d/ec.crt" "$d/dca.chain.pem" "$d/dca.crt"
+    expect_ok "device with --key-usage keyEncipherment" "${P[@]}" device dku --ca ec \
+        --key-usage keyEncipherment
+    expect_eq "--key-usage sets keyUsage" "X509v3 Key Usage: critical Key Encipherment" \
+        "$(ext "$d/dku.crt" keyUsage)"
+    expect_ok "device with --eku serverAuth" "${P[@]}" device deku --ca ec --eku serverAuth
+    expect_eq "--eku sets extendedKeyUsage" \
+        "X509v3 Extended Key Usage: TLS Web Server Authentication" "$(ext "$d/deku.crt" extendedKeyUsage)"
+    expect_ok "device with --key-usage none --eku none" "${P[@]}" device dnone --ca ec \
+        --key-usage none --eku none
+    expect_eq "none omits keyUsage" "" "$(ext "$d/dnone.crt" keyUsage)"
+    expect_eq "none omits extendedKeyUsage" "" "$(ext "$d/dnone.crt" extendedKeyUsage)"
+    expect_ok "module and selfsigned take LEAF options" "${P[@]}" module dm m1 --ca ec --eku serverAuth
+    expect_ok "selfsigned takes --leaf-ca" "${P[@]}" selfsigned sca --leaf-ca
+    expect_eq "selfsigned --leaf-ca sets CA:TRUE" "X509v3 Basic Constraints: critical CA:TRUE" \
+        "$(ext "$d/sca.crt" basicConstraints)"
+    expect_status "--rsa-bits 100 exits 2" 2 "${P[@]}" --rsa-bits 100 root r
+    expect_status "--rsa-bits x exits 2" 2 "${P[@]}" --rsa-bits x root r
+    expect_status "--md md4 exits 2" 2 "${P[@]}" --md md4 root r
+    expect_status "--curve with --rsa exits 2" 2 "${P[@]}" --rsa --curve P-384 root r
+    expect_fail "root does not take --leaf-ca" "(--leaf-ca)" "${P[@]}" root r --leaf-ca
+    expect_status "intermediate does not take --eku" 2 "${P[@]}" intermediate i --ca ec --eku serverAuth
+    expect_status "--eku with a bad list exits 2" 2 "${P[@]}" device x --ca ec --eku 'a;b'
+    expect_status "--key-usage without value exits 2" 2 "${P[@]}" device x --ca ec --key-usage
+    run pki --help
+    local opt
+    for opt in --rsa-bits --curve --md --leaf-ca --key-usage --eku; do
+        if [[ $OUT == *"$opt"* ]]; then pass; else fail "--help documents $opt" "$OUT"; fi
+    done
+}
+
 if ! command -v openssl >/dev/null; then
     echo "pki: openssl not found" >&2
     exit 1
@@ -439,6 +512,7 @@ test_usage
 test_round ec
 test_round rsa --rsa
 test_default_dir
+test_weak_material
 
 printf 'pki: %d passed, %d failed\n' "$PASSED" "$FAILED"
 ((FAILED == 0))

@@ -35,6 +35,7 @@ static const struct int_case int_cases[] = {
   {"max_chain_depth", offsetof(struct xca_config, max_chain_depth), 1, 16, 5},
   {"max_admin_payload", offsetof(struct xca_config, max_admin_payload), 1024, 16 * 1024 * 1024,
    65536},
+  {"min_rsa_bits", offsetof(struct xca_config, min_rsa_bits), 2048, 16384, 2048},
 };
 
 #define NINT (sizeof(int_cases) / sizeof(int_cases[0]))
@@ -206,6 +207,17 @@ static void test_port_typical_value(void **state)
   struct xca_config *cfg = *state;
   assert_int_equal(set(cfg, "redis_port", "6380"), XCA_OK);
   assert_int_equal(cfg->redis_port, 6380);
+}
+
+/* RSA-1024 can never be allowed: the range starts at 2048. */
+static void test_min_rsa_bits_refuses_weak_sizes(void **state)
+{
+  struct xca_config *cfg = *state;
+  assert_int_equal(set(cfg, "min_rsa_bits", "1024"), XCA_E_OPTION);
+  assert_string_equal(err, "plugin_opt_min_rsa_bits: '1024' is not an integer in [2048, 16384]");
+  assert_int_equal(cfg->min_rsa_bits, 2048);
+  assert_int_equal(set(cfg, "min_rsa_bits", "3072"), XCA_OK);
+  assert_int_equal(cfg->min_rsa_bits, 3072);
 }
 
 /* ---- redis_host -------------------------------------------------------- */
@@ -629,6 +641,7 @@ int main(void)
     T(test_int_refuses_hex_and_overflow),
     T(test_int_message_names_range),
     T(test_port_typical_value),
+    T(test_min_rsa_bits_refuses_weak_sizes),
     T(test_redis_host_accepts_hostname),
     T(test_redis_host_refuses_empty_and_keeps_old),
     T(test_redis_host_refuses_space_and_control),
