@@ -1,3 +1,5 @@
+#define _DEFAULT_SOURCE /* usleep() */
+
 #include "watcher.h"
 
 #include <poll.h>
