@@ -3,6 +3,7 @@
 # source file in the tree is compiled into the build in $XCA_BUILD_DIR and
 # every test file is registered with CTest, so a file added without its line
 # in a CMakeLists.txt is noticed here instead of silently left out.
+# shellcheck disable=SC2317 # the helpers below are called through xca_check
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 xca_setup

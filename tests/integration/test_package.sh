@@ -9,6 +9,7 @@
 # `dpkg -x` into a temporary root) runs in a real broker: a device
 # registered with the installed x509ca-admin is accepted, an unregistered
 # one refused with the reason logged.
+# shellcheck disable=SC2317 # the helpers below are called through xca_check
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 xca_setup
