@@ -1,3 +1,5 @@
+#define _GNU_SOURCE /* memmem() */
+
 #include "certinfo.h"
 
 #include <ctype.h>

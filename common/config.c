@@ -1,3 +1,5 @@
+#define _DEFAULT_SOURCE /* strsep() */
+
 #include "config.h"
 
 #include <errno.h>

@@ -1,3 +1,5 @@
+#define _DEFAULT_SOURCE /* usleep() */
+
 #include "watcher_internal.h"
 
 #include <poll.h>

@@ -13,9 +13,6 @@
  * Exit status: 0 when the run happened (refusals included), 1 on a set-up
  * failure (unreadable certificate, unknown host), 2 on a usage error.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>

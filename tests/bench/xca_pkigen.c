@@ -20,9 +20,6 @@
  * --shared-key gives every device the same key (faster; fine for benchmarks,
  * never for anything else). Exit 0 on success, 1 on failure, 2 on usage.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>

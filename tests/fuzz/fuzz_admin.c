@@ -9,6 +9,8 @@
  * invariants. Inputs whose length is a multiple of 4 are run a second time
  * with the registry down.
  */
+#define _GNU_SOURCE /* memmem() */
+
 #include <string.h>
 
 #include <cjson/cJSON.h>

@@ -5,6 +5,8 @@
  * through every accessor and a PEM round trip. The input as a string goes
  * through xca_thumbprint_normalize, checked against a model.
  */
+#define _GNU_SOURCE /* memmem() */
+
 #include <ctype.h>
 #include <string.h>
 
