@@ -515,13 +515,6 @@ static void test_table_free_releases_every_leaf(void **state)
   assert_int_equal(frees, 3);
 }
 
-static void test_free_null_safe(void **state)
-{
-  (void)state;
-  xca_sessions_free(NULL);
-}
-
-
 static void test_close_keeps_identity_and_releases_leaf(void **state)
 {
   struct xca_sessions *s = *state;
@@ -626,7 +619,6 @@ int main(void)
     T(test_replace_releases_old_leaf),
     T(test_replace_with_same_leaf_keeps_it_alive),
     T(test_table_free_releases_every_leaf),
-    cmocka_unit_test(test_free_null_safe),
   };
   return cmocka_run_group_tests(tests, group_setup, NULL);
 }
