@@ -628,6 +628,23 @@ xca_check_refused() {
     fi
 }
 
+# xca_refused BROKER REGEX COMMAND...: the predicate of xca_check_refused,
+# for xca_wait_for when a change takes a moment to reach the broker
+# (`xca_wait_for DESC 3 xca_refused b1 REGEX connects ...`): marks BROKER's
+# log, runs COMMAND, and is true only when COMMAND fails *and* BROKER logs a
+# line matching REGEX after the mark (within 2 s). Each attempt marks anew,
+# so the reason found is the one of the attempt that was refused.
+xca_refused() {
+    local broker=$1 regex=$2
+    shift 2
+    xca_log_mark "$broker"
+    if "$@"; then
+        echo "not refused (exit status 0): $*"
+        return 1
+    fi
+    xca_wait_log "$broker" "$regex" 2
+}
+
 # ---------------------------------------------------------------------------
 # Clients
 # ---------------------------------------------------------------------------

@@ -55,13 +55,28 @@ ok() {
     echo "$out" | tee "$XCA_TMP/reply"
     [[ $out == *'"data":'* && $out != *'"error":'* ]]
 }
-# refused REGEX CMD MEMBERS...: the command fails with an error matching REGEX.
+# refused REGEX CMD MEMBERS...: the command fails with an error matching
+# REGEX, and the broker wrote its audit line with that error after the
+# request was sent.
 refused() {
-    local re=$1 out
+    local re=$1 cmd=$2 out
     shift
+    : >"$XCA_TMP/reply"
+    xca_log_mark b1
     out=$(xca_admin_rr b1 "$(req "$@")") || { echo "no reply"; return 1; }
     echo "$out" | tee "$XCA_TMP/reply"
-    grep -Eq "\"error\":\"[^\"]*($re)" <<<"$out" && [[ $out != *'"data":'* ]]
+    grep -Eq "\"error\":\"[^\"]*($re)" <<<"$out" && [[ $out != *'"data":'* ]] &&
+        xca_wait_log b1 "x509ca: audit admin=admin command=$cmd target=[^ ]+( verificationCode=[*]{5})? result=error [(][^)]*($re)"
+}
+# raw_refused PAYLOAD REPLY_REGEX AUDIT_REGEX: the reply to a raw payload
+# matches REPLY_REGEX and the broker logged an audit line matching
+# "x509ca: audit admin=admin AUDIT_REGEX" after the request was sent.
+raw_refused() {
+    local out
+    xca_log_mark b1
+    out=$(xca_admin_rr b1 "$1") || { echo "no reply"; return 1; }
+    echo "$out"
+    grep -Eq -- "$2" <<<"$out" && xca_wait_log b1 "x509ca: audit admin=admin $3"
 }
 # raw_reply PAYLOAD REGEX: the reply to a raw payload matches REGEX.
 raw_reply() {
@@ -75,16 +90,23 @@ last_get() { grep -o "\"$1\":\"[^\"]*\"" "$XCA_TMP/last" | head -n 1 | cut -d'"'
 save() { xca_admin_rr b1 "$(req "$@")" >"$XCA_TMP/last"; cat "$XCA_TMP/last"; }
 verification() { xca_pki verification "$1" --ca "$2" --out "$P/$3.crt" >/dev/null; }
 connects() { xca_pub_tls b1 "$1" "$1" "devices/$1/messages/events/" hello; }
-cannot_connect() { ! connects "$@"; }
+# refusal CLIENTID REASON: the plugin's refusal line for a device whose
+# certificate CN is its client id.
+refusal() { echo "x509ca: refused client '$1' [(]CN '$1'[)]: $2"; }
+CHAIN="certificate chain does not lead to a verified CA"
 hget() { [[ $(xca_rcli HGET "$1" "$2") == "$3" ]]; }
 key_absent() { [[ $(xca_rcli EXISTS "$1") == 0 ]]; }
 key_present() { [[ $(xca_rcli EXISTS "$1") == 1 ]]; }
-# live LABEL ID: an MQTT 5 subscriber with ID's certificate, kept running.
+# live LABEL ID: an MQTT 5 subscriber with ID's certificate, kept running
+# (b1's log is marked first, for `subscribed`).
 live() {
+    xca_log_mark b1
     XCA_SUB_TIMEOUT=60 xca_bg "$1" xca_sub_tls b1 "$2" "$2" "devices/$2/messages/devicebound/#" \
         -V mqttv5 -d -W 50
 }
-# dropped_within LABEL MS: the xca_bg process LABEL ends within MS ms.
+# dropped_within LABEL MS ID REASON: the xca_bg process LABEL ends within MS
+# ms, and since the last mark of b1's log the plugin logged that it kicked
+# ID for REASON.
 dropped_within() {
     local pid start
     pid=$(xca__pid "bg-$1") || { echo "no process $1"; return 1; }
@@ -98,25 +120,31 @@ dropped_within() {
     done
     echo "dropped after $(($(xca__now_ms) - start)) ms"
     cat "$XCA_TMP/$1.out"
+    xca_wait_log b1 "x509ca: disconnecting client '$3': $4\$" 1
 }
-# subscribed ID: the broker acknowledged ID's subscription (the client's own
-# output is block-buffered, so the broker log tells).
-subscribed() { xca_log_has b1 "Sending SUBACK to $1\$"; }
+# subscribed ID: since the mark `live` set, the broker acknowledged ID's
+# subscription (the client's own output is block-buffered, so the broker
+# log tells).
+subscribed() { xca_log_has_since b1 "Sending SUBACK to $1\$"; }
 
 CA=$(pem_json "$P/company-x.crt")
 
 # --- Request shape ----------------------------------------------------------
-xca_check "invalid JSON gets one error response" raw_reply 'not json' \
-    '^\{"responses":\[\{"command":"unknown","error":"invalid JSON"\}\]\}$'
-xca_check "no commands array gets one error response" raw_reply '{"cmds":[]}' \
-    '^\{"responses":\[\{"command":"unknown","error":"missing or invalid argument: commands"\}\]\}$'
-xca_check "unknown command is refused by name" raw_reply '{"commands":[{"command":"dropAll"}]}' \
-    '"command":"dropAll","error":"unknown command"'
+xca_check "invalid JSON gets one error response" raw_refused 'not json' \
+    '^\{"responses":\[\{"command":"unknown","error":"invalid JSON"\}\]\}$' \
+    'command=- target=- result=error [(]invalid JSON[)]'
+xca_check "no commands array gets one error response" raw_refused '{"cmds":[]}' \
+    '^\{"responses":\[\{"command":"unknown","error":"missing or invalid argument: commands"\}\]\}$' \
+    'command=- target=- result=error [(]missing or invalid argument: commands[)]'
+xca_check "unknown command is refused by name" raw_refused '{"commands":[{"command":"dropAll"}]}' \
+    '"command":"dropAll","error":"unknown command"' \
+    'command=unknown target=- result=error [(]unknown command[)]'
 xca_check "responses come in order with their correlationData" raw_reply \
     '{"commands":[{"command":"getCA","name":"none","correlationData":"c1"},{"command":"listCAs","correlationData":"c2"}]}' \
     '^\{"responses":\[\{"command":"getCA","error":"CA not found","correlationData":"c1"\},\{"command":"listCAs","data":\{"cas":\[\]\},"correlationData":"c2"\}\]\}$'
 big=$(printf '{"commands":[]}%70000s' '')
-xca_check "payload over max_admin_payload is refused" raw_reply "$big" '"error":"payload too large"'
+xca_check "payload over max_admin_payload is refused" raw_refused "$big" '"error":"payload too large"' \
+    'command=- target=- result=error [(]payload too large[)]'
 
 # rr_v5_topic: the reply also goes to the request's Response Topic, with its
 # Correlation Data.
@@ -128,9 +156,10 @@ rr_v5_topic() {
     echo "$out"
     [[ $out == 'corr-42|{"responses":[{"command":"listCAs","data":{"cas":[]}}]}' ]]
 }
+xca_log_mark b1
 xca_check "MQTT 5 Response Topic gets the reply with the Correlation Data" rr_v5_topic
 xca_check "audit line per command" \
-    xca_log_has b1 'x509ca: audit admin=admin command=listCAs target=- result=ok'
+    xca_log_has_since b1 'x509ca: audit admin=admin command=listCAs target=- result=ok'
 
 # --- uploadCA ---------------------------------------------------------------
 xca_check "uploadCA refuses invalid PEM" refused "invalid PEM" uploadCA '"name":"company-x"' '"certificate":"junk"'
@@ -177,7 +206,8 @@ xca_check "createDevice reply is the stored identity" grep -q \
     "$XCA_TMP/reply"
 xca_check "Redis holds the device" hget x509ca:device:widget-1 status enabled
 for d in widget-2 widget-3 widget-4; do ok createDevice "\"deviceId\":\"$d\"" >/dev/null; done
-xca_check_fails "a device under an unverified CA cannot connect" connects widget-1
+xca_check_refused "a device under an unverified CA cannot connect: no chain to a verified CA" b1 \
+    "$(refusal widget-1 "$CHAIN")" connects widget-1
 
 # --- generateVerificationCode / verifyCA ------------------------------------
 save uploadCA '"name":"other"' "\"certificate\":$(pem_json "$P/other.crt")" >/dev/null
@@ -199,7 +229,9 @@ xca_check "verifyCA refuses an expired code" refused "verification code expired"
 xca_check "the CA stays unverified" hget x509ca:ca:company-x status unverified
 save generateVerificationCode '"name":"company-x"' >/dev/null
 CODE2=$(last_get verificationCode)
-xca_check_fails "each code is new" test "$CODE" = "$CODE2"
+# differs A B: B is a value and not A.
+differs() { [[ -n $2 && $1 != "$2" ]]; }
+xca_check "each code is new" differs "$CODE" "$CODE2"
 xca_check "verifyCA refuses the replaced code" refused "does not match the live code" verifyCA \
     '"name":"company-x"' "\"certificate\":$(pem_json "$P/v-good.crt")"
 verification "$CODE2" company-x v-good2
@@ -265,70 +297,91 @@ xca_check "listDevices of one device's modules" raw_reply \
 xca_check "listDevices refuses a bad cursor" refused "cursor" listDevices '"cursor":"x"'
 
 # --- Who may use the admin topics --------------------------------------------
-# bob_pub: a non-admin password user publishes a createDevice request.
-bob_pub() {
-    timeout 10 mosquitto_pub -h 127.0.0.1 -p "$B1_ADMIN_PORT" -u bob -P bobpw -i bob-pub -q 1 \
-        -t '$CONTROL/x509ca/v1' -m '{"commands":[{"command":"createDevice","deviceId":"bob-dev"}]}' || true
-}
-bob_pub
-sleep 0.3
-xca_check "a non-admin user's request has no effect" key_absent x509ca:device:bob-dev
-xca_check "and is denied or ignored with a log line" xca_log_has b1 \
-    '(Denied PUBLISH from bob-pub .*CONTROL)|(x509ca: audit admin command from client bob-pub ignored)'
-# bob_rr_no_reply: a non-admin user's request gets no reply.
-bob_rr_no_reply() {
+# An admin listens on the response topic while bob, a non-admin password user,
+# sends a request and then an admin sends one: requests are handled in order
+# (bob's publish is acknowledged only once it was handled), so if bob's got a
+# reply it would be the first response the listener receives.
+xca_log_mark b1
+xca_bg replies timeout 10 mosquitto_sub -h 127.0.0.1 -p "$B1_ADMIN_PORT" -u admin -P adminpw \
+    -i admin-listener -t '$CONTROL/x509ca/v1/response' -C 1 -W 8
+xca_wait_for "an admin listens on the response topic" 5 \
+    xca_log_has_since b1 'Sending SUBACK to admin-listener$'
+xca_log_mark b1
+timeout 10 mosquitto_pub -h 127.0.0.1 -p "$B1_ADMIN_PORT" -u bob -P bobpw -i bob-pub -q 1 \
+    -t '$CONTROL/x509ca/v1' \
+    -m '{"commands":[{"command":"createDevice","deviceId":"bob-dev","correlationData":"from-bob"}]}' || true
+xca_check "a non-admin user's request is denied by the plugin's ACL" \
+    xca_wait_log b1 "Denied PUBLISH from bob-pub [(]d0, q1, r0, m1, '\\\$CONTROL/x509ca/v1'"
+xca_check "and has no effect" key_absent x509ca:device:bob-dev
+xca_check "an admin's request after it is answered" ok listCAs '"correlationData":"from-admin"'
+xca_bg_wait replies 10 || true
+xca_check "the first response on the topic is the admin's: bob's request got none" \
+    grep -q '"correlationData":"from-admin"' "$XCA_TMP/replies.out"
+# denied_sub OUTFILE: the subscriber's output says that its SUBACK refused
+# every subscription (the broker does not log a denied SUBSCRIBE).
+denied_sub() { cat "$1"; grep -qx "All subscription requests were denied." "$1"; }
+# bob_rr_denied: a non-admin user's mosquitto_rr cannot subscribe to the
+# responses (Not authorized), so it never even sends its request.
+bob_rr_denied() {
     timeout 10 mosquitto_rr -h 127.0.0.1 -p "$B1_ADMIN_PORT" -u bob -P bobpw -i bob-rr \
         -t '$CONTROL/x509ca/v1' -e '$CONTROL/x509ca/v1/response' -W 2 \
         -m '{"commands":[{"command":"listCAs"}]}' >"$XCA_TMP/bob-rr.out" 2>&1 || true
     cat "$XCA_TMP/bob-rr.out"
-    ! grep -q responses "$XCA_TMP/bob-rr.out"
+    grep -qx "Not authorized" "$XCA_TMP/bob-rr.out" && ! grep -q responses "$XCA_TMP/bob-rr.out"
 }
-xca_check "a non-admin user gets no reply" bob_rr_no_reply
+xca_check "a non-admin user's mosquitto_rr is refused its response subscription" bob_rr_denied
 # bob_sub_denied: a non-admin user's subscription to the responses is denied.
 bob_sub_denied() {
     timeout 10 mosquitto_sub -h 127.0.0.1 -p "$B1_ADMIN_PORT" -u bob -P bobpw -i bob-sub -V 5 \
         -t '$CONTROL/x509ca/v1/response' -W 2 >"$XCA_TMP/bob-sub.out" 2>&1 || true
-    cat "$XCA_TMP/bob-sub.out"
-    grep -qi denied "$XCA_TMP/bob-sub.out"
+    denied_sub "$XCA_TMP/bob-sub.out"
 }
 xca_check "a non-admin user cannot subscribe to the responses" bob_sub_denied
+xca_log_mark b1
 xca_pub_tls b1 widget-1 widget-1 '$CONTROL/x509ca/v1' \
     '{"commands":[{"command":"createDevice","deviceId":"dev-evil"}]}' >/dev/null 2>&1 || true
-sleep 0.3
-xca_check "a certificate-authenticated device cannot publish admin requests" key_absent x509ca:device:dev-evil
-xca_check "its publish was denied" xca_log_has b1 'Denied PUBLISH from widget-1 .*CONTROL/x509ca/v1'
+xca_check "a certificate-authenticated device's admin request is denied" \
+    xca_wait_log b1 "Denied PUBLISH from widget-1 [(]d0, q1, r0, m1, '\\\$CONTROL/x509ca/v1'"
+xca_check "and has no effect" key_absent x509ca:device:dev-evil
 # dev_sub_denied: a device's subscription to the responses is denied.
 dev_sub_denied() {
     xca_sub_tls b1 widget-1 widget-1 '$CONTROL/x509ca/v1/response' -V mqttv5 -W 2 \
         >"$XCA_TMP/dev-sub.out" 2>&1 || true
-    cat "$XCA_TMP/dev-sub.out"
-    grep -qi denied "$XCA_TMP/dev-sub.out"
+    denied_sub "$XCA_TMP/dev-sub.out"
 }
 xca_check "a device cannot subscribe to the responses" dev_sub_denied
 
 # --- Changes drop live sessions within 1 second ------------------------------
 live s3 widget-3
 xca_wait_for "widget-3 holds a live session" 5 subscribed widget-3
+xca_log_mark b1
 xca_check "disable widget-3" ok updateDevice '"deviceId":"widget-3","status":"disabled"'
-xca_check "widget-3's live session is dropped within 1 s" dropped_within s3 1000
-xca_check "widget-3 cannot reconnect" cannot_connect widget-3
+xca_check "widget-3's live session is dropped within 1 s: identity is disabled" \
+    dropped_within s3 1000 widget-3 "identity is disabled"
+xca_check_refused "widget-3 cannot reconnect: identity is disabled" b1 \
+    "$(refusal widget-3 "identity is disabled")" connects widget-3
 xca_check "enable widget-3" ok updateDevice '"deviceId":"widget-3","status":"enabled"'
 xca_check "widget-3 connects again at once" connects widget-3
 
 live s4 widget-4
 xca_wait_for "widget-4 holds a live session" 5 subscribed widget-4
+xca_log_mark b1
 xca_check "delete widget-4" ok deleteDevice '"deviceId":"widget-4"'
 xca_check "deleteDevice reply" grep -q '"data":{"modulesDeleted":0}' "$XCA_TMP/reply"
-xca_check "widget-4's live session is dropped within 1 s" dropped_within s4 1000
-xca_check "widget-4 cannot reconnect" cannot_connect widget-4
+xca_check "widget-4's live session is dropped within 1 s: not found" \
+    dropped_within s4 1000 widget-4 "not found"
+xca_check_refused "widget-4 cannot reconnect: not found" b1 "$(refusal widget-4 "not found")" connects widget-4
 xca_check "deleteDevice of an unknown device" refused "device not found" deleteDevice '"deviceId":"widget-4"'
 
 live s2 widget-2
 xca_wait_for "widget-2 holds a live session" 5 subscribed widget-2
+xca_log_mark b1
 xca_check "deleteCA company-x" ok deleteCA '"name":"company-x"'
-xca_check "widget-2's live session is dropped within 1 s" dropped_within s2 1000
+xca_check "widget-2's live session is dropped within 1 s: no chain to a verified CA" \
+    dropped_within s2 1000 widget-2 "$CHAIN"
 xca_check "Redis: the CA is gone" key_absent x509ca:ca:company-x
-xca_check "a device under the deleted CA cannot connect" cannot_connect widget-1
+xca_check_refused "a device under the deleted CA cannot connect: no chain to a verified CA" b1 \
+    "$(refusal widget-1 "$CHAIN")" connects widget-1
 xca_check "deleteCA of an unknown CA" refused "CA not found" deleteCA '"name":"company-x"'
 
 # deleteDevice of a device deletes its modules.

@@ -43,12 +43,17 @@ expect_ok() {
     if ((RC == 0)); then pass; else fail "$desc (exit $RC)" "$OUT"; fi
 }
 
-# expect_status DESC CODE CMD...: CMD must exit with CODE.
-expect_status() {
-    local desc=$1 code=$2
-    shift 2
+# expect_refused DESC CODE PATTERN CMD...: CMD must exit with CODE and print
+# PATTERN, the reason it refused.
+expect_refused() {
+    local desc=$1 code=$2 pattern=$3
+    shift 3
     run "$@"
-    if ((RC == code)); then pass; else fail "$desc (exit $RC, wanted $code)" "$OUT"; fi
+    if ((RC == code)) && [[ $OUT == *"$pattern"* ]]; then
+        pass
+    else
+        fail "$desc (exit $RC, wanted $code with '$pattern')" "$OUT"
+    fi
 }
 
 # expect_fail DESC PATTERN CMD...: CMD must fail and print PATTERN.
@@ -146,24 +151,36 @@ test_usage() {
     expect_ok "-h exits 0" pki -h
     expect_ok "help exits 0" pki help
     local d=$WORK/usage
-    expect_status "no command exits 2" 2 pki --dir "$d"
+    expect_refused "no command exits 2" 2 "x509ca-pki: missing command" pki --dir "$d"
     expect_match "usage goes to stderr" "Usage:" "$(pki --dir "$d" 2>&1 >/dev/null)"
-    expect_status "unknown command exits 2" 2 pki --dir "$d" frobnicate
-    expect_status "unknown option exits 2" 2 pki --dir "$d" root r --frob
-    expect_status "root without NAME exits 2" 2 pki --dir "$d" root
-    expect_status "device without --ca exits 2" 2 pki --dir "$d" device dev1
-    expect_status "--ca without value exits 2" 2 pki --dir "$d" device dev1 --ca
-    expect_status "module without MODULEID exits 2" 2 pki --dir "$d" module dev1 --ca x
-    expect_status "verification without CA exits 2" 2 pki --dir "$d" verification CODE
-    expect_status "verification with --ca-cert only exits 2" 2 pki --dir "$d" verification CODE --ca-cert x
-    expect_status "--days abc exits 2" 2 pki --dir "$d" --days abc root r
-    expect_status "--pathlen x exits 2" 2 pki --dir "$d" intermediate i --ca r --pathlen x
-    expect_status "extra argument exits 2" 2 pki --dir "$d" root r extra
-    expect_status "option of another command exits 2" 2 pki --dir "$d" root r --pathlen 1
-    expect_status "thumbprint without file exits 2" 2 pki thumbprint
-    run pki --dir "$d" device dev1 --ca no-such-ca
-    if ((RC != 0 && RC != 2)) && [[ $OUT == *no-such-ca* ]]; then pass; else
-        fail "missing issuer fails with exit 1 and names it (exit $RC)" "$OUT"; fi
+    expect_refused "unknown command exits 2" 2 "x509ca-pki: unknown command 'frobnicate'" \
+        pki --dir "$d" frobnicate
+    expect_refused "unknown option exits 2" 2 "x509ca-pki: unknown option --frob" pki --dir "$d" root r --frob
+    expect_refused "root without NAME exits 2" 2 "x509ca-pki: root takes 1 argument(s), got 0" \
+        pki --dir "$d" root
+    expect_refused "device without --ca exits 2" 2 "x509ca-pki: device needs --ca ISSUER" \
+        pki --dir "$d" device dev1
+    expect_refused "--ca without value exits 2" 2 "x509ca-pki: option --ca needs a value" \
+        pki --dir "$d" device dev1 --ca
+    expect_refused "module without MODULEID exits 2" 2 "x509ca-pki: module takes 2 argument(s), got 1" \
+        pki --dir "$d" module dev1 --ca x
+    expect_refused "verification without CA exits 2" 2 \
+        "x509ca-pki: verification needs --ca or --ca-cert and --ca-key" pki --dir "$d" verification CODE
+    expect_refused "verification with --ca-cert only exits 2" 2 \
+        "x509ca-pki: verification needs --ca or --ca-cert and --ca-key" \
+        pki --dir "$d" verification CODE --ca-cert x
+    expect_refused "--days abc exits 2" 2 "x509ca-pki: --days needs a positive integer" \
+        pki --dir "$d" --days abc root r
+    expect_refused "--pathlen x exits 2" 2 "x509ca-pki: --pathlen needs an integer" \
+        pki --dir "$d" intermediate i --ca r --pathlen x
+    expect_refused "extra argument exits 2" 2 "x509ca-pki: root takes 1 argument(s), got 2" \
+        pki --dir "$d" root r extra
+    expect_refused "option of another command exits 2" 2 "x509ca-pki: root does not take that option (--pathlen)" \
+        pki --dir "$d" root r --pathlen 1
+    expect_refused "thumbprint without file exits 2" 2 "x509ca-pki: thumbprint takes 1 argument(s), got 0" \
+        pki thumbprint
+    expect_refused "missing issuer fails with exit 1 and names it" 1 \
+        "x509ca-pki: issuer certificate $d/no-such-ca.crt not found" pki --dir "$d" device dev1 --ca no-such-ca
     if [[ ! -e $d/dev1.crt ]]; then pass; else fail "failed device command left dev1.crt"; fi
 }
 
@@ -305,10 +322,10 @@ test_round() {
     if [[ ! -e $d/dout.crt && -s $d/other-name.chain.pem ]]; then pass; else fail "--out names the files"; fi
     expect_ok "device --days 10" "${P[@]}" --days 10 device short --ca technician-z
     expect_ok "--days 10: valid for 9 more days" openssl x509 -in "$d/short.crt" -noout -checkend $((9 * 86400))
-    expect_status "--days 10: not valid for 11 more days" 1 \
+    expect_refused "--days 10: not valid for 11 more days" 1 "Certificate will expire" \
         openssl x509 -in "$d/short.crt" -noout -checkend $((11 * 86400))
     expect_ok "global option after the command" "${P[@]}" device late --ca technician-z --days 20
-    expect_status "late --days 20: not valid for 21 days" 1 \
+    expect_refused "late --days 20: not valid for 21 days" 1 "Certificate will expire" \
         openssl x509 -in "$d/late.crt" -noout -checkend $((21 * 86400))
 
     # --- expired certificates ---
@@ -327,9 +344,11 @@ test_round() {
     expect_fail "device under expired intermediate fails" "certificate has expired" \
         verify "$d/company-x.crt" "$d/underold.chain.pem" "$d/underold.crt"
     expect_ok "module --expired" "${P[@]}" module exp1 m --ca technician-z --expired
-    expect_status "expired module is expired" 1 openssl x509 -in "$d/exp1--m.crt" -noout -checkend 0
+    expect_refused "expired module is expired" 1 "Certificate will expire" \
+        openssl x509 -in "$d/exp1--m.crt" -noout -checkend 0
     expect_ok "selfsigned --expired" "${P[@]}" selfsigned sexp --expired
-    expect_status "expired selfsigned is expired" 1 openssl x509 -in "$d/sexp.crt" -noout -checkend 0
+    expect_refused "expired selfsigned is expired" 1 "Certificate will expire" \
+        openssl x509 -in "$d/sexp.crt" -noout -checkend 0
     expect_eq "expired selfsigned is self-signed" "CN=sexp" "$(issuer "$d/sexp.crt")"
 
     # --- --not-ca ---
@@ -367,7 +386,8 @@ test_round() {
     expect_ok "thumbprint of a DER file" "${P[@]}" thumbprint "$WORK/$KT-dev.der"
     expect_eq "DER thumbprint = PEM thumbprint" \
         "sha1=$(fingerprint sha1 "$dev.crt")"$'\n'"sha256=$(fingerprint sha256 "$dev.crt")" "$OUT"
-    expect_fail "thumbprint of a missing file fails" "nope.crt" "${P[@]}" thumbprint "$d/nope.crt"
+    expect_refused "thumbprint of a missing file fails" 1 "x509ca-pki: cannot read $d/nope.crt" \
+        "${P[@]}" thumbprint "$d/nope.crt"
 
     # --- verification certificates ---
     local key_before

@@ -417,13 +417,6 @@ static void test_clear_drops_everything_and_cache_reusable(void **state)
   assert_int_equal(hit(c, "c"), 1);
 }
 
-static void test_free_and_clear_null_safe(void **state)
-{
-  (void)state;
-  xca_cache_free(NULL);
-  xca_cache_clear(NULL);
-}
-
 #define T2(f) cmocka_unit_test_setup_teardown(f, setup2, teardown)
 #define T100(f) cmocka_unit_test_setup_teardown(f, setup100, teardown)
 
@@ -455,7 +448,6 @@ int main(void)
     T100(test_remove_drops_only_that_key),
     T100(test_remove_missing_key_is_noop),
     T100(test_clear_drops_everything_and_cache_reusable),
-    cmocka_unit_test(test_free_and_clear_null_safe),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,12 +10,11 @@
 
 #include "xca_err.h"
 
-/* Every code of the table, with the name the X-macro gives it. */
+/* Every code of the table. */
 static const struct {
   int code;
-  const char *name;
 } all_codes[] = {
-#define ROW(name, msg) {XCA_E_##name, #name},
+#define ROW(name, msg) {XCA_E_##name},
   XCA_ERRNO_MAP(ROW)
 #undef ROW
 };
@@ -30,22 +29,16 @@ static void test_ok_is_zero_with_name_ok_and_message_success(void **state)
   assert_string_equal(xca_strerror(XCA_OK), "success");
 }
 
-static void test_codes_are_nonzero_and_below_max(void **state)
+/* The reasons README.md quotes (the refusal log line, the Redis-failure
+ * log lines, the admin reply of generateVerificationCode), written out
+ * here rather than taken from the table: operators grep for them. */
+static void test_readme_reasons_are_the_messages(void **state)
 {
   (void)state;
-  for (size_t i = 0; i < NCODES; i++) {
-    assert_true(all_codes[i].code > XCA_OK);
-    assert_true(all_codes[i].code < XCA_E_MAX_);
-  }
-  assert_int_equal(XCA_E_MAX_, (int)NCODES + 1);
-}
-
-static void test_each_code_name_is_its_table_name(void **state)
-{
-  (void)state;
-  for (size_t i = 0; i < NCODES; i++) {
-    assert_string_equal(xca_err_name(all_codes[i].code), all_codes[i].name);
-  }
+  assert_string_equal(xca_strerror(XCA_E_DISABLED), "identity is disabled");
+  assert_string_equal(xca_strerror(XCA_E_REGISTRY), "registry unavailable");
+  assert_string_equal(xca_strerror(XCA_E_STALE), "registry unavailable and cached entry too old");
+  assert_string_equal(xca_strerror(XCA_E_ALREADY_VERIFIED), "CA is already verified");
 }
 
 static void test_each_code_has_nonempty_name_and_message(void **state)
@@ -127,8 +120,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_log_sanitize_replaces_control_and_non_ascii),
     cmocka_unit_test(test_ok_is_zero_with_name_ok_and_message_success),
-    cmocka_unit_test(test_codes_are_nonzero_and_below_max),
-    cmocka_unit_test(test_each_code_name_is_its_table_name),
+    cmocka_unit_test(test_readme_reasons_are_the_messages),
     cmocka_unit_test(test_each_code_has_nonempty_name_and_message),
     cmocka_unit_test(test_names_are_distinct),
     cmocka_unit_test(test_messages_are_distinct),
