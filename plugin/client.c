@@ -66,6 +66,11 @@ int xca_basic_auth_cb(int event, void *event_data, void *userdata)
   facts = xca_tls_facts(leaf, XCA_FACTS_CURRENT);
   rc = xca_auth_decide(facts, client_id, ed->username, xca_g.cfg.hub_hostname,
                        xca_lookup_identity, &xca_g.lookup, &ident);
+  /* Without the CA set (Redis has not answered yet) no chain can verify:
+   * say so rather than blame the chain. */
+  if (rc == XCA_E_CHAIN && !xca_g.cas_loaded) {
+    rc = XCA_E_REGISTRY;
+  }
   if (rc == XCA_OK) {
     /* A connection taking this client id over: the one it replaces keeps
      * confining its will (the broker may publish it right after this). */
