@@ -266,21 +266,77 @@ static int policy_refusal(struct xca_chain_result *res, int err, int depth)
   return err;
 }
 
-/* The built chain passed OpenSSL's checks: apply the policy to it, then
- * name the verified CAs it passed through. */
+/* Record the thumbprints of the verified chain, leaf first. */
+static void collect_thumbprints(STACK_OF(X509) *chain, struct xca_chain_result *res)
+{
+  res->chain_len = sk_X509_num(chain);
+  for (int i = 0; i < res->chain_len; i++) {
+    xca_cert_sha256(sk_X509_value(chain, i), res->chain_sha256[i]);
+  }
+}
+
+/* The built chain passed OpenSSL's checks: apply the length bound and the
+ * policy to it, then name the verified CAs it passed through. */
 static int accept_chain(struct xca_trust *trust, X509_STORE_CTX *ctx, struct xca_chain_result *res)
 {
   STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
   int depth = -1;
-  int rc = xca_policy_check_chain(&trust->policy, chain, &depth, res->policy_detail,
-                                  sizeof(res->policy_detail));
+  int rc;
 
+  /* Its thumbprints must fit the result (max_chain_depth allows longer). */
+  if (sk_X509_num(chain) > XCA_CHAIN_MAX) {
+    res->x509_error = X509_V_ERR_CERT_CHAIN_TOO_LONG;
+    res->error_depth = XCA_CHAIN_MAX;
+    return XCA_E_CHAIN;
+  }
+  rc = xca_policy_check_chain(&trust->policy, chain, &depth, res->policy_detail,
+                              sizeof(res->policy_detail));
   if (rc != XCA_OK) {
     return policy_refusal(res, rc, depth);
   }
   res->x509_error = X509_V_OK;
   collect_anchors(trust, chain, res);
-  return res->anchor_count > 0 ? XCA_OK : XCA_E_CHAIN;
+  if (res->anchor_count == 0) {
+    return XCA_E_CHAIN;
+  }
+  collect_thumbprints(chain, res);
+  return XCA_OK;
+}
+
+/* A store context for target over the set: PARTIAL_CHAIN (a verified
+ * intermediate is an anchor on its own), max_depth, and the time now
+ * (0 = current time). NULL when out of memory (res says so). */
+static X509_STORE_CTX *new_ctx(struct xca_trust *trust, X509 *target, STACK_OF(X509) *untrusted,
+                               int max_depth, time_t now, struct xca_chain_result *res)
+{
+  X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+
+  if (ctx == NULL || !X509_STORE_CTX_init(ctx, trust->store, target, untrusted)) {
+    X509_STORE_CTX_free(ctx);
+    res->x509_error = X509_V_ERR_OUT_OF_MEM;
+    return NULL;
+  }
+  X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_PARTIAL_CHAIN);
+  X509_STORE_CTX_set_depth(ctx, max_depth);
+  if (now != 0) {
+    X509_STORE_CTX_set_time(ctx, 0, now);
+  }
+  return ctx;
+}
+
+/* Run OpenSSL's verification on ctx; on success the policy and the rest
+ * (accept_chain), else record OpenSSL's reason. */
+static int run_verify(struct xca_trust *trust, X509_STORE_CTX *ctx, struct xca_chain_result *res)
+{
+  if (X509_verify_cert(ctx) == 1) {
+    return accept_chain(trust, ctx, res);
+  }
+  res->x509_error = X509_STORE_CTX_get_error(ctx);
+  res->error_depth = X509_STORE_CTX_get_error_depth(ctx);
+  if (res->x509_error == X509_V_OK) {
+    res->x509_error = X509_V_ERR_UNSPECIFIED;
+  }
+  return XCA_E_CHAIN;
 }
 
 int xca_trust_verify(struct xca_trust *trust, X509 *leaf, STACK_OF(X509) *untrusted,
@@ -295,29 +351,72 @@ int xca_trust_verify(struct xca_trust *trust, X509 *leaf, STACK_OF(X509) *untrus
   if (rc != XCA_OK) {
     return policy_refusal(res, rc, 0);
   }
-  ctx = X509_STORE_CTX_new();
-  if (ctx == NULL || !X509_STORE_CTX_init(ctx, trust->store, leaf, untrusted)) {
-    X509_STORE_CTX_free(ctx);
-    res->x509_error = X509_V_ERR_OUT_OF_MEM;
+  ctx = new_ctx(trust, leaf, untrusted, max_depth, now, res);
+  if (ctx == NULL) {
     return XCA_E_NOMEM;
   }
-  /* PARTIAL_CHAIN: a verified intermediate is an anchor on its own. */
-  X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_PARTIAL_CHAIN);
-  X509_STORE_CTX_set_depth(ctx, max_depth);
   X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
-  if (now != 0) {
-    X509_STORE_CTX_set_time(ctx, 0, now);
-  }
-  if (X509_verify_cert(ctx) == 1) {
-    rc = accept_chain(trust, ctx, res);
-  } else {
-    rc = XCA_E_CHAIN;
-    res->x509_error = X509_STORE_CTX_get_error(ctx);
-    res->error_depth = X509_STORE_CTX_get_error_depth(ctx);
-    if (res->x509_error == X509_V_OK) {
-      res->x509_error = X509_V_ERR_UNSPECIFIED;
+  rc = run_verify(trust, ctx, res);
+  X509_STORE_CTX_free(ctx);
+  return rc;
+}
+
+/* The entry of the set holding exactly cert, or NULL. */
+static struct ca_entry *find_cert(const struct xca_trust *trust, X509 *cert)
+{
+  unsigned long h = name_hash(X509_get_subject_name(cert));
+  struct subject_bucket *bucket = NULL;
+
+  HASH_FIND(hh, trust->by_subject, &h, sizeof(h), bucket);
+  for (struct ca_entry *e = bucket ? bucket->first : NULL; e != NULL; e = e->next_same_subject) {
+    if (X509_cmp(e->cert, cert) == 0) {
+      return e;
     }
   }
+  return NULL;
+}
+
+/* ca is itself a CA of the set: its chain is ca alone, held to the policy. */
+static int accept_member(struct xca_trust *trust, X509 *ca, const struct ca_entry *entry,
+                         struct xca_chain_result *res)
+{
+  int rc = xca_policy_check_cert(&trust->policy, ca, res->policy_detail,
+                                 sizeof(res->policy_detail));
+
+  if (rc != XCA_OK) {
+    return policy_refusal(res, rc, 0);
+  }
+  res->x509_error = X509_V_OK;
+  res->anchor_count = 1;
+  strcpy(res->anchors[0], entry->name);
+  res->chain_len = 1;
+  xca_cert_sha256(ca, res->chain_sha256[0]);
+  return XCA_OK;
+}
+
+int xca_trust_verify_ca(struct xca_trust *trust, X509 *ca, STACK_OF(X509) *untrusted,
+                        int max_depth, time_t now, struct xca_chain_result *res)
+{
+  const struct ca_entry *entry;
+  X509_STORE_CTX *ctx;
+  int rc;
+
+  memset(res, 0, sizeof(*res));
+  res->error_depth = -1;
+  if (!xca_cert_is_ca(ca)) {
+    return XCA_E_NOT_CA;
+  }
+  /* The store holds no certificates, so OpenSSL would not see that the
+   * target itself is trusted. */
+  entry = find_cert(trust, ca);
+  if (entry != NULL && xca_cert_time_valid(ca, now != 0 ? now : time(NULL))) {
+    return accept_member(trust, ca, entry, res);
+  }
+  ctx = new_ctx(trust, ca, untrusted, max_depth, now, res);
+  if (ctx == NULL) {
+    return XCA_E_NOMEM;
+  }
+  rc = run_verify(trust, ctx, res);
   X509_STORE_CTX_free(ctx);
   return rc;
 }

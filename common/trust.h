@@ -12,10 +12,12 @@
 
 #include <openssl/x509.h>
 
+#include "certinfo.h"
 #include "policy.h"
 
 #define XCA_CA_NAME_MAX 64
 #define XCA_CHAIN_NAMES_MAX 8
+#define XCA_CHAIN_MAX 16 /* longest verified chain (leaf and anchor included); longer is refused */
 
 struct xca_trust;
 
@@ -30,6 +32,11 @@ struct xca_chain_result {
   /* Names of the verified CAs that appear in the verified chain: the CAs a
    * session depends on (removing one of them may break the chain). */
   char anchors[XCA_CHAIN_NAMES_MAX][XCA_CA_NAME_MAX + 1];
+  /* The verified chain as X509_STORE_CTX_get0_chain built it, leaf first
+   * and anchor last: chain_len certificates and their SHA-256 thumbprints
+   * (lowercase hex). Filled on success only (chain_len 0 otherwise). */
+  int chain_len;
+  char chain_sha256[XCA_CHAIN_MAX][XCA_SHA256_HEX];
 };
 
 /* Return 1 if name is a valid CA name ([A-Za-z0-9._-]{1,64}), else 0. */
@@ -76,12 +83,27 @@ void xca_trust_clear(struct xca_trust *trust);
  * in the set is a sufficient anchor. Then the certificate policy: the leaf
  * rules (xca_policy_check_leaf, before the chain is built, so that they
  * are reported rather than OpenSSL's purpose check) and every certificate of
- * the built chain, anchors included (xca_policy_check_chain).
- * Returns XCA_OK (res filled, res->x509_error == X509_V_OK), XCA_E_CHAIN
+ * the built chain, anchors included (xca_policy_check_chain). A built chain
+ * of more than XCA_CHAIN_MAX certificates is refused (XCA_E_CHAIN,
+ * X509_V_ERR_CERT_CHAIN_TOO_LONG).
+ * Returns XCA_OK (res filled, res->x509_error == X509_V_OK, the chain's
+ * thumbprints in res->chain_sha256), XCA_E_CHAIN
  * (res->x509_error says why), the policy error (res->policy_error, detail
  * and error_depth say which certificate and why) or XCA_E_NOMEM. */
 int xca_trust_verify(struct xca_trust *trust, X509 *leaf, STACK_OF(X509) *untrusted,
                      int max_depth, time_t now, struct xca_chain_result *res);
+
+/* Verify that the CA certificate ca is in the set or chains to it at time
+ * now (0 = current time), through untrusted (may be NULL) and at most
+ * max_depth certificates: signatures, validity periods, CA:TRUE and pathlen
+ * of every issuer, and the certificate policy on the whole chain, ca and
+ * anchors included. No leaf rules and no purpose apply: this is how an
+ * enrollment group's CA is checked before it is stored. Returns XCA_OK (res
+ * filled as by xca_trust_verify), XCA_E_NOT_CA, XCA_E_CHAIN (res->x509_error
+ * says why), the policy error (res->policy_error, detail, error_depth) or
+ * XCA_E_NOMEM. */
+int xca_trust_verify_ca(struct xca_trust *trust, X509 *ca, STACK_OF(X509) *untrusted,
+                        int max_depth, time_t now, struct xca_chain_result *res);
 
 /* Write why a chain failed, for a log line or a reply, into buf: the
  * policy error with its detail ("certificate key too weak (RSA 1024 bits <

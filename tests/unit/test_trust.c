@@ -8,6 +8,8 @@
 #include <cmocka.h>
 #include <openssl/x509_vfy.h>
 
+#include "certgen.h"
+#include "certinfo.h"
 #include "pki_fixture.h"
 #include "trust.h"
 #include "xca_err.h"
@@ -310,6 +312,155 @@ static void many_cas_do_not_disturb_lookup(void **state)
   assert_int_equal(xca_trust_count(f->trust), 0);
 }
 
+/* The thumbprint of DIR/name. */
+static void fixture_sha256(const char *name, char out[XCA_SHA256_HEX])
+{
+  X509 *cert = xca_fixture_cert(name);
+  assert_non_null(cert);
+  xca_cert_sha256(cert, out);
+  X509_free(cert);
+}
+
+static void chain_thumbprints_leaf_first(void **state)
+{
+  struct fixture *f = *state;
+  struct xca_chain_result res;
+  const char *const order[] = {"dev.crt", "int2.crt", "int1.crt", "root.crt"};
+  char sha[XCA_SHA256_HEX];
+
+  xca_trust_put(f->trust, "root", f->root);
+  assert_int_equal(verify_named(f->trust, "dev", 1, &res), XCA_OK);
+  assert_int_equal(res.chain_len, 4);
+  for (int i = 0; i < 4; i++) {
+    fixture_sha256(order[i], sha);
+    assert_string_equal(res.chain_sha256[i], sha);
+  }
+  /* A verified intermediate ends the chain. */
+  xca_trust_clear(f->trust);
+  xca_trust_put(f->trust, "int2", f->int2);
+  assert_int_equal(verify_named(f->trust, "dev", 1, &res), XCA_OK);
+  assert_int_equal(res.chain_len, 2);
+  fixture_sha256("int2.crt", sha);
+  assert_string_equal(res.chain_sha256[1], sha);
+  /* A failed chain names none. */
+  xca_trust_clear(f->trust);
+  assert_int_equal(verify_named(f->trust, "dev", 1, &res), XCA_E_CHAIN);
+  assert_int_equal(res.chain_len, 0);
+}
+
+/* A chain of n certificates made in memory: a root, n - 2 intermediates, a
+ * leaf; certs[0] is the leaf, certs[n - 1] the root. */
+static void make_chain(struct xca_tcert *certs, int n)
+{
+  char cn[32];
+
+  for (int i = n - 1; i >= 0; i--) {
+    snprintf(cn, sizeof(cn), i == 0 ? "leaf" : "ca-%d", i);
+    assert_int_equal(xca_certgen(&certs[i], cn, i == n - 1 ? NULL : &certs[i + 1], i > 0,
+                                 -3600, 86400),
+                     0);
+  }
+}
+
+/* Verify the leaf of n made certificates with its intermediates sent. */
+static int verify_made(struct xca_trust *trust, int n, struct xca_chain_result *res)
+{
+  struct xca_tcert certs[XCA_CHAIN_MAX + 2];
+  STACK_OF(X509) *sent = sk_X509_new_null();
+  int rc;
+
+  make_chain(certs, n);
+  for (int i = 1; i < n - 1; i++) {
+    sk_X509_push(sent, certs[i].cert);
+  }
+  xca_trust_clear(trust);
+  assert_int_equal(xca_trust_put(trust, "root", certs[n - 1].cert), XCA_OK);
+  rc = xca_trust_verify(trust, certs[0].cert, sent, 16, 0, res);
+  sk_X509_free(sent);
+  for (int i = 0; i < n; i++) {
+    xca_certgen_free(&certs[i]);
+  }
+  return rc;
+}
+
+static void chain_longer_than_max_refused(void **state)
+{
+  struct fixture *f = *state;
+  struct xca_chain_result res;
+
+  assert_int_equal(verify_made(f->trust, XCA_CHAIN_MAX, &res), XCA_OK);
+  assert_int_equal(res.chain_len, XCA_CHAIN_MAX);
+  assert_int_equal(verify_made(f->trust, XCA_CHAIN_MAX + 1, &res), XCA_E_CHAIN);
+  assert_int_equal(res.x509_error, X509_V_ERR_CERT_CHAIN_TOO_LONG);
+  assert_int_equal(res.chain_len, 0);
+}
+
+/* Check DIR/name.crt as an enrollment group's CA, sending untrusted. */
+static int verify_ca_named(struct xca_trust *trust, const char *name, STACK_OF(X509) *untrusted,
+                           struct xca_chain_result *res)
+{
+  char file[128];
+  X509 *ca;
+  int rc;
+
+  snprintf(file, sizeof(file), "%s.crt", name);
+  ca = xca_fixture_cert(file);
+  assert_non_null(ca);
+  rc = xca_trust_verify_ca(trust, ca, untrusted, 5, 0, res);
+  X509_free(ca);
+  return rc;
+}
+
+static void verify_ca_under_verified_root(void **state)
+{
+  struct fixture *f = *state;
+  struct xca_chain_result res;
+  STACK_OF(X509) *untrusted = sk_X509_new_null();
+
+  xca_trust_put(f->trust, "root", f->root);
+  assert_int_equal(verify_ca_named(f->trust, "int1", NULL, &res), XCA_OK);
+  assert_int_equal(res.chain_len, 2);
+  assert_string_equal(res.anchors[0], "root");
+  /* Two levels down: only with the intermediate between them. */
+  assert_int_equal(verify_ca_named(f->trust, "int2", NULL, &res), XCA_E_CHAIN);
+  assert_int_equal(res.x509_error, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
+  sk_X509_push(untrusted, f->int1);
+  assert_int_equal(verify_ca_named(f->trust, "int2", untrusted, &res), XCA_OK);
+  assert_int_equal(res.chain_len, 3);
+  sk_X509_free(untrusted);
+}
+
+static void verify_ca_member_of_the_set(void **state)
+{
+  struct fixture *f = *state;
+  struct xca_chain_result res;
+
+  xca_trust_put(f->trust, "int2", f->int2);
+  assert_int_equal(verify_ca_named(f->trust, "int2", NULL, &res), XCA_OK);
+  assert_int_equal(res.chain_len, 1);
+  assert_int_equal(res.anchor_count, 1);
+  assert_string_equal(res.anchors[0], "int2");
+  xca_trust_put(f->trust, "root", f->root);
+  assert_int_equal(verify_ca_named(f->trust, "root", NULL, &res), XCA_OK);
+  assert_string_equal(res.anchors[0], "root");
+}
+
+static void verify_ca_refusals(void **state)
+{
+  struct fixture *f = *state;
+  struct xca_chain_result res;
+
+  xca_trust_put(f->trust, "root", f->root);
+  assert_int_equal(verify_ca_named(f->trust, "dev", NULL, &res), XCA_E_NOT_CA);
+  assert_int_equal(verify_ca_named(f->trust, "other", NULL, &res), XCA_E_CHAIN);
+  assert_int_equal(res.x509_error, X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT);
+  assert_int_equal(verify_ca_named(f->trust, "int-expired", NULL, &res), XCA_E_CHAIN);
+  assert_int_equal(res.x509_error, X509_V_ERR_CERT_HAS_EXPIRED);
+  assert_int_equal(verify_ca_named(f->trust, "int-notca", NULL, &res), XCA_E_NOT_CA);
+  xca_trust_clear(f->trust);
+  assert_int_equal(verify_ca_named(f->trust, "int1", NULL, &res), XCA_E_CHAIN);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -332,6 +483,11 @@ int main(void)
     T(put_refuses_non_ca_and_bad_names),
     T(put_replaces_same_name),
     T(many_cas_do_not_disturb_lookup),
+    T(chain_thumbprints_leaf_first),
+    T(chain_longer_than_max_refused),
+    T(verify_ca_under_verified_root),
+    T(verify_ca_member_of_the_set),
+    T(verify_ca_refusals),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
