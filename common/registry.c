@@ -153,3 +153,107 @@ int xca_identity_thumbprint_matches(const struct xca_identity_rec *rec, const ch
 {
   return thumb_eq(rec->primary, sha1, sha256) || thumb_eq(rec->secondary, sha1, sha256);
 }
+
+/* ------------------------------------------------------------------------ */
+/* Enrollment groups                                                         */
+/* ------------------------------------------------------------------------ */
+
+int xca_registry_group_key(const struct xca_registry *reg, const char *name, char *buf,
+                           size_t buflen)
+{
+  return make_key(reg, "group:", name, buf, buflen);
+}
+
+/* Copy the stored value of name ("" when absent) into buf; 0 when it does
+ * not fit (then it cannot be a valid value). */
+static int copy_raw(const struct xca_fields *f, const char *name, char *buf, size_t buflen)
+{
+  const char *v = xca_fields_get(f, name);
+  int n = snprintf(buf, buflen, "%s", v ? v : "");
+  return n >= 0 && (size_t)n < buflen;
+}
+
+/* SHA-256 of the group's stored certificate. */
+static int group_cert_sha256(const struct xca_fields *f, char out[XCA_SHA256_HEX])
+{
+  const char *pem = xca_fields_get(f, "certificate");
+  X509 *cert = NULL;
+
+  if (pem == NULL || xca_cert_from_pem(pem, strlen(pem), &cert) != XCA_OK) {
+    return XCA_E_BAD_PEM;
+  }
+  xca_cert_sha256(cert, out);
+  X509_free(cert);
+  return XCA_OK;
+}
+
+static int parse_group(const char *name, const struct xca_fields *f, struct xca_group_rec *out)
+{
+  char stored[XCA_SHA256_HEX];
+
+  if (!xca_ca_name_valid(name)) {
+    return XCA_E_BAD_NAME;
+  }
+  strcpy(out->name, name);
+  if (group_cert_sha256(f, out->thumbprint) != XCA_OK) {
+    return XCA_E_BAD_PEM;
+  }
+  if (!copy_raw(f, "thumbprint", out->thumbprint_raw, sizeof(out->thumbprint_raw)) ||
+      (out->thumbprint_raw[0] != '\0' &&
+       (xca_thumbprint_normalize(out->thumbprint_raw, stored) != XCA_OK ||
+        strcmp(stored, out->thumbprint) != 0))) {
+    return XCA_E_BAD_THUMBPRINT;
+  }
+  if (!copy_raw(f, "status", out->status_raw, sizeof(out->status_raw)) ||
+      !copy_raw(f, "initialStatus", out->initial_raw, sizeof(out->initial_raw))) {
+    return XCA_E_BAD_STATUS;
+  }
+  out->enabled = out->status_raw[0] == '\0' || strcmp(out->status_raw, "enabled") == 0;
+  out->initial_enabled = out->initial_raw[0] == '\0' || strcmp(out->initial_raw, "enabled") == 0;
+  return XCA_OK;
+}
+
+int xca_group_from_fields(const char *name, const struct xca_fields *f,
+                          struct xca_group_rec *out)
+{
+  int rc;
+
+  memset(out, 0, sizeof(*out));
+  rc = parse_group(name, f, out);
+  if (rc != XCA_OK) {
+    memset(out, 0, sizeof(*out));
+  }
+  return rc;
+}
+
+int xca_group_identity_fields(const struct xca_group_rec *g, time_t now,
+                              struct xca_fields *out)
+{
+  char at[32];
+  int rc = xca_fields_set(out, "status", g->initial_enabled ? "enabled" : "disabled");
+
+  snprintf(at, sizeof(at), "%lld", (long long)now);
+  if (rc == XCA_OK) {
+    rc = xca_fields_set(out, "authentication", "certificateAuthority");
+  }
+  if (rc == XCA_OK) {
+    rc = xca_fields_set(out, "enrollmentGroup", g->name);
+  }
+  if (rc == XCA_OK) {
+    rc = xca_fields_set(out, "enrolledAt", at);
+  }
+  return rc;
+}
+
+int xca_group_condition_fields(const struct xca_group_rec *g, struct xca_fields *out)
+{
+  int rc = xca_fields_set(out, "status", g->status_raw);
+
+  if (rc == XCA_OK) {
+    rc = xca_fields_set(out, "initialStatus", g->initial_raw);
+  }
+  if (rc == XCA_OK) {
+    rc = xca_fields_set(out, "thumbprint", g->thumbprint_raw);
+  }
+  return rc;
+}

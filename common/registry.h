@@ -9,6 +9,7 @@
 #define XCA_REGISTRY_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "certinfo.h"
 #include "trust.h"
@@ -52,6 +53,13 @@ struct xca_kv_ops {
                 const struct xca_fields *set, const char *const *del, int ndel);
   /* Delete key. XCA_E_NOT_FOUND if absent. */
   int (*del)(void *impl, const char *key);
+  /* Create key with the fields of set, atomically, only if key is absent
+   * and every field of cond equals its value in the hash cond_key (a value
+   * of "" in cond also matches an absent field or key). Absence of key is
+   * checked first: XCA_E_EXISTS if it exists, else XCA_E_CODE_MISMATCH if
+   * a condition fails; nothing is written then. */
+  int (*create_if)(void *impl, const char *key, const struct xca_fields *set,
+                   const char *cond_key, const struct xca_fields *cond);
   /* One SCAN step over keys matching the glob match. *cursor is 0 to start
    * and 0 again when done. On XCA_OK *keys is a malloc'ed array of *nkeys
    * malloc'ed strings (free each, then the array). */
@@ -108,5 +116,52 @@ const char *xca_auth_type_name(enum xca_auth_type auth);
 int xca_identity_thumbprint_matches(const struct xca_identity_rec *rec, const char *sha1,
                                     const char *sha256);
 
+/* ---- enrollment groups (README "Enrollment groups") ---- */
+
+#define XCA_GROUP_STATUS_MAX 16 /* stored status values kept verbatim, NUL included */
+#define XCA_GROUP_THUMB_MAX 128 /* a stored thumbprint field kept verbatim, NUL included */
+
+/* One enrollment group as stored under "<prefix>group:<name>", interpreted
+ * with the schema's defaults: status and initialStatus absent = enabled,
+ * any other value but "enabled" = disabled. */
+struct xca_group_rec {
+  char name[XCA_CA_NAME_MAX + 1];
+  char thumbprint[XCA_SHA256_HEX]; /* SHA-256 of its certificate, lowercase hex */
+  int enabled;                     /* status: it enrolls devices */
+  int initial_enabled;             /* initialStatus: the status of what it enrolls */
+  /* The stored fields verbatim ("" when absent): an enrollment creates an
+   * identity only while they are unchanged (xca_group_condition_fields). */
+  char status_raw[XCA_GROUP_STATUS_MAX];
+  char initial_raw[XCA_GROUP_STATUS_MAX];
+  char thumbprint_raw[XCA_GROUP_THUMB_MAX];
+};
+
+/* Write "<prefix>group:<name>" into buf. Returns XCA_OK or XCA_E_INVAL when
+ * it does not fit. */
+int xca_registry_group_key(const struct xca_registry *reg, const char *name, char *buf,
+                           size_t buflen);
+
+/* Interpret the stored fields f of the group name. Its certificate decides
+ * its thumbprint; a stored thumbprint field must name the same certificate.
+ * Returns XCA_OK (*out filled), XCA_E_BAD_NAME (name outside
+ * [A-Za-z0-9._-]{1,64}), XCA_E_BAD_PEM (no usable certificate; also when
+ * out of memory), XCA_E_BAD_THUMBPRINT (the thumbprint field is invalid or
+ * names another certificate) or XCA_E_BAD_STATUS (a status or
+ * initialStatus value too long to be valid). *out is zeroed on error. */
+int xca_group_from_fields(const char *name, const struct xca_fields *f,
+                          struct xca_group_rec *out);
+
+/* The fields of an identity that group g enrolls at time now:
+ * status = g's initialStatus, authentication certificateAuthority,
+ * enrollmentGroup, enrolledAt (unix seconds). Returns XCA_OK or
+ * XCA_E_NOMEM (*out may hold some of them: free it either way). */
+int xca_group_identity_fields(const struct xca_group_rec *g, time_t now,
+                              struct xca_fields *out);
+
+/* The fields of g's key that must still hold their stored values for an
+ * enrollment through g to create an identity (the kv create_if condition:
+ * status, initialStatus, thumbprint, "" for an absent one). Returns XCA_OK
+ * or XCA_E_NOMEM (free *out either way). */
+int xca_group_condition_fields(const struct xca_group_rec *g, struct xca_fields *out);
 
 #endif

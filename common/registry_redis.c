@@ -24,6 +24,16 @@ static const char CREATE_LUA[] =
   "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end "
   "redis.call('HSET', KEYS[1], unpack(ARGV)) return 1";
 
+/* Create KEYS[1] only if absent and KEYS[2]'s fields match; ARGV: ncond,
+ * cond pairs..., set pairs... Returns 1 created, 0 exists, -1 mismatch. */
+static const char CREATE_IF_LUA[] =
+  "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end "
+  "local n = tonumber(ARGV[1]) "
+  "for i = 0, n - 1 do "
+  "if (redis.call('HGET', KEYS[2], ARGV[2 + 2 * i]) or '') ~= ARGV[3 + 2 * i] then return -1 end "
+  "end "
+  "redis.call('HSET', KEYS[1], unpack(ARGV, 2 + 2 * n)) return 1";
+
 /* ARGV: expect_name, expect_value (or ''), nset, set pairs..., del names... */
 static const char UPDATE_LUA[] =
   "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end "
@@ -266,6 +276,40 @@ static int kv_create(void *impl, const char *key, const struct xca_fields *set)
   return v == 1 ? XCA_OK : XCA_E_EXISTS;
 }
 
+static int kv_create_if(void *impl, const char *key, const struct xca_fields *set,
+                        const char *cond_key, const struct xca_fields *cond)
+{
+  const char *argv[6 + 2 * XCA_FIELDS_MAX + 2 * XCA_FIELDS_MAX];
+  char ncond[16];
+  int argc = 0;
+  int rc;
+  long long v;
+
+  if (set->count == 0 || set->count > XCA_FIELDS_MAX || cond->count > XCA_FIELDS_MAX) {
+    return XCA_E_INVAL;
+  }
+  snprintf(ncond, sizeof(ncond), "%d", cond->count);
+  argv[argc++] = "EVAL";
+  argv[argc++] = CREATE_IF_LUA;
+  argv[argc++] = "2";
+  argv[argc++] = key;
+  argv[argc++] = cond_key;
+  argv[argc++] = ncond;
+  for (int i = 0; i < cond->count; i++) {
+    argv[argc++] = cond->name[i];
+    argv[argc++] = cond->value[i];
+  }
+  for (int i = 0; i < set->count; i++) {
+    argv[argc++] = set->name[i];
+    argv[argc++] = set->value[i];
+  }
+  v = eval_int(impl, argc, argv, &rc);
+  if (rc != XCA_OK) {
+    return rc;
+  }
+  return v == 1 ? XCA_OK : v == 0 ? XCA_E_EXISTS : XCA_E_CODE_MISMATCH;
+}
+
 static int kv_update(void *impl, const char *key, const char *expect_name,
                      const char *expect_value, const struct xca_fields *set,
                      const char *const *del, int ndel)
@@ -373,6 +417,7 @@ static int kv_scan(void *impl, const char *match, unsigned long long *cursor, in
 static const struct xca_kv_ops redis_ops = {
   .hgetall = kv_hgetall,
   .create = kv_create,
+  .create_if = kv_create_if,
   .update = kv_update,
   .del = kv_del,
   .scan = kv_scan,

@@ -8,9 +8,12 @@
 
 #include <cmocka.h>
 
+#include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "certgen.h"
 #include "registry.h"
 #include "xca_err.h"
 
@@ -367,6 +370,121 @@ static void test_get_identity_propagates_errors(void **state)
   assert_int_equal(xca_registry_get_identity(&reg, "d", &r), XCA_E_REGISTRY);
 }
 
+/* ---- enrollment groups ------------------------------------------------- */
+
+/* Fields of a group for a fresh CA; *sha is its thumbprint. */
+static struct xca_fields group_fields_for(char sha[XCA_SHA256_HEX])
+{
+  struct xca_tcert ca;
+  struct xca_fields f = {0};
+  char *pem;
+
+  assert_int_equal(xca_certgen(&ca, "Factory-Y CA", NULL, 1, -60, 86400), 0);
+  pem = xca_certgen_pem(&ca);
+  assert_non_null(pem);
+  xca_cert_sha256(ca.cert, sha);
+  assert_int_equal(xca_fields_set(&f, "certificate", pem), XCA_OK);
+  free(pem);
+  xca_certgen_free(&ca);
+  return f;
+}
+
+static void test_group_key(void **state)
+{
+  struct xca_registry reg = {.prefix = "x509ca:"};
+  char buf[64];
+  (void)state;
+  assert_int_equal(xca_registry_group_key(&reg, "factory-y", buf, sizeof(buf)), XCA_OK);
+  assert_string_equal(buf, "x509ca:group:factory-y");
+  assert_int_equal(xca_registry_group_key(&reg, "factory-y", buf, 22), XCA_E_INVAL);
+}
+
+static void test_group_from_fields_defaults_and_statuses(void **state)
+{
+  char sha[XCA_SHA256_HEX];
+  struct xca_fields f = group_fields_for(sha);
+  struct xca_group_rec g;
+  (void)state;
+
+  assert_int_equal(xca_group_from_fields("factory-y", &f, &g), XCA_OK);
+  assert_string_equal(g.name, "factory-y");
+  assert_string_equal(g.thumbprint, sha);
+  assert_true(g.enabled);
+  assert_true(g.initial_enabled);
+  assert_string_equal(g.status_raw, "");
+  assert_string_equal(g.thumbprint_raw, "");
+  assert_int_equal(xca_fields_set(&f, "status", "disabled"), XCA_OK);
+  assert_int_equal(xca_fields_set(&f, "initialStatus", "Enabled"), XCA_OK);
+  assert_int_equal(xca_group_from_fields("factory-y", &f, &g), XCA_OK);
+  assert_false(g.enabled);
+  assert_false(g.initial_enabled); /* only "enabled" enables */
+  assert_string_equal(g.initial_raw, "Enabled");
+  assert_int_equal(xca_fields_set(&f, "status", "enabled"), XCA_OK);
+  assert_int_equal(xca_group_from_fields("factory-y", &f, &g), XCA_OK);
+  assert_true(g.enabled);
+  /* Longer than any valid status: unusable. */
+  assert_int_equal(xca_fields_set(&f, "status", "enabled-but-much-longer"), XCA_OK);
+  assert_int_equal(xca_group_from_fields("factory-y", &f, &g), XCA_E_BAD_STATUS);
+  assert_string_equal(g.name, "");
+  xca_fields_free(&f);
+}
+
+static void test_group_from_fields_certificate_decides(void **state)
+{
+  char sha[XCA_SHA256_HEX];
+  char colons[200] = "";
+  struct xca_fields f = group_fields_for(sha);
+  struct xca_group_rec g;
+  (void)state;
+
+  /* The thumbprint field may be written any way that names the same certificate. */
+  for (int i = 0; i < 64; i += 2) {
+    snprintf(colons + strlen(colons), sizeof(colons) - strlen(colons), "%s%c%c", i ? ":" : "",
+             toupper((unsigned char)sha[i]), toupper((unsigned char)sha[i + 1]));
+  }
+  assert_int_equal(xca_fields_set(&f, "thumbprint", colons), XCA_OK);
+  assert_int_equal(xca_group_from_fields("g", &f, &g), XCA_OK);
+  assert_string_equal(g.thumbprint, sha);
+  assert_string_equal(g.thumbprint_raw, colons);
+  assert_int_equal(xca_fields_set(&f, "thumbprint", SHA256_LC), XCA_OK);
+  assert_int_equal(xca_group_from_fields("g", &f, &g), XCA_E_BAD_THUMBPRINT);
+  assert_int_equal(xca_fields_set(&f, "thumbprint", "zz"), XCA_OK);
+  assert_int_equal(xca_group_from_fields("g", &f, &g), XCA_E_BAD_THUMBPRINT);
+  assert_int_equal(xca_fields_set(&f, "thumbprint", sha), XCA_OK);
+  assert_int_equal(xca_group_from_fields("bad name", &f, &g), XCA_E_BAD_NAME);
+  assert_int_equal(xca_fields_set(&f, "certificate", "not a certificate"), XCA_OK);
+  assert_int_equal(xca_group_from_fields("g", &f, &g), XCA_E_BAD_PEM);
+  xca_fields_free(&f);
+}
+
+static void test_group_identity_and_condition_fields(void **state)
+{
+  struct xca_group_rec g = {.name = "factory-y", .enabled = 1, .initial_enabled = 0,
+                            .status_raw = "enabled", .initial_raw = "disabled",
+                            .thumbprint_raw = SHA256_LC};
+  struct xca_fields f = {0};
+  (void)state;
+
+  assert_int_equal(xca_group_identity_fields(&g, 1700000000, &f), XCA_OK);
+  assert_int_equal(f.count, 4);
+  assert_string_equal(xca_fields_get(&f, "status"), "disabled");
+  assert_string_equal(xca_fields_get(&f, "authentication"), "certificateAuthority");
+  assert_string_equal(xca_fields_get(&f, "enrollmentGroup"), "factory-y");
+  assert_string_equal(xca_fields_get(&f, "enrolledAt"), "1700000000");
+  xca_fields_free(&f);
+  g.initial_enabled = 1;
+  assert_int_equal(xca_group_identity_fields(&g, 5, &f), XCA_OK);
+  assert_string_equal(xca_fields_get(&f, "status"), "enabled");
+  xca_fields_free(&f);
+  g.status_raw[0] = '\0';
+  assert_int_equal(xca_group_condition_fields(&g, &f), XCA_OK);
+  assert_int_equal(f.count, 3);
+  assert_string_equal(xca_fields_get(&f, "status"), "");
+  assert_string_equal(xca_fields_get(&f, "initialStatus"), "disabled");
+  assert_string_equal(xca_fields_get(&f, "thumbprint"), SHA256_LC);
+  xca_fields_free(&f);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -398,6 +516,10 @@ int main(void)
     cmocka_unit_test(test_ca_name_invalid),
     cmocka_unit_test(test_get_identity_reads_prefixed_key),
     cmocka_unit_test(test_get_identity_propagates_errors),
+    cmocka_unit_test(test_group_key),
+    cmocka_unit_test(test_group_from_fields_defaults_and_statuses),
+    cmocka_unit_test(test_group_from_fields_certificate_decides),
+    cmocka_unit_test(test_group_identity_and_condition_fields),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,7 @@ struct xca_fake_kv {
   int cap;
   int down;
   int scans;
+  int creates_if;
 };
 
 struct xca_fake_kv *xca_fake_kv_new(void)
@@ -141,6 +142,41 @@ static int kv_create(void *impl, const char *key, const struct xca_fields *set)
   return s ? copy_fields(&s->fields, set) : XCA_E_NOMEM;
 }
 
+/* Whether every field of cond equals key's ("" also matches absence). */
+static int cond_holds(struct xca_fake_kv *f, const char *key, const struct xca_fields *cond)
+{
+  struct slot *s = find(f, key);
+
+  for (int i = 0; i < cond->count; i++) {
+    const char *cur = s ? xca_fields_get(&s->fields, cond->name[i]) : NULL;
+    if (strcmp(cur ? cur : "", cond->value[i]) != 0) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+static int kv_create_if(void *impl, const char *key, const struct xca_fields *set,
+                        const char *cond_key, const struct xca_fields *cond)
+{
+  struct xca_fake_kv *f = impl;
+
+  if (f->down) {
+    return XCA_E_REGISTRY;
+  }
+  f->creates_if++;
+  if (set->count == 0) {
+    return XCA_E_INVAL;
+  }
+  if (find(f, key) != NULL) {
+    return XCA_E_EXISTS;
+  }
+  if (!cond_holds(f, cond_key, cond)) {
+    return XCA_E_CODE_MISMATCH;
+  }
+  return kv_create(impl, key, set);
+}
+
 static int kv_update(void *impl, const char *key, const char *expect_name,
                      const char *expect_value, const struct xca_fields *set,
                      const char *const *del, int ndel)
@@ -224,6 +260,7 @@ static int kv_scan(void *impl, const char *match, unsigned long long *cursor, in
 static const struct xca_kv_ops fake_ops = {
   .hgetall = kv_hgetall,
   .create = kv_create,
+  .create_if = kv_create_if,
   .update = kv_update,
   .del = kv_del,
   .scan = kv_scan,
@@ -268,4 +305,9 @@ int xca_fake_kv_count(struct xca_fake_kv *f)
 int xca_fake_kv_scans(struct xca_fake_kv *f)
 {
   return f->scans;
+}
+
+int xca_fake_kv_creates_if(struct xca_fake_kv *f)
+{
+  return f->creates_if;
 }

@@ -40,4 +40,7 @@ int xca_fake_kv_count(struct xca_fake_kv *f);
 /* Number of scan calls so far. */
 int xca_fake_kv_scans(struct xca_fake_kv *f);
 
+/* Number of create_if calls so far that reached the store (not down). */
+int xca_fake_kv_creates_if(struct xca_fake_kv *f);
+
 #endif
