@@ -4,14 +4,32 @@
 
 #include "xca_err.h"
 
-static int check_entry(xca_lookup_fn lookup, void *arg, const struct xca_ident *id,
-                       struct xca_identity_rec *rec)
+/* The hooks one decision reads the registry through. */
+struct hooks {
+  xca_lookup_fn lookup;
+  void *lookup_arg;
+  xca_enroll_fn enroll; /* NULL: no enrollment */
+  void *enroll_arg;
+};
+
+/* Whether a device without an entry may be handed to enrollment: never a
+ * module, and only a chain that verified with the client id as its CN (an
+ * identity is never created for a name its certificate does not carry). */
+static int may_enroll(const struct hooks *h, const struct xca_cert_facts *facts,
+                      const struct xca_ident *id)
+{
+  return h->enroll != NULL && !xca_ident_is_module(id) && facts->chain_ok && facts->cn_ok &&
+         strcmp(facts->cn, id->full) == 0;
+}
+
+static int check_entry(const struct hooks *h, const struct xca_cert_facts *facts,
+                       const struct xca_ident *id, struct xca_identity_rec *rec)
 {
   int rc;
 
   if (xca_ident_is_module(id)) {
     struct xca_identity_rec device;
-    rc = lookup(arg, id->device, &device);
+    rc = h->lookup(h->lookup_arg, id->device, &device);
     if (rc == XCA_E_NOT_FOUND || (rc == XCA_OK && !device.enabled)) {
       return XCA_E_DEVICE_DISABLED;
     }
@@ -19,7 +37,11 @@ static int check_entry(xca_lookup_fn lookup, void *arg, const struct xca_ident *
       return rc;
     }
   }
-  rc = lookup(arg, id->full, rec);
+  rc = h->lookup(h->lookup_arg, id->full, rec);
+  /* Only after the device's own entry proved absent (most specific first). */
+  if (rc == XCA_E_NOT_FOUND && may_enroll(h, facts, id)) {
+    rc = h->enroll(h->enroll_arg, facts, id->full, rec);
+  }
   if (rc != XCA_OK) {
     return rc;
   }
@@ -69,9 +91,8 @@ static int check_acceptable(const struct xca_cert_facts *facts)
   return (facts->chain_ok || facts->self_signed) ? XCA_OK : chain_error(facts);
 }
 
-int xca_auth_decide(const struct xca_cert_facts *facts, const char *client_id,
-                    const char *username, const char *hub_hostname, xca_lookup_fn lookup,
-                    void *lookup_arg, struct xca_ident *ident)
+static int decide(const struct xca_cert_facts *facts, const char *client_id, const char *username,
+                  const char *hub_hostname, const struct hooks *h, struct xca_ident *ident)
 {
   struct xca_ident id;
   struct xca_identity_rec rec;
@@ -88,7 +109,7 @@ int xca_auth_decide(const struct xca_cert_facts *facts, const char *client_id,
     rc = check_acceptable(facts);
   }
   if (rc == XCA_OK) {
-    rc = check_entry(lookup, lookup_arg, &id, &rec);
+    rc = check_entry(h, facts, &id, &rec);
   }
   if (rc == XCA_OK) {
     rc = check_credentials(facts, &id, &rec);
@@ -97,4 +118,21 @@ int xca_auth_decide(const struct xca_cert_facts *facts, const char *client_id,
     *ident = id;
   }
   return rc;
+}
+
+int xca_auth_decide(const struct xca_cert_facts *facts, const char *client_id,
+                    const char *username, const char *hub_hostname, xca_lookup_fn lookup,
+                    void *lookup_arg, struct xca_ident *ident)
+{
+  const struct hooks h = {lookup, lookup_arg, NULL, NULL};
+  return decide(facts, client_id, username, hub_hostname, &h, ident);
+}
+
+int xca_auth_decide_enroll(const struct xca_cert_facts *facts, const char *client_id,
+                           const char *username, const char *hub_hostname, xca_lookup_fn lookup,
+                           void *lookup_arg, xca_enroll_fn enroll, void *enroll_arg,
+                           struct xca_ident *ident)
+{
+  const struct hooks h = {lookup, lookup_arg, enroll, enroll_arg};
+  return decide(facts, client_id, username, hub_hostname, &h, ident);
 }

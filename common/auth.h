@@ -45,4 +45,23 @@ int xca_auth_decide(const struct xca_cert_facts *facts, const char *client_id,
                     const char *username, const char *hub_hostname, xca_lookup_fn lookup,
                     void *lookup_arg, struct xca_ident *ident);
 
+/* Enroll a device that has no registry entry (README "Enrollment groups"):
+ * called only for a device (never a module) whose chain verified
+ * (facts->chain_ok) and whose CN equals identity. Returns XCA_OK with *out
+ * the entry that now decides (created, or found created meanwhile),
+ * XCA_E_NOT_FOUND when nothing enrolls it, or another error, e.g.
+ * XCA_E_GROUP_DISABLED or XCA_E_REGISTRY. */
+typedef int (*xca_enroll_fn)(void *arg, const struct xca_cert_facts *facts, const char *identity,
+                             struct xca_identity_rec *out);
+
+/* As xca_auth_decide, with enrollment: a device whose lookup says
+ * XCA_E_NOT_FOUND, whose chain verified and whose CN is its client id is
+ * handed to enroll (NULL: never), whose answer then decides as the entry
+ * would (enabled, certificateAuthority). The device's own entry, when it
+ * exists, always decides; modules are never enrolled. */
+int xca_auth_decide_enroll(const struct xca_cert_facts *facts, const char *client_id,
+                           const char *username, const char *hub_hostname, xca_lookup_fn lookup,
+                           void *lookup_arg, xca_enroll_fn enroll, void *enroll_arg,
+                           struct xca_ident *ident);
+
 #endif

@@ -55,7 +55,9 @@
   X(WEAK_DIGEST, "certificate signature digest too weak")                         \
   X(LEAF_IS_CA, "client certificate is a CA certificate (CA:TRUE)")               \
   X(LEAF_USAGE, "client certificate keyUsage lacks digitalSignature")             \
-  X(LEAF_EKU, "client certificate extendedKeyUsage lacks clientAuth")
+  X(LEAF_EKU, "client certificate extendedKeyUsage lacks clientAuth")           \
+  X(GROUP_DISABLED, "enrollment group is disabled")                               \
+  X(GROUP_DUPLICATE, "another enrollment group has this certificate")
 
 enum xca_err {
   XCA_OK = 0,
