@@ -1,5 +1,6 @@
 /* admin.c - request parsing, dispatch, replies and audit lines of the admin
- * commands; the handlers live in admin_ca.c and admin_device.c. */
+ * commands; the handlers live in admin_ca.c, admin_device.c and
+ * admin_group.c. */
 #include "admin.h"
 
 #include <stdio.h>
@@ -176,6 +177,38 @@ void xca_admin__free_keys(char **keys, int n)
   free(keys);
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int xca_admin__names(struct xca_admin_cmd *c, const char *kind, int max, struct xca_strlist *names)
+{
+  const struct xca_kv *kv = &c->ctx->reg->kv;
+  size_t skip = strlen(c->ctx->reg->prefix) + strlen(kind);
+  unsigned long long cursor = 0;
+  char match[XCA_ADMIN_KEY_MAX];
+  int rc = xca_admin__pattern(c, kind, NULL, "*", match);
+
+  do {
+    char **keys = NULL;
+    int n = 0;
+    if (rc == XCA_OK) {
+      rc = kv->ops->scan(kv->impl, match, &cursor, 500, &keys, &n);
+    }
+    for (int i = 0; rc == XCA_OK && i < n && names->count < max; i++) {
+      if (strlen(keys[i]) > skip && xca_ca_name_valid(keys[i] + skip)) {
+        rc = xca_strlist_add(names, keys[i] + skip);
+      }
+    }
+    xca_admin__free_keys(keys, n);
+  } while (rc == XCA_OK && cursor != 0 && names->count < max);
+  if (rc == XCA_OK && names->count > 1) {
+    qsort(names->item, (size_t)names->count, sizeof(char *), cmp_str);
+  }
+  return rc;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Dispatch                                                                  */
 /* ------------------------------------------------------------------------ */
@@ -195,6 +228,11 @@ static const struct {
   {"updateDevice", xca_admin__update_device},
   {"deleteDevice", xca_admin__delete_device},
   {"listDevices", xca_admin__list_devices},
+  {"createEnrollmentGroup", xca_admin__create_group},
+  {"getEnrollmentGroup", xca_admin__get_group},
+  {"listEnrollmentGroups", xca_admin__list_groups},
+  {"updateEnrollmentGroup", xca_admin__update_group},
+  {"deleteEnrollmentGroup", xca_admin__delete_group},
 };
 
 static xca_admin_handler_fn find_handler(const char *name)

@@ -407,39 +407,6 @@ int xca_admin__delete_ca(struct xca_admin_cmd *c)
 /* listCAs                                                                   */
 /* ------------------------------------------------------------------------ */
 
-static int cmp_str(const void *a, const void *b)
-{
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Collect every valid CA name (sorted) into names. */
-static int ca_names(struct xca_admin_cmd *c, struct xca_strlist *names)
-{
-  const struct xca_kv *kv = &c->ctx->reg->kv;
-  size_t skip = strlen(c->ctx->reg->prefix) + strlen("ca:");
-  unsigned long long cursor = 0;
-  char match[XCA_ADMIN_KEY_MAX];
-  int rc = xca_admin__pattern(c, "ca:", NULL, "*", match);
-
-  do {
-    char **keys = NULL;
-    int n = 0;
-    if (rc == XCA_OK) {
-      rc = kv->ops->scan(kv->impl, match, &cursor, 500, &keys, &n);
-    }
-    for (int i = 0; rc == XCA_OK && i < n && names->count < LIST_CAS_MAX; i++) {
-      if (strlen(keys[i]) > skip && xca_ca_name_valid(keys[i] + skip)) {
-        rc = xca_strlist_add(names, keys[i] + skip);
-      }
-    }
-    xca_admin__free_keys(keys, n);
-  } while (rc == XCA_OK && cursor != 0 && names->count < LIST_CAS_MAX);
-  if (rc == XCA_OK && names->count > 1) {
-    qsort(names->item, (size_t)names->count, sizeof(char *), cmp_str);
-  }
-  return rc;
-}
-
 /* Append one CA's summary to arr; a CA deleted meanwhile is skipped. */
 static int list_one(struct xca_admin_cmd *c, const char *name, cJSON *arr)
 {
@@ -468,7 +435,7 @@ int xca_admin__list_cas(struct xca_admin_cmd *c)
 {
   struct xca_strlist names = {0};
   cJSON *arr = cJSON_AddArrayToObject(c->data, "cas");
-  int rc = arr ? ca_names(c, &names) : XCA_E_NOMEM;
+  int rc = arr ? xca_admin__names(c, "ca:", LIST_CAS_MAX, &names) : XCA_E_NOMEM;
 
   for (int i = 0; rc == XCA_OK && i < names.count; i++) {
     rc = list_one(c, names.item[i], arr);

@@ -112,9 +112,26 @@ static int dev_read(const struct xca_admin_cmd *c, const char *key, struct xca_f
   return kv->ops->hgetall(kv->impl, key, f);
 }
 
+/* Add enrollmentGroup and enrolledAt (a number when it is one) to obj,
+ * when the identity was created by an enrollment group. */
+static int enrollment_json(cJSON *obj, const struct xca_fields *f)
+{
+  const char *group = xca_fields_get(f, "enrollmentGroup");
+  const char *at = xca_fields_get(f, "enrolledAt");
+  char *end = NULL;
+  long long secs = at ? strtoll(at, &end, 10) : 0;
+  int rc = group ? xca_admin__add_str(obj, "enrollmentGroup", group) : XCA_OK;
+
+  if (rc == XCA_OK && at != NULL) {
+    rc = (end != at && *end == '\0') ? xca_admin__add_num(obj, "enrolledAt", (double)secs)
+                                     : xca_admin__add_str(obj, "enrolledAt", at);
+  }
+  return rc;
+}
+
 /* Add an identity as {deviceId, moduleId?, status, authentication,
- * primaryThumbprint, secondaryThumbprint} to obj, with the schema's
- * defaults applied to status and authentication. */
+ * primaryThumbprint, secondaryThumbprint, enrollmentGroup?, enrolledAt?}
+ * to obj, with the schema's defaults applied to status and authentication. */
 static int identity_json(cJSON *obj, const struct xca_ident *id, const struct xca_fields *f)
 {
   struct xca_identity_rec rec;
@@ -133,7 +150,7 @@ static int identity_json(cJSON *obj, const struct xca_ident *id, const struct xc
   for (int i = 0; rc == XCA_OK && i < 2; i++) {
     rc = xca_admin__add_str(obj, thumb_names[i], xca_fields_get(f, thumb_names[i]));
   }
-  return rc;
+  return rc == XCA_OK ? enrollment_json(obj, f) : rc;
 }
 
 /* Reply with the identity as stored now. */

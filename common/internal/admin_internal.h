@@ -1,5 +1,5 @@
 /* admin_internal.h - shared by admin.c (parsing, dispatch, reply, audit) and
- * the command handlers in admin_ca.c and admin_device.c. Not a public API:
+ * the command handlers in admin_ca.c, admin_device.c and admin_group.c. Not a public API:
  * names carry the xca_admin__ prefix. */
 #ifndef XCA_ADMIN_INTERNAL_H
 #define XCA_ADMIN_INTERNAL_H
@@ -10,7 +10,7 @@
 #include "ids.h"
 
 #define XCA_ADMIN_KEY_MAX 512    /* a full Redis key: prefix + kind + identity */
-#define XCA_ADMIN_TARGET_MAX 300 /* "device:" + identity, or "ca:" + name */
+#define XCA_ADMIN_TARGET_MAX 300 /* "device:" + identity, "ca:" or "group:" + name */
 
 /* One command being run. The dispatcher fills ctx, args, data and changed;
  * the handler validates its arguments, acts on the registry, fills data and
@@ -73,6 +73,12 @@ int xca_admin__pattern(const struct xca_admin_cmd *c, const char *kind, const ch
 /* Free a key array returned by the kv scan. NULL-safe. */
 void xca_admin__free_keys(char **keys, int n);
 
+/* Collect into names, sorted, the <name> of every key "<prefix><kind><name>"
+ * whose name is valid ([A-Za-z0-9._-]{1,64}), at most max of them.
+ * Returns XCA_OK, XCA_E_REGISTRY or XCA_E_NOMEM. */
+int xca_admin__names(struct xca_admin_cmd *c, const char *kind, int max,
+                     struct xca_strlist *names);
+
 /* ---- handlers (admin_ca.c) ---- */
 int xca_admin__upload_ca(struct xca_admin_cmd *c);
 int xca_admin__generate_code(struct xca_admin_cmd *c);
@@ -87,5 +93,12 @@ int xca_admin__get_device(struct xca_admin_cmd *c);
 int xca_admin__update_device(struct xca_admin_cmd *c);
 int xca_admin__delete_device(struct xca_admin_cmd *c);
 int xca_admin__list_devices(struct xca_admin_cmd *c);
+
+/* ---- handlers (admin_group.c) ---- */
+int xca_admin__create_group(struct xca_admin_cmd *c);
+int xca_admin__get_group(struct xca_admin_cmd *c);
+int xca_admin__list_groups(struct xca_admin_cmd *c);
+int xca_admin__update_group(struct xca_admin_cmd *c);
+int xca_admin__delete_group(struct xca_admin_cmd *c);
 
 #endif

@@ -16,6 +16,7 @@
 
 #include "admin.h"
 #include "certgen.h"
+#include "certinfo.h"
 #include "fake_kv.h"
 #include "xca_err.h"
 
@@ -26,7 +27,11 @@ static struct xca_tcert root_ca;    /* valid CA */
 static struct xca_tcert other_ca;   /* another valid CA */
 static struct xca_tcert expired_ca; /* CA valid a year ago */
 static struct xca_tcert leaf;       /* CA:FALSE */
+static struct xca_tcert factory_ca; /* intermediate CA under root_ca */
+static struct xca_tcert tech_ca;    /* intermediate CA under factory_ca */
+static struct xca_tcert weak_ca;    /* RSA-1024 CA under root_ca */
 static char *root_pem, *other_pem, *expired_pem, *leaf_pem, *root_key_pem;
+static char *factory_pem, *tech_pem, *weak_pem, *factory_key_pem;
 
 struct fx {
   struct xca_fake_kv *fake;
@@ -53,7 +58,19 @@ static int group_setup(void **state)
   if (xca_certgen(&root_ca, "Company-X Root CA", NULL, 1, -DAY, 365 * DAY) ||
       xca_certgen(&other_ca, "Other CA", NULL, 1, -DAY, 365 * DAY) ||
       xca_certgen(&expired_ca, "Old CA", NULL, 1, -730 * DAY, -365 * DAY) ||
-      xca_certgen(&leaf, "widget", &root_ca, 0, -DAY, 365 * DAY)) {
+      xca_certgen(&leaf, "widget", &root_ca, 0, -DAY, 365 * DAY) ||
+      xca_certgen(&factory_ca, "Factory-Y CA", &root_ca, 1, -DAY, 365 * DAY) ||
+      xca_certgen(&tech_ca, "Technician-Z CA", &factory_ca, 1, -DAY, 365 * DAY) ||
+      xca_certgen_spec(&weak_ca, &(struct xca_tcert_spec){.cn = "Weak CA", .key = "RSA:1024",
+                                                          .is_ca = 1},
+                       &root_ca)) {
+    return -1;
+  }
+  factory_pem = xca_certgen_pem(&factory_ca);
+  tech_pem = xca_certgen_pem(&tech_ca);
+  weak_pem = xca_certgen_pem(&weak_ca);
+  factory_key_pem = xca_certgen_key_pem(&factory_ca);
+  if (!factory_pem || !tech_pem || !weak_pem || !factory_key_pem) {
     return -1;
   }
   root_pem = xca_certgen_pem(&root_ca);
@@ -71,6 +88,13 @@ static int group_teardown(void **state)
   xca_certgen_free(&other_ca);
   xca_certgen_free(&expired_ca);
   xca_certgen_free(&leaf);
+  xca_certgen_free(&factory_ca);
+  xca_certgen_free(&tech_ca);
+  xca_certgen_free(&weak_ca);
+  free(factory_pem);
+  free(tech_pem);
+  free(weak_pem);
+  free(factory_key_pem);
   free(root_pem);
   free(other_pem);
   free(expired_pem);
@@ -1281,6 +1305,199 @@ static void test_invalid_context(void **state)
   xca_admin_result_free(&res);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Enrollment groups                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* A CA stored as a broker would find it after uploadCA (and verifyCA). */
+static void store_ca(struct fx *fx, const char *name, const char *pem, const char *status)
+{
+  char key[128];
+
+  snprintf(key, sizeof(key), "x509ca:ca:%s", name);
+  assert_int_equal(xca_fake_kv_hset(fx->fake, key, "certificate", pem), XCA_OK);
+  assert_int_equal(xca_fake_kv_hset(fx->fake, key, "status", status), XCA_OK);
+}
+
+static void test_create_group_under_verified_root(void **state)
+{
+  struct fx *fx = *state;
+  const char *k = "x509ca:group:factory-y";
+  char thumb[XCA_SHA256_HEX];
+
+  store_ca(fx, "company-x", root_pem, "verified");
+  OK(fx, "createEnrollmentGroup", "name", "factory-y", "certificate", factory_pem);
+  xca_cert_sha256(factory_ca.cert, thumb);
+  assert_string_equal(dstr(fx, "name"), "factory-y");
+  assert_string_equal(dstr(fx, "status"), "enabled");
+  assert_string_equal(dstr(fx, "initialStatus"), "enabled");
+  assert_string_equal(dstr(fx, "subject"), "CN=Factory-Y CA");
+  assert_string_equal(dstr(fx, "thumbprint"), thumb);
+  assert_changed(fx, "group:factory-y");
+  assert_non_null(strstr(audit_line(fx, 0),
+                         "command=createEnrollmentGroup target=group:factory-y result=ok"));
+  assert_string_equal(xca_fake_kv_hget(fx->fake, k, "thumbprint"), thumb);
+  assert_string_equal(xca_fake_kv_hget(fx->fake, k, "subject"), "CN=Factory-Y CA");
+  assert_string_equal(xca_fake_kv_hget(fx->fake, k, "status"), "enabled");
+  assert_string_equal(xca_fake_kv_hget(fx->fake, k, "initialStatus"), "enabled");
+  assert_string_equal(xca_fake_kv_hget(fx->fake, k, "certificate"), factory_pem);
+  /* Statuses given; the verified root itself may have a group too. */
+  OK(fx, "createEnrollmentGroup", "name", "company-x", "certificate", root_pem, "status",
+     "disabled", "initialStatus", "disabled");
+  assert_string_equal(dstr(fx, "status"), "disabled");
+  assert_string_equal(dstr(fx, "initialStatus"), "disabled");
+  assert_string_equal(xca_fake_kv_hget(fx->fake, "x509ca:group:company-x", "initialStatus"),
+                      "disabled");
+}
+
+static void test_create_group_chains_through_verified_cas_and_groups(void **state)
+{
+  struct fx *fx = *state;
+  const char *no_issuer =
+    "certificate chain does not lead to a verified CA (unable to get local issuer certificate)";
+
+  store_ca(fx, "company-x", root_pem, "verified");
+  /* Technician-Z's issuer is neither a verified CA nor a group yet. */
+  FAILS(fx, no_issuer, "createEnrollmentGroup", "name", "tech-z", "certificate", tech_pem);
+  OK(fx, "createEnrollmentGroup", "name", "factory-y", "certificate", factory_pem);
+  OK(fx, "createEnrollmentGroup", "name", "tech-z", "certificate", tech_pem);
+  /* A verified intermediate is an anchor on its own. */
+  xca_fake_kv(fx->fake).ops->del(fx->fake, "x509ca:ca:company-x");
+  xca_fake_kv(fx->fake).ops->del(fx->fake, "x509ca:group:factory-y");
+  xca_fake_kv(fx->fake).ops->del(fx->fake, "x509ca:group:tech-z");
+  store_ca(fx, "factory-y", factory_pem, "verified");
+  OK(fx, "createEnrollmentGroup", "name", "tech-z", "certificate", tech_pem);
+}
+
+static void test_create_group_refusals(void **state)
+{
+  struct fx *fx = *state;
+  const char *no_issuer =
+    "certificate chain does not lead to a verified CA (unable to get local issuer certificate)";
+  char both[8192];
+  const char *e;
+
+  store_ca(fx, "unverified-x", root_pem, "unverified");
+  FAILS(fx, no_issuer, "createEnrollmentGroup", "name", "g", "certificate", factory_pem);
+  e = cmd(fx, "createEnrollmentGroup", "name", "g", "certificate", other_pem, NULL);
+  assert_non_null(e);
+  assert_true(strncmp(e, "certificate chain does not lead to a verified CA (self", 54) == 0);
+  store_ca(fx, "company-x", root_pem, "verified");
+  FAILS(fx, "certificate is not a CA certificate", "createEnrollmentGroup", "name", "g",
+        "certificate", leaf_pem);
+  FAILS(fx, "certificate is outside its validity period", "createEnrollmentGroup", "name", "g",
+        "certificate", expired_pem);
+  FAILS(fx, "certificate key too weak (RSA 1024 bits < 2048)", "createEnrollmentGroup", "name",
+        "g", "certificate", weak_pem);
+  FAILS(fx, "invalid PEM certificate", "createEnrollmentGroup", "name", "g", "certificate", "x");
+  snprintf(both, sizeof(both), "%s%s", factory_pem, factory_key_pem);
+  FAILS(fx, "a private key was supplied; it was discarded", "createEnrollmentGroup", "name",
+        "g", "certificate", both);
+  assert_null(strstr(fx->res.response, "PRIVATE"));
+  FAILS(fx, "invalid name: name", "createEnrollmentGroup", "name", "a b", "certificate",
+        factory_pem);
+  FAILS(fx, "missing or invalid argument: certificate", "createEnrollmentGroup", "name", "g");
+  FAILS(fx, "invalid status: status", "createEnrollmentGroup", "name", "g", "certificate",
+        factory_pem, "status", "on");
+  FAILS(fx, "invalid status: initialStatus", "createEnrollmentGroup", "name", "g",
+        "certificate", factory_pem, "initialStatus", "Enabled");
+  assert_int_equal(xca_fake_kv_count(fx->fake), 2); /* the two CAs */
+  /* Duplicates: the name, and the certificate under another name. */
+  OK(fx, "createEnrollmentGroup", "name", "factory-y", "certificate", factory_pem);
+  FAILS(fx, "enrollment group already exists", "createEnrollmentGroup", "name", "factory-y",
+        "certificate", factory_pem);
+  FAILS(fx, "enrollment group already exists", "createEnrollmentGroup", "name", "factory-y",
+        "certificate", root_pem);
+  FAILS(fx, "another enrollment group has this certificate (factory-y)",
+        "createEnrollmentGroup", "name", "factory-y-2", "certificate", factory_pem);
+  assert_non_null(strstr(audit_line(fx, 0), "target=group:factory-y-2 result=error"));
+  assert_int_equal(xca_fake_kv_count(fx->fake), 3);
+}
+
+static void test_get_list_update_delete_groups(void **state)
+{
+  struct fx *fx = *state;
+  const char *k = "x509ca:group:factory-y";
+  cJSON *groups;
+
+  store_ca(fx, "company-x", root_pem, "verified");
+  FAILS(fx, "enrollment group not found", "getEnrollmentGroup", "name", "factory-y");
+  OK(fx, "createEnrollmentGroup", "name", "factory-y", "certificate", factory_pem);
+  OK(fx, "createEnrollmentGroup", "name", "company-x", "certificate", root_pem);
+  OK(fx, "getEnrollmentGroup", "name", "factory-y");
+  assert_string_equal(dstr(fx, "subject"), "CN=Factory-Y CA");
+  assert_string_equal(dstr(fx, "certificate"), factory_pem);
+  assert_int_equal(fx->res.changed.count, 0);
+  OK(fx, "listEnrollmentGroups");
+  groups = cJSON_GetObjectItemCaseSensitive(data(fx), "groups");
+  assert_int_equal(cJSON_GetArraySize(groups), 2);
+  assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(groups, 0), "name")->valuestring,
+                      "company-x");
+  assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(groups, 1), "name")->valuestring,
+                      "factory-y");
+  assert_null(cJSON_GetObjectItem(cJSON_GetArrayItem(groups, 1), "certificate"));
+  /* Update: only what is given changes. */
+  OK(fx, "updateEnrollmentGroup", "name", "factory-y", "status", "disabled");
+  assert_string_equal(dstr(fx, "status"), "disabled");
+  assert_string_equal(dstr(fx, "initialStatus"), "enabled");
+  assert_changed(fx, "group:factory-y");
+  OK(fx, "updateEnrollmentGroup", "name", "factory-y", "initialStatus", "disabled");
+  assert_string_equal(dstr(fx, "status"), "disabled");
+  assert_string_equal(xca_fake_kv_hget(fx->fake, k, "initialStatus"), "disabled");
+  FAILS(fx, "missing or invalid argument: status", "updateEnrollmentGroup", "name", "factory-y");
+  FAILS(fx, "invalid status: status", "updateEnrollmentGroup", "name", "factory-y", "status",
+        "off");
+  FAILS(fx, "enrollment group not found", "updateEnrollmentGroup", "name", "nope", "status",
+        "enabled");
+  /* Written with redis-cli: shown as the brokers read it. */
+  xca_fake_kv_hset(fx->fake, k, "status", "paused");
+  OK(fx, "getEnrollmentGroup", "name", "factory-y");
+  assert_string_equal(dstr(fx, "status"), "disabled");
+  /* Delete. */
+  OK(fx, "deleteEnrollmentGroup", "name", "factory-y");
+  assert_changed(fx, "group:factory-y");
+  assert_false(xca_fake_kv_exists(fx->fake, k));
+  FAILS(fx, "enrollment group not found", "deleteEnrollmentGroup", "name", "factory-y");
+  FAILS(fx, "invalid name: name", "deleteEnrollmentGroup", "name", "a*");
+  OK(fx, "listEnrollmentGroups");
+  assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(data(fx), "groups")), 1);
+}
+
+static void test_get_device_shows_enrollment(void **state)
+{
+  struct fx *fx = *state;
+  cJSON *v;
+
+  xca_fake_kv_hset(fx->fake, "x509ca:device:w9", "status", "enabled");
+  OK(fx, "getDevice", "deviceId", "w9");
+  assert_null(cJSON_GetObjectItemCaseSensitive(data(fx), "enrollmentGroup"));
+  assert_null(cJSON_GetObjectItemCaseSensitive(data(fx), "enrolledAt"));
+  xca_fake_kv_hset(fx->fake, "x509ca:device:w9", "enrollmentGroup", "factory-y");
+  xca_fake_kv_hset(fx->fake, "x509ca:device:w9", "enrolledAt", "1700000000");
+  OK(fx, "getDevice", "deviceId", "w9");
+  assert_string_equal(dstr(fx, "enrollmentGroup"), "factory-y");
+  v = cJSON_GetObjectItemCaseSensitive(data(fx), "enrolledAt");
+  assert_true(cJSON_IsNumber(v));
+  assert_true(v->valuedouble == 1700000000.0);
+  OK(fx, "listDevices");
+  v = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(data(fx), "devices"), 0);
+  assert_string_equal(cJSON_GetObjectItem(v, "enrollmentGroup")->valuestring, "factory-y");
+}
+
+static void test_groups_registry_down(void **state)
+{
+  struct fx *fx = *state;
+
+  store_ca(fx, "company-x", root_pem, "verified");
+  xca_fake_kv_set_down(fx->fake, 1);
+  FAILS(fx, "registry unavailable", "createEnrollmentGroup", "name", "g", "certificate",
+        factory_pem);
+  FAILS(fx, "registry unavailable", "getEnrollmentGroup", "name", "g");
+  FAILS(fx, "registry unavailable", "listEnrollmentGroups");
+  FAILS(fx, "registry unavailable", "updateEnrollmentGroup", "name", "g", "status", "enabled");
+  FAILS(fx, "registry unavailable", "deleteEnrollmentGroup", "name", "g");
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1326,6 +1543,12 @@ int main(void)
     T(test_escaped_backslash_is_no_nul),
     T(test_registry_down),
     T(test_invalid_context),
+    T(test_create_group_under_verified_root),
+    T(test_create_group_chains_through_verified_cas_and_groups),
+    T(test_create_group_refusals),
+    T(test_get_list_update_delete_groups),
+    T(test_get_device_shows_enrollment),
+    T(test_groups_registry_down),
   };
 #undef T
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
