@@ -317,10 +317,13 @@ cleanup:
   return verdict;
 }
 
-/* Append the CA names of one SCAN reply to *names ("\n"-separated). */
-static int append_names(struct xca_watcher *w, const redisReply *keys, char **names, size_t *len)
+/* Append the names of one SCAN reply over "<prefix><kind>*" to *names
+ * ("\n"-separated), each as tag followed by the name. */
+static int append_names(struct xca_watcher *w, const redisReply *keys, const char *kind,
+                        const char *tag, char **names, size_t *len)
 {
-  size_t skip = strlen(w->cfg->key_prefix) + 3;
+  size_t skip = strlen(w->cfg->key_prefix) + strlen(kind);
+  size_t tlen = strlen(tag);
 
   for (size_t i = 0; i < keys->elements; i++) {
     const redisReply *k = keys->element[i];
@@ -328,44 +331,56 @@ static int append_names(struct xca_watcher *w, const redisReply *keys, char **na
       continue;
     }
     size_t n = k->len - skip;
-    char *grown = realloc(*names, *len + n + 2);
+    char *grown = realloc(*names, *len + tlen + n + 2);
     if (grown == NULL) {
       return 0;
     }
     *names = grown;
-    memcpy(*names + *len, k->str + skip, n);
-    *len += n;
+    memcpy(*names + *len, tag, tlen);
+    memcpy(*names + *len + tlen, k->str + skip, n);
+    *len += tlen + n;
     (*names)[(*len)++] = '\n';
     (*names)[*len] = '\0';
   }
   return 1;
 }
 
-/* The names of every CA key, "\n"-separated (malloc'ed; "" when none), or
- * NULL on failure. Scanning the keyspace happens here, off the broker's
- * thread: with millions of device keys it takes a noticeable time. */
-static char *scan_ca_names(struct xca_watcher *w, redisContext *writer)
+/* Append the name of every "<prefix><kind>" key to *names as tag + name.
+ * Returns 1, or 0 on failure. */
+static int scan_kind(struct xca_watcher *w, redisContext *writer, const char *kind,
+                     const char *tag, char **names, size_t *len)
 {
   char match[340];
   char cursor[32] = "0";
-  char *names = calloc(1, 1);
-  size_t len = 0;
-  int ok = names != NULL;
+  int ok = 1;
 
-  snprintf(match, sizeof(match), "%sca:*", w->cfg->key_prefix);
+  snprintf(match, sizeof(match), "%s%s*", w->cfg->key_prefix, kind);
   do {
     const char *scan[] = {"SCAN", cursor, "MATCH", match, "COUNT", "1000"};
-    redisReply *reply = ok ? command(writer, 6, scan) : NULL;
+    redisReply *reply = command(writer, 6, scan);
     ok = reply != NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
          reply->element[0]->type == REDIS_REPLY_STRING &&
          reply->element[1]->type == REDIS_REPLY_ARRAY &&
-         append_names(w, reply->element[1], &names, &len);
+         append_names(w, reply->element[1], kind, tag, names, len);
     if (ok) {
       snprintf(cursor, sizeof(cursor), "%s", reply->element[0]->str);
     }
     freeReplyObject(reply);
   } while (ok && strcmp(cursor, "0") != 0 && !atomic_load(&w->stop));
-  if (!ok) {
+  return ok;
+}
+
+/* The names of every CA key, then "group:<name>" for every enrollment
+ * group key, "\n"-separated (malloc'ed; "" when none), or NULL on failure.
+ * Scanning the keyspace happens here, off the broker's thread: with
+ * millions of device keys it takes a noticeable time. */
+static char *scan_ca_names(struct xca_watcher *w, redisContext *writer)
+{
+  char *names = calloc(1, 1);
+  size_t len = 0;
+
+  if (names == NULL || !scan_kind(w, writer, "ca:", "", &names, &len) ||
+      !scan_kind(w, writer, "group:", "group:", &names, &len)) {
     free(names);
     return NULL;
   }
@@ -373,7 +388,7 @@ static char *scan_ca_names(struct xca_watcher *w, redisContext *writer)
 }
 
 /* Changes are proven to arrive: hand the main thread a full resync (with
- * the CA names as they are now; later changes follow as KEY events). */
+ * the CA and group names as they are now; later changes follow as KEY events). */
 static int become_healthy(struct xca_watcher *w, redisContext *writer)
 {
   char *names = scan_ca_names(w, writer);

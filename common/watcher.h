@@ -14,10 +14,11 @@
 #include "config.h"
 
 enum xca_change_kind {
-  XCA_CHANGE_KEY,    /* key (without the prefix) changed: "device:d", "ca:n" */
+  XCA_CHANGE_KEY,    /* key (without the prefix) changed: "device:d", "ca:n", "group:g" */
   XCA_CHANGE_RESYNC, /* (re)subscribed, or the database was flushed or
                         swapped: anything may have changed before; key
-                        holds every CA name, "\n"-separated */
+                        holds every CA name, then "group:<name>" for
+                        every enrollment group, "\n"-separated */
   XCA_CHANGE_LOST,   /* subscription lost, or a change could not be queued
                         (out of memory): changes may go unseen from now */
   XCA_CHANGE_WARN,   /* key holds a warning to log (e.g. notifications off) */

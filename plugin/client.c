@@ -37,6 +37,8 @@ static void log_refusal(const char *client_id, const struct xca_cert_facts *fact
   xca_log_sanitize(facts ? facts->cn : "", cn_text, sizeof(cn_text));
   if (chain_refusal(facts, rc)) {
     xca_chain_describe(&facts->chain, why, sizeof(why));
+  } else if (rc == XCA_E_GROUP_DISABLED) {
+    xca_enroll_describe(&xca_g.enroller, rc, why, sizeof(why));
   } else {
     snprintf(why, sizeof(why), "%s", xca_strerror(rc));
   }
@@ -64,8 +66,7 @@ int xca_basic_auth_cb(int event, void *event_data, void *userdata)
   }
   warn_without_ticks();
   facts = xca_tls_facts(leaf, XCA_FACTS_CURRENT);
-  rc = xca_auth_decide(facts, client_id, ed->username, xca_g.cfg.hub_hostname,
-                       xca_lookup_identity, &xca_g.lookup, &ident);
+  rc = xca_groups_decide(facts, client_id, ed->username, &ident);
   /* Without the CA set (Redis has not answered yet) no chain can verify:
    * say so rather than blame the chain. */
   if (rc == XCA_E_CHAIN && !xca_g.cas_loaded) {

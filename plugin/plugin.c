@@ -75,7 +75,9 @@ static int create_state(void)
   xca_g.cache = xca_cache_new(xca_g.cfg.cache_capacity);
   xca_g.trust = xca_trust_new();
   xca_g.sessions = xca_sessions_new();
-  if (xca_g.redis == NULL || xca_g.cache == NULL || xca_g.trust == NULL || xca_g.sessions == NULL) {
+  xca_g.groups = xca_groups_new();
+  if (xca_g.redis == NULL || xca_g.cache == NULL || xca_g.trust == NULL || xca_g.sessions == NULL ||
+      xca_g.groups == NULL) {
     return MOSQ_ERR_NOMEM;
   }
   xca_trust_set_policy(xca_g.trust, &policy);
@@ -84,6 +86,9 @@ static int create_state(void)
   xca_g.lookup.cache = xca_g.cache;
   xca_g.lookup.registry = &xca_g.registry;
   xca_g.lookup.stale_max_s = xca_g.cfg.stale_max_s;
+  xca_g.enroller.groups = xca_g.groups;
+  xca_g.enroller.reg = &xca_g.registry;
+  xca_g.enroller.cache = xca_g.cache;
   return MOSQ_ERR_SUCCESS;
 }
 
@@ -91,6 +96,7 @@ static void free_state(void)
 {
   xca_watcher_stop(xca_g.watcher);
   xca_sessions_free(xca_g.sessions);
+  xca_groups_free(xca_g.groups);
   xca_trust_free(xca_g.trust);
   xca_cache_free(xca_g.cache);
   xca_redis_free(xca_g.redis);
@@ -146,8 +152,8 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
   if (rc != MOSQ_ERR_SUCCESS) {
     goto error;
   }
-  if (xca_redis_connect(xca_g.redis, 1) == XCA_OK) {
-    xca_load_cas();
+  if (xca_redis_connect(xca_g.redis, 1) == XCA_OK && xca_load_cas() == XCA_OK) {
+    xca_groups_load();
   }
   xca_g.watcher = xca_watcher_start(&xca_g.cfg);
   if (xca_g.watcher == NULL) {

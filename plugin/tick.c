@@ -151,6 +151,8 @@ void xca_key_changed(const char *key)
     if (reload_ca(key + 3)) {
       xca_sessions_mark_anchor(xca_g.sessions, key + 3);
     }
+  } else if (strncmp(key, "group:", 6) == 0) {
+    xca_group_changed(key + 6);
   }
 }
 
@@ -162,10 +164,11 @@ static void apply_change(const struct xca_change *c)
     break;
   case XCA_CHANGE_RESYNC:
     /* Changes may have been missed: forget the cache, reread the CAs and
-     * re-check every live session. */
+     * the enrollment groups, and re-check every live session. */
     mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "following registry changes in Redis");
     xca_cache_clear(xca_g.cache);
     load_named_cas(c->key);
+    xca_groups_resync(c->key);
     xca_sessions_mark_all(xca_g.sessions);
     break;
   case XCA_CHANGE_LOST:

@@ -5,6 +5,8 @@
  * client.c     BASIC_AUTH, ACL_CHECK, DISCONNECT: the connect decision and topics
  * tick.c       applies registry changes, re-checks live sessions, kicks
  * control.c    $CONTROL/x509ca/v1 admin commands
+ * groups.c     enrollment groups: held in memory, following the registry;
+ *              the enrollment step of BASIC_AUTH
  * Every callback runs on the broker's main thread.
  */
 #ifndef XCA_PLUGIN_H
@@ -17,6 +19,7 @@
 #include "auth.h"
 #include "cache.h"
 #include "config.h"
+#include "enroll.h"
 #include "lookup.h"
 #include "registry.h"
 #include "registry_redis.h"
@@ -39,6 +42,8 @@ struct xca_plugin {
   struct xca_sessions *sessions;
   int cas_loaded;            /* the CA set has been read from Redis */
   struct xca_lookup lookup;  /* identity lookups: cache, Redis, outage policy */
+  struct xca_groups *groups; /* enrollment groups, by the SHA-256 of their CA */
+  struct xca_enroller enroller; /* enrollment through groups, and its last outcome */
   long long loaded_ms;       /* when the plugin was initialised */
   unsigned long ticks;       /* TICK events seen: none means changes are never applied */
   int warned_no_tick;
@@ -80,5 +85,21 @@ int xca_load_cas(void);
 
 /* control.c */
 int xca_control_cb(int event, void *event_data, void *userdata);
+
+/* groups.c */
+/* Load every enrollment group from Redis (start-up). Returns XCA_OK or
+ * XCA_E_REGISTRY (the watcher's resync loads them later). */
+int xca_groups_load(void);
+/* Replace the groups with those named in a resync's list (lines
+ * "group:<name>"; other lines are ignored), as stored now. */
+void xca_groups_resync(const char *names);
+/* The key "group:<name>" changed: reload that group (or drop it). */
+void xca_group_changed(const char *name);
+/* The BASIC_AUTH decision: xca_auth_decide with enrollment through the
+ * groups (README "Enrollment groups"); logs each identity it creates.
+ * After an XCA_E_GROUP_DISABLED, xca_enroll_describe(&xca_g.enroller, ...)
+ * names the group. */
+int xca_groups_decide(const struct xca_cert_facts *facts, const char *client_id,
+                      const char *username, struct xca_ident *ident);
 
 #endif

@@ -56,7 +56,7 @@ int xca_watcher__push(struct xca_watcher *w, enum xca_change_kind kind, const ch
  * change (the spare: no allocation). */
 void xca_watcher__set_unhealthy(struct xca_watcher *w);
 
-/* Queue a RESYNC carrying the CA names (names: "\n"-separated) and mark the
+/* Queue a RESYNC carrying the CA and group names (names: "\n"-separated) and mark the
  * feed healthy. Returns 1, or 0 when memory is out: nothing is queued and
  * the feed stays unhealthy (the caller tries again later). */
 int xca_watcher__resync(struct xca_watcher *w, const char *names);
