@@ -284,6 +284,17 @@ static int group_fields(X509 *cert, const char *status, const char *initial,
   return rc;
 }
 
+/* A taken name is refused before the certificate is examined (the create
+ * itself refuses it again, atomically). */
+static int name_free(const struct xca_admin_cmd *c, const char *key)
+{
+  struct xca_fields f = {0};
+  int rc = group_read(c, key, &f);
+
+  xca_fields_free(&f);
+  return rc == XCA_OK ? XCA_E_EXISTS : rc == XCA_E_NOT_FOUND ? XCA_OK : rc;
+}
+
 /* The certificate argument: exactly one PEM certificate, no private key. */
 static int cert_arg(struct xca_admin_cmd *c, X509 **cert)
 {
@@ -309,6 +320,9 @@ int xca_admin__create_group(struct xca_admin_cmd *c)
   }
   if (rc == XCA_OK) {
     rc = status_arg(c, "initialStatus", &initial);
+  }
+  if (rc == XCA_OK) {
+    rc = name_free(c, key);
   }
   if (rc == XCA_OK) {
     rc = cert_arg(c, &cert);

@@ -259,6 +259,7 @@ void xca_enroller_begin(struct xca_enroller *e)
 {
   e->created = 0;
   e->created_enabled = 0;
+  e->found_meanwhile = 0;
   e->group[0] = '\0';
 }
 
@@ -291,6 +292,7 @@ int xca_enroll(void *enroller, const struct xca_cert_facts *facts, const char *i
     e->created_enabled = out->enabled;
   } else if (rc == XCA_E_EXISTS) {
     /* Another broker enrolled it first: its entry decides, as stored. */
+    e->found_meanwhile = 1;
     rc = xca_registry_get_identity(e->reg, identity, out);
   }
   return rc;

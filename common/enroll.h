@@ -72,10 +72,12 @@ struct xca_enroller {
   /* Set by each xca_enroll call: */
   int created;                     /* 1 when it created the identity */
   int created_enabled;             /* the created identity's status is enabled */
+  int found_meanwhile;             /* 1 when the identity was created meanwhile (by
+                                      another broker): its entry decided */
   char group[XCA_CA_NAME_MAX + 1]; /* the group that decided, "" when none did */
 };
 
-/* Forget what the last xca_enroll call did (created 0, group ""): call it
+/* Forget what the last xca_enroll call did (created 0, group ""...): call it
  * before each decision, which may not reach xca_enroll at all. */
 void xca_enroller_begin(struct xca_enroller *e);
 
@@ -87,7 +89,7 @@ void xca_enroller_begin(struct xca_enroller *e);
  * loaded (else the group is reloaded and the walk done once more): on
  * XCA_OK, *out is the new identity and created is 1. When the identity
  * exists by then (another broker enrolled it), that entry decides: XCA_OK
- * with *out as stored, created 0. Either way the cache's entry for
+ * with *out as stored, created 0, found_meanwhile 1. Either way the cache's entry for
  * identity is dropped, so no stale "not found" outlives the enrollment.
  * Returns XCA_OK, XCA_E_NOT_FOUND (no group, or the entry vanished again),
  * XCA_E_GROUP_DISABLED (group names it) or XCA_E_REGISTRY (nothing is

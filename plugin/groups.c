@@ -106,6 +106,11 @@ int xca_groups_decide(const struct xca_cert_facts *facts, const char *client_id,
                          xca_log_sanitize(client_id, id_text, sizeof(id_text)),
                          xca_g.enroller.group,
                          xca_g.enroller.created_enabled ? "enabled" : "disabled");
+  } else if (xca_g.enroller.found_meanwhile) {
+    mosquitto_log_printf(MOSQ_LOG_INFO,
+                         XCA_LOG_PREFIX "client '%s' was enrolled meanwhile (by another broker); "
+                         "its entry decides",
+                         xca_log_sanitize(client_id, id_text, sizeof(id_text)));
   }
   return rc;
 }

@@ -1408,6 +1408,9 @@ static void test_create_group_refusals(void **state)
         "certificate", factory_pem);
   FAILS(fx, "enrollment group already exists", "createEnrollmentGroup", "name", "factory-y",
         "certificate", root_pem);
+  /* A taken name is refused whatever the certificate. */
+  FAILS(fx, "enrollment group already exists", "createEnrollmentGroup", "name", "factory-y",
+        "certificate", leaf_pem);
   FAILS(fx, "another enrollment group has this certificate (factory-y)",
         "createEnrollmentGroup", "name", "factory-y-2", "certificate", factory_pem);
   assert_non_null(strstr(audit_line(fx, 0), "target=group:factory-y-2 result=error"));

@@ -352,6 +352,7 @@ static void test_new_device_is_enrolled(void **state)
   assert_int_equal(fx->enroller.created, 1);
   assert_int_equal(fx->enroller.created_enabled, 1);
   assert_string_equal(fx->enroller.group, "factory-y");
+  assert_int_equal(fx->enroller.found_meanwhile, 0);
   assert_string_equal(device_field(fx, "w9", "status"), "enabled");
   assert_string_equal(device_field(fx, "w9", "authentication"), "certificateAuthority");
   assert_string_equal(device_field(fx, "w9", "enrollmentGroup"), "factory-y");
@@ -510,6 +511,7 @@ static void test_race_existing_entry_decides(void **state)
   hset_device(fx, "w9", "enrolledAt", "1600000000");
   assert_int_equal(decide(fx, &f, "w9"), XCA_E_DISABLED);
   assert_int_equal(fx->enroller.created, 0);
+  assert_int_equal(fx->enroller.found_meanwhile, 1);
   assert_int_equal(xca_fake_kv_creates_if(fx->fake), 1);
   assert_string_equal(device_field(fx, "w9", "enrolledAt"), "1600000000");
   assert_string_equal(device_field(fx, "w9", "status"), "disabled");
