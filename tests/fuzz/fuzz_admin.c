@@ -197,7 +197,9 @@ static int command_field_ok(const char *start, const char *end)
 {
   static const char *const allowed[] = {
     "uploadCA", "generateVerificationCode", "verifyCA", "getCA", "listCAs", "deleteCA",
-    "createDevice", "getDevice", "updateDevice", "deleteDevice", "listDevices", "unknown", "-",
+    "createDevice", "getDevice", "updateDevice", "deleteDevice", "listDevices",
+    "createEnrollmentGroup", "getEnrollmentGroup", "listEnrollmentGroups",
+    "updateEnrollmentGroup", "deleteEnrollmentGroup", "unknown", "-",
   };
   size_t n = (size_t)(end - start);
 
@@ -242,7 +244,8 @@ static void check_audit(const struct xca_admin_result *res, const cJSON *reply, 
   }
   for (int i = 0; i < res->changed.count; i++) {
     const char *k = res->changed.item[i];
-    FUZZ_CHECK(strncmp(k, "ca:", 3) == 0 || strncmp(k, "device:", 7) == 0);
+    FUZZ_CHECK(strncmp(k, "ca:", 3) == 0 || strncmp(k, "device:", 7) == 0 ||
+               strncmp(k, "group:", 6) == 0);
   }
 }
 
@@ -296,6 +299,30 @@ static void check_ca(struct xca_fake_kv *f, const char *key, const char *name)
   X509_free(cert);
 }
 
+static int is_status(const char *s)
+{
+  return s != NULL && (strcmp(s, "enabled") == 0 || strcmp(s, "disabled") == 0);
+}
+
+/* Only the admin commands write groups here: a CA certificate with its
+ * thumbprint, and valid statuses. */
+static void check_group(struct xca_fake_kv *f, const char *key)
+{
+  const char *pem = xca_fake_kv_hget(f, key, "certificate");
+  const char *thumb = xca_fake_kv_hget(f, key, "thumbprint");
+  char sha[XCA_SHA256_HEX];
+  X509 *cert = NULL;
+
+  FUZZ_CHECK(is_status(xca_fake_kv_hget(f, key, "status")));
+  FUZZ_CHECK(is_status(xca_fake_kv_hget(f, key, "initialStatus")));
+  FUZZ_CHECK(pem != NULL && thumb != NULL && is_lower_hex(thumb));
+  FUZZ_CHECK(xca_cert_from_pem(pem, strlen(pem), &cert) == XCA_OK);
+  FUZZ_CHECK(xca_cert_is_ca(cert));
+  xca_cert_sha256(cert, sha);
+  FUZZ_CHECK(strcmp(sha, thumb) == 0);
+  X509_free(cert);
+}
+
 /* Every key of the registry still follows the schema. */
 static void check_registry(struct xca_fake_kv *f)
 {
@@ -311,6 +338,8 @@ static void check_registry(struct xca_fake_kv *f)
         check_device(f, keys[i], keys[i] + 14);
       } else if (strncmp(keys[i], "x509ca:ca:", 10) == 0) {
         check_ca(f, keys[i], keys[i] + 10);
+      } else if (strncmp(keys[i], "x509ca:group:", 13) == 0) {
+        check_group(f, keys[i]);
       }
       free(keys[i]);
     }
