@@ -30,7 +30,8 @@ static void test_ok_is_zero_with_name_ok_and_message_success(void **state)
 }
 
 /* The reasons README.md quotes (the refusal log line, the Redis-failure
- * log lines, the admin reply of generateVerificationCode), written out
+ * log lines, the admin replies of generateVerificationCode and
+ * createEnrollmentGroup), written out
  * here rather than taken from the table: operators grep for them. */
 static void test_readme_reasons_are_the_messages(void **state)
 {
@@ -39,6 +40,8 @@ static void test_readme_reasons_are_the_messages(void **state)
   assert_string_equal(xca_strerror(XCA_E_REGISTRY), "registry unavailable");
   assert_string_equal(xca_strerror(XCA_E_STALE), "registry unavailable and cached entry too old");
   assert_string_equal(xca_strerror(XCA_E_ALREADY_VERIFIED), "CA is already verified");
+  assert_string_equal(xca_strerror(XCA_E_GROUP_DUPLICATE),
+                      "another enrollment group has this certificate");
 }
 
 static void test_each_code_has_nonempty_name_and_message(void **state)
