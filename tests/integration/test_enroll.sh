@@ -9,7 +9,9 @@
 # enrolled; two brokers enrolling one device at the same moment make one
 # entry; createEnrollmentGroup's refusals; the groups are reloaded when the
 # database is swapped under the brokers.
+# shellcheck disable=SC2120,SC2317 # helpers run (with their arguments) through xca_check
 set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 xca_setup
 command -v python3 >/dev/null || { echo "# python3 not found" >&2; exit 1; }
@@ -65,7 +67,10 @@ absent() { [[ $(xca_rcli EXISTS "x509ca:device:$1") == 0 ]] || { echo "x509ca:de
 enrolled_at_between() {
     local at
     at=$(field "$1" enrolledAt)
-    [[ $at =~ ^[0-9]+$ ]] && ((at >= $2 && at <= $3)) || { echo "enrolledAt '$at' not in [$2, $3]"; return 1; }
+    if ! [[ $at =~ ^[0-9]+$ ]] || ((at < $2 || at > $3)); then
+        echo "enrolledAt '$at' not in [$2, $3]"
+        return 1
+    fi
 }
 # connect_enrolls BROKER CLIENTID GROUP STATUS: CLIENTID is accepted and
 # BROKER logs that it enrolled it through GROUP with STATUS.
@@ -98,7 +103,7 @@ admin() {
     xca_admin_rr b1 "$req" >"$XCA_TMP/reply" || { echo "no reply"; return 1; }
     cat "$XCA_TMP/reply"
 }
-# reply_has KEY=VALUE...: the reply's data holds each KEY with VALUE.
+# reply_has [KEY=VALUE...]: the reply has data, holding each KEY with VALUE.
 reply_has() {
     python3 - "$XCA_TMP/reply" "$@" <<'EOF'
 import json, sys
