@@ -610,7 +610,7 @@ xca_wait_log() {
 
 # xca_check_refused DESCRIPTION BROKER REGEX COMMAND...: marks BROKER's log,
 # runs COMMAND, and passes only when COMMAND fails *and* BROKER logs a line
-# matching REGEX (the reason) after the mark, within 5 s.
+# matching REGEX (the reason) after the mark, within 5 s (XCA_LOG_WAIT).
 xca_check_refused() {
     local desc=$1 broker=$2 regex=$3 rc
     shift 3
@@ -621,7 +621,7 @@ xca_check_refused() {
         xca__record 1 "$desc" "expected failure, got exit status 0 from: $*"
         return 0
     fi
-    if xca_wait_log "$broker" "$regex" >>"$XCA__OUT_FILE" 2>&1; then
+    if xca_wait_log "$broker" "$regex" "${XCA_LOG_WAIT:-5}" >>"$XCA__OUT_FILE" 2>&1; then
         xca__record 0 "$desc"
     else
         xca__record 1 "$desc" "refused (status $rc) but no log line /$regex/ after the mark: $*"
