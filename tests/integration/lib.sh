@@ -29,6 +29,11 @@
 #                    when scripts/x509ca-pki exists
 #   XCA_VERBOSE=1    print the output of passing checks too
 #   XCA_LOG_LINES=N  lines of each log shown when a test fails [300]
+#   XCA_BROKER_CHECK=asan      run every broker with AddressSanitizer and
+#                    UBSan preloaded (for a plugin built with -DXCA_SANITIZE=ON):
+#                    any report, leaks included, fails the test
+#   XCA_BROKER_CHECK=valgrind  run every broker under valgrind memcheck:
+#                    any error or definite leak fails the test
 
 # ---------------------------------------------------------------------------
 # Setup and cleanup
@@ -110,6 +115,11 @@ xca_cleanup() {
         rm -f "$f"
     done
     wait 2>/dev/null
+    if [[ -n $(xca__memcheck_reports) ]]; then
+        echo "not ok - a broker's memory checker reported errors" >&2
+        xca__memcheck_reports >&2
+        [[ $rc -ne 0 ]] || rc=1
+    fi
     if [[ $rc -ne 0 ]]; then
         xca__dump_logs >&2
     fi
@@ -474,6 +484,40 @@ xca__write_broker_conf() {
     export "BROKER_LOG_${var}=$dir/mosquitto.log"
 }
 
+# xca__broker DIR: runs mosquitto -c DIR/mosquitto.conf, under the memory
+# checker XCA_BROKER_CHECK names (reports go to DIR/memcheck.*).
+xca__broker() {
+    local dir=$1 asan ubsan
+    case ${XCA_BROKER_CHECK:-} in
+    "")
+        exec mosquitto -c "$dir/mosquitto.conf" ;;
+    asan)
+        asan=$(gcc -print-file-name=libasan.so)
+        ubsan=$(gcc -print-file-name=libubsan.so)
+        LD_PRELOAD="$asan $ubsan" \
+        ASAN_OPTIONS="log_path=$dir/memcheck.asan:detect_leaks=1:abort_on_error=0" \
+        UBSAN_OPTIONS="log_path=$dir/memcheck.ubsan:print_stacktrace=1" \
+            exec mosquitto -c "$dir/mosquitto.conf" ;;
+    valgrind)
+        exec valgrind -q --leak-check=full --errors-for-leak-kinds=definite \
+            --error-exitcode=99 --log-file="$dir/memcheck.valgrind.%p" \
+            mosquitto -c "$dir/mosquitto.conf" ;;
+    *)
+        echo "# XCA_BROKER_CHECK must be asan or valgrind" >&2
+        return 2 ;;
+    esac
+}
+
+# Prints every memory-checker report the brokers left (none: prints nothing).
+xca__memcheck_reports() {
+    local f
+    for f in "$XCA_TMP"/*/memcheck.*; do
+        [[ -s $f ]] || continue
+        echo "# ----- memory checker report $f -----"
+        sed 's/^/# /' "$f"
+    done
+}
+
 # xca_start_broker NAME [LINE...]: writes $XCA_TMP/NAME/mosquitto.conf and
 # starts `mosquitto -c` in the background. The config has
 # per_listener_settings false, user root, log_type all to
@@ -492,10 +536,12 @@ xca_start_broker() {
     xca__write_broker_conf "$@" || return 1
     dir=$XCA_TMP/$name
     read -r tls admin <"$dir/ports"
-    mosquitto -c "$dir/mosquitto.conf" >>"$dir/mosquitto.stderr" 2>&1 &
+    xca__broker "$dir" >>"$dir/mosquitto.stderr" 2>&1 &
     pid=$!
     xca__track "broker-$name" "$pid"
-    for ((n = 0; n < 100; n++)); do
+    local tries=100
+    [[ ${XCA_BROKER_CHECK:-} == valgrind ]] && tries=600
+    for ((n = 0; n < tries; n++)); do
         if ! xca__is_child "$pid"; then
             local rc=0
             wait "$pid" 2>/dev/null || rc=$?
@@ -523,7 +569,7 @@ xca_start_broker_expect_fail() {
     local name=$1 dir pid rc=0
     xca__write_broker_conf "$@" || return 1
     dir=$XCA_TMP/$name
-    mosquitto -c "$dir/mosquitto.conf" >>"$dir/mosquitto.stderr" 2>&1 &
+    xca__broker "$dir" >>"$dir/mosquitto.stderr" 2>&1 &
     pid=$!
     xca__track "broker-$name" "$pid"
     xca__wait_exit "broker-$name" 10 || rc=$?
