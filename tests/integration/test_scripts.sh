@@ -170,6 +170,14 @@ device_works() {
         -i smart-x-widget-1 -q 1 -t devices/smart-x-widget-1/messages/events/ -m hello
 }
 xca_check "a demo device connects" device_works
+demo_plays() {
+    env "${RUN_ENV[@]}" timeout 120 "$SCRIPTS/demo" >"$XCA_TMP/demo.log" 2>&1 || {
+        cat "$XCA_TMP/demo.log"
+        return 1
+    }
+    grep -x 'Demo complete.' "$XCA_TMP/demo.log"
+}
+xca_check "scripts/demo plays the story end to end against scripts/run" demo_plays
 
 # A second scripts/run while the first runs.
 # second_run VARIABLE [VAR=VALUE...]: fails, naming VARIABLE, and leaves the
