@@ -87,9 +87,17 @@ static int create_state(void)
   return MOSQ_ERR_SUCCESS;
 }
 
+/* Stop the helper threads (they use the registry and OpenSSL). */
+static void stop_threads(void)
+{
+  xca_g.lookup.following = NULL;
+  xca_watcher_stop(xca_g.watcher);
+  xca_g.watcher = NULL;
+}
+
 static void free_state(void)
 {
-  xca_watcher_stop(xca_g.watcher);
+  stop_threads();
   xca_sessions_free(xca_g.sessions);
   xca_trust_free(xca_g.trust);
   xca_cache_free(xca_g.cache);
@@ -128,6 +136,9 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
   if (loaded) {
     mosquitto_log_printf(MOSQ_LOG_ERR, XCA_LOG_PREFIX "initialised twice: set per_listener_settings false "
                          "(the plugin must serve the whole broker once)");
+    /* Mosquitto exits now without cleaning up the first instance: stop its
+     * threads, which would otherwise run on into the process's exit. */
+    stop_threads();
     return MOSQ_ERR_INVAL;
   }
   memset(&xca_g, 0, sizeof(xca_g));

@@ -485,7 +485,9 @@ xca__write_broker_conf() {
 }
 
 # xca__broker DIR: runs mosquitto -c DIR/mosquitto.conf, under the memory
-# checker XCA_BROKER_CHECK names (reports go to DIR/memcheck.*).
+# checker XCA_BROKER_CHECK names (reports go to DIR/memcheck.*, which fail
+# the test; XCA__MEMCHECK_NAME=other files them elsewhere, for a broker that
+# meets a known stock Mosquitto bug). XCA__LEAKS=0: memory errors only.
 xca__broker() {
     local dir=$1 asan ubsan
     case ${XCA_BROKER_CHECK:-} in
@@ -494,9 +496,12 @@ xca__broker() {
     asan)
         asan=$(gcc -print-file-name=libasan.so)
         ubsan=$(gcc -print-file-name=libubsan.so)
+        # A broker expected to fail at start-up exits without freeing its
+        # configuration (stock Mosquitto): only memory errors count there.
         LD_PRELOAD="$asan $ubsan" \
-        ASAN_OPTIONS="log_path=$dir/memcheck.asan:detect_leaks=1:abort_on_error=0" \
-        UBSAN_OPTIONS="log_path=$dir/memcheck.ubsan:print_stacktrace=1" \
+        ASAN_OPTIONS="log_path=$dir/${XCA__MEMCHECK_NAME:-memcheck}.asan:detect_leaks=${XCA__LEAKS:-1}:abort_on_error=0:fast_unwind_on_malloc=0" \
+        LSAN_OPTIONS="suppressions=$XCA_SOURCE_DIR/tests/integration/lsan.supp:print_suppressions=0" \
+        UBSAN_OPTIONS="log_path=$dir/${XCA__MEMCHECK_NAME:-memcheck}.ubsan:print_stacktrace=1" \
             exec mosquitto -c "$dir/mosquitto.conf" ;;
     valgrind)
         exec valgrind -q --leak-check=full --errors-for-leak-kinds=definite \
@@ -569,7 +574,7 @@ xca_start_broker_expect_fail() {
     local name=$1 dir pid rc=0
     xca__write_broker_conf "$@" || return 1
     dir=$XCA_TMP/$name
-    xca__broker "$dir" >>"$dir/mosquitto.stderr" 2>&1 &
+    XCA__LEAKS=0 xca__broker "$dir" >>"$dir/mosquitto.stderr" 2>&1 &
     pid=$!
     xca__track "broker-$name" "$pid"
     xca__wait_exit "broker-$name" 10 || rc=$?
