@@ -24,7 +24,7 @@ struct xca_lookup {
 
 /* Look up one identity ("device" or "device/module") for lk (a struct
  * xca_lookup *; the signature is xca_lookup_fn's). Returns XCA_OK (*out
- * filled), XCA_E_NOT_FOUND, XCA_E_REGISTRY (Redis cannot answer and nothing
+ * filled), XCA_E_NOT_FOUND, XCA_E_REGISTRY_UNAVAILABLE (Redis cannot answer and nothing
  * usable is cached) or XCA_E_STALE (only an entry older than stale_max_s is
  * cached). */
 int xca_lookup_identity(void *lk, const char *identity, struct xca_identity_rec *out);

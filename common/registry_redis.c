@@ -118,7 +118,7 @@ static int handshake(struct xca_redis *r, char *why, size_t whylen)
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
       snprintf(why, whylen, "AUTH failed");
       freeReplyObject(reply);
-      return XCA_E_REGISTRY;
+      return XCA_E_REGISTRY_UNAVAILABLE;
     }
     freeReplyObject(reply);
   }
@@ -129,7 +129,7 @@ static int handshake(struct xca_redis *r, char *why, size_t whylen)
   if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
     snprintf(why, whylen, "SELECT %s failed", db);
     freeReplyObject(reply);
-    return XCA_E_REGISTRY;
+    return XCA_E_REGISTRY_UNAVAILABLE;
   }
   freeReplyObject(reply);
   return XCA_OK;
@@ -144,7 +144,7 @@ int xca_redis_connect(struct xca_redis *r, int force)
     return XCA_OK;
   }
   if (!force && xca_now_ms() < r->next_attempt_ms) {
-    return XCA_E_REGISTRY;
+    return XCA_E_REGISTRY_UNAVAILABLE;
   }
   r->ctx = redisConnectWithTimeout(r->cfg->redis_host, r->cfg->redis_port, tv);
   if (r->ctx == NULL || r->ctx->err) {
@@ -156,7 +156,7 @@ int xca_redis_connect(struct xca_redis *r, int force)
   }
   if (why[0] != '\0') {
     set_down(r, why);
-    return XCA_E_REGISTRY;
+    return XCA_E_REGISTRY_UNAVAILABLE;
   }
   r->up = 1;
   r->down_reported = 0;
@@ -174,11 +174,11 @@ int xca_redis_is_up(const struct xca_redis *r)
 static int reply_error(redisReply *reply)
 {
   if (reply == NULL) {
-    return XCA_E_REGISTRY;
+    return XCA_E_REGISTRY_UNAVAILABLE;
   }
   if (reply->type == REDIS_REPLY_ERROR) {
     freeReplyObject(reply);
-    return XCA_E_REGISTRY;
+    return XCA_E_REGISTRY_UNAVAILABLE;
   }
   return XCA_OK;
 }
@@ -209,7 +209,7 @@ static int kv_hgetall(void *impl, const char *key, struct xca_fields *out)
   }
   if (reply->type != REDIS_REPLY_ARRAY) {
     freeReplyObject(reply);
-    return XCA_E_REGISTRY;
+    return XCA_E_REGISTRY_UNAVAILABLE;
   }
   rc = reply->elements == 0 ? XCA_E_NOT_FOUND : XCA_OK;
   for (size_t i = 0; rc == XCA_OK && i + 1 < reply->elements; i += 2) {
@@ -233,7 +233,7 @@ static long long eval_int(struct xca_redis *r, int argc, const char **argv, int 
   }
   if (reply->type != REDIS_REPLY_INTEGER) {
     freeReplyObject(reply);
-    *rc = XCA_E_REGISTRY;
+    *rc = XCA_E_REGISTRY_UNAVAILABLE;
     return 0;
   }
   v = reply->integer;
@@ -360,7 +360,7 @@ static int kv_scan(void *impl, const char *match, unsigned long long *cursor, in
       reply->element[0]->type != REDIS_REPLY_STRING ||
       reply->element[1]->type != REDIS_REPLY_ARRAY) {
     freeReplyObject(reply);
-    return XCA_E_REGISTRY;
+    return XCA_E_REGISTRY_UNAVAILABLE;
   }
   rc = copy_keys(reply->element[1], keys, nkeys);
   if (rc == XCA_OK) {

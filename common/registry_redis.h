@@ -2,9 +2,9 @@
  *
  * One synchronous hiredis connection with a short timeout on every call, and
  * a breaker: after a failure the connection is dropped and calls fail at once
- * with XCA_E_REGISTRY until redis_retry_ms has passed, when one reconnect is
- * tried. So an outage costs at most one timeout per retry interval instead
- * of one per connect. Not thread-safe: one owner thread.
+ * with XCA_E_REGISTRY_UNAVAILABLE until redis_retry_ms has passed, when one
+ * reconnect is tried. So an outage costs at most one timeout per retry
+ * interval instead of one per connect. Not thread-safe: one owner thread.
  */
 #ifndef XCA_REGISTRY_REDIS_H
 #define XCA_REGISTRY_REDIS_H
@@ -27,7 +27,8 @@ struct xca_redis *xca_redis_new(const struct xca_config *cfg, xca_redis_state_fn
 void xca_redis_free(struct xca_redis *r);
 
 /* Connect now if not connected and the breaker allows it (force = 1 ignores
- * the retry interval). Returns XCA_OK when connected, else XCA_E_REGISTRY. */
+ * the retry interval). Returns XCA_OK when connected, else
+ * XCA_E_REGISTRY_UNAVAILABLE. */
 int xca_redis_connect(struct xca_redis *r, int force);
 
 /* Return 1 if the last call succeeded and the connection is open. */

@@ -30,7 +30,7 @@ static int reload_ca(const char *name)
     return 0;
   }
   rc = xca_g.registry.kv.ops->hgetall(xca_g.registry.kv.impl, key, &f);
-  if (rc == XCA_E_REGISTRY) {
+  if (rc == XCA_E_REGISTRY_UNAVAILABLE) {
     /* Unknown state: stop trusting it until Redis answers (fail closed). */
     xca_trust_remove(xca_g.trust, name);
     xca_g.cas_loaded = 0;
@@ -74,7 +74,7 @@ int xca_load_cas(void)
     if (xca_g.registry.kv.ops->scan(xca_g.registry.kv.impl, match, &cursor, 1000, &keys, &n) !=
         XCA_OK) {
       xca_g.cas_loaded = 0;
-      return XCA_E_REGISTRY;
+      return XCA_E_REGISTRY_UNAVAILABLE;
     }
     for (int i = 0; i < n; i++) {
       /* Only names the admin API can also see and delete are trusted. */
@@ -86,7 +86,7 @@ int xca_load_cas(void)
     free(keys);
   } while (cursor != 0 && xca_g.cas_loaded);
   if (!xca_g.cas_loaded) {
-    return XCA_E_REGISTRY;
+    return XCA_E_REGISTRY_UNAVAILABLE;
   }
   mosquitto_log_printf(MOSQ_LOG_INFO, XCA_LOG_PREFIX "%u verified CA(s) trusted",
                        xca_trust_count(xca_g.trust));
@@ -169,7 +169,7 @@ static int recheck(const char *client_id)
   }
   facts = xca_tls_facts(sess->leaf, XCA_FACTS_REVERIFY);
   rc = xca_auth_decide(facts, client_id, NULL, NULL, xca_lookup_identity, &xca_g.lookup, &ident);
-  if (rc == XCA_E_REGISTRY) {
+  if (rc == XCA_E_REGISTRY_UNAVAILABLE) {
     xca_sessions_mark_identity(xca_g.sessions, client_id);
     return 0;
   }

@@ -75,7 +75,7 @@ int xca_tick_cb(int event, void *event_data, void *userdata);
  * broker reacts even before Redis notifies it). */
 void xca_key_changed(const char *key);
 /* (Re)load every CA from Redis into the trust set. Returns XCA_OK or
- * XCA_E_REGISTRY. */
+ * XCA_E_REGISTRY_UNAVAILABLE. */
 int xca_load_cas(void);
 
 /* control.c */

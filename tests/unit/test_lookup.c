@@ -153,7 +153,7 @@ static void outage_with_nothing_cached_refuses(void **state)
   f->follow = 0;
   f->lk.lost_ms = fake_now;
   xca_fake_kv_set_down(f->store, 1);
-  assert_int_equal(lookup(f, "d1"), XCA_E_REGISTRY);
+  assert_int_equal(lookup(f, "d1"), XCA_E_REGISTRY_UNAVAILABLE);
 }
 
 static void cached_absence_stays_a_refusal_during_an_outage(void **state)
@@ -174,7 +174,7 @@ static void registry_down_while_following_uses_the_cache(void **state)
   lookup(f, "d1");
   xca_fake_kv_set_down(f->store, 1);
   assert_int_equal(lookup(f, "d1"), XCA_OK);
-  assert_int_equal(lookup(f, "d2"), XCA_E_REGISTRY);
+  assert_int_equal(lookup(f, "d2"), XCA_E_REGISTRY_UNAVAILABLE);
 }
 
 static void disabled_cache_always_reads(void **state)
@@ -187,7 +187,7 @@ static void disabled_cache_always_reads(void **state)
   lookup(f, "d1");
   assert_int_equal(f->hgetalls, 2);
   xca_fake_kv_set_down(f->store, 1);
-  assert_int_equal(lookup(f, "d1"), XCA_E_REGISTRY);
+  assert_int_equal(lookup(f, "d1"), XCA_E_REGISTRY_UNAVAILABLE);
   xca_cache_free(none);
 }
 
@@ -204,7 +204,7 @@ static void an_answer_while_not_following_replaces_the_cached_entry(void **state
   assert_false(rec.enabled);
   /* Redis now fails: the old "enabled" entry must not come back. */
   xca_fake_kv_set_down(f->store, 1);
-  assert_int_equal(lookup(f, "d1"), XCA_E_REGISTRY);
+  assert_int_equal(lookup(f, "d1"), XCA_E_REGISTRY_UNAVAILABLE);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
