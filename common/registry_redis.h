@@ -11,8 +11,18 @@
 
 #include "config.h"
 #include "registry.h"
+#include "stats.h"
 
 struct xca_redis;
+struct redisContext; /* hiredis */
+
+/* Open a new connection to cfg's Redis with timeout_ms on the connect and
+ * on every later call, authenticated (AUTH when redis_password is set) and
+ * with redis_db selected: the one way every thread of the plugin connects.
+ * Returns the connection (the caller redisFree()s it), or NULL with a short
+ * reason without secrets in why (why may be NULL). */
+struct redisContext *xca_redis_open(const struct xca_config *cfg, int timeout_ms, char *why,
+                                    size_t whylen);
 
 /* Called when the connection is lost (up = 0) or (re)established (up = 1);
  * why is a short reason without secrets. */
@@ -22,6 +32,10 @@ typedef void (*xca_redis_state_fn)(void *arg, int up, const char *why);
  * Returns NULL on allocation failure. */
 struct xca_redis *xca_redis_new(const struct xca_config *cfg, xca_redis_state_fn on_state,
                                 void *arg);
+
+/* Count this client's calls (latency, errors) in stats (borrowed; NULL
+ * counts nothing). */
+void xca_redis_set_stats(struct xca_redis *r, struct xca_stats *stats);
 
 /* Free the client. NULL-safe. */
 void xca_redis_free(struct xca_redis *r);
