@@ -1,5 +1,6 @@
 #include "trust.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/x509_vfy.h>
@@ -243,14 +244,45 @@ static void collect_anchors(struct xca_trust *trust, STACK_OF(X509) *chain,
   }
 }
 
+/* "<sha256>,<sha256>,..." of chain in its order; malloc'ed, NULL on failure. */
+static char *chain_thumbprints(STACK_OF(X509) *chain)
+{
+  int n = sk_X509_num(chain);
+  char *out = malloc((size_t)(n > 0 ? n : 1) * XCA_SHA256_HEX);
+  size_t len = 0;
+
+  if (out == NULL) {
+    return NULL;
+  }
+  out[0] = '\0';
+  for (int i = 0; i < n; i++) {
+    if (i > 0) {
+      out[len++] = ',';
+    }
+    xca_cert_sha256(sk_X509_value(chain, i), out + len);
+    len += XCA_SHA256_HEX - 1;
+  }
+  return out;
+}
+
 int xca_trust_verify(struct xca_trust *trust, X509 *leaf, STACK_OF(X509) *untrusted,
                      int max_depth, time_t now, struct xca_chain_result *res)
+{
+  return xca_trust_verify_thumbprints(trust, leaf, untrusted, max_depth, now, res, NULL);
+}
+
+int xca_trust_verify_thumbprints(struct xca_trust *trust, X509 *leaf, STACK_OF(X509) *untrusted,
+                                 int max_depth, time_t now, struct xca_chain_result *res,
+                                 char **thumbprints)
 {
   X509_STORE_CTX *ctx = X509_STORE_CTX_new();
   int rc = XCA_E_CHAIN;
 
   memset(res, 0, sizeof(*res));
   res->error_depth = -1;
+  if (thumbprints != NULL) {
+    *thumbprints = NULL;
+  }
   if (ctx == NULL || !X509_STORE_CTX_init(ctx, trust->store, leaf, untrusted)) {
     X509_STORE_CTX_free(ctx);
     res->x509_error = X509_V_ERR_OUT_OF_MEM;
@@ -273,6 +305,10 @@ int xca_trust_verify(struct xca_trust *trust, X509 *leaf, STACK_OF(X509) *untrus
     if (res->x509_error == X509_V_OK) {
       res->x509_error = X509_V_ERR_UNSPECIFIED;
     }
+  }
+  /* Last, so that every check above has had its say. */
+  if (rc == XCA_OK && thumbprints != NULL) {
+    *thumbprints = chain_thumbprints(X509_STORE_CTX_get0_chain(ctx));
   }
   X509_STORE_CTX_free(ctx);
   return rc;
