@@ -1,4 +1,5 @@
 /* client.c - the connect decision and topic confinement of devices. */
+#include <stdio.h>
 #include <string.h>
 
 #include "acl.h"
@@ -16,23 +17,25 @@ static void warn_without_ticks(void)
   }
 }
 
-/* One line saying which identity was refused and why; client-chosen text
- * is sanitised, no secret is logged. */
-static void log_refusal(const char *client_id, const struct xca_cert_facts *facts, int rc)
+/* One line saying which identity was refused and why (client-chosen text
+ * sanitised, no secret), logged, counted and audited with that text. */
+static void refuse(const char *client_id, const struct xca_cert_facts *facts, int rc)
 {
   char id_text[XCA_IDENTITY_MAX];
   char cn_text[XCA_CN_MAX];
+  char line[XCA_IDENTITY_MAX + XCA_CN_MAX + 256];
 
   xca_log_sanitize(client_id, id_text, sizeof(id_text));
   xca_log_sanitize(facts ? facts->cn : "", cn_text, sizeof(cn_text));
   if (rc == XCA_E_CHAIN && facts != NULL) {
-    mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "refused client '%s' (CN '%s'): %s (%s)",
-                         id_text, cn_text, xca_strerror(rc),
-                         X509_verify_cert_error_string(facts->x509_error));
+    snprintf(line, sizeof(line), "refused client '%s' (CN '%s'): %s (%s)", id_text, cn_text,
+             xca_strerror(rc), X509_verify_cert_error_string(facts->x509_error));
   } else {
-    mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "refused client '%s' (CN '%s'): %s",
-                         id_text, cn_text, xca_strerror(rc));
+    snprintf(line, sizeof(line), "refused client '%s' (CN '%s'): %s", id_text, cn_text,
+             xca_strerror(rc));
   }
+  mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "%s", line);
+  xca_observe_refused(client_id, rc, line);
 }
 
 int xca_basic_auth_cb(int event, void *event_data, void *userdata)
@@ -67,12 +70,13 @@ int xca_basic_auth_cb(int event, void *event_data, void *userdata)
     rc = xca_sessions_add(xca_g.sessions, &ident, ed->client, ed->username, leaf, &facts->chain);
   }
   if (rc != XCA_OK) {
-    log_refusal(client_id, facts, rc);
+    refuse(client_id, facts, rc);
     X509_free(leaf);
     return MOSQ_ERR_AUTH;
   }
   mosquitto_log_printf(MOSQ_LOG_INFO, XCA_LOG_PREFIX "accepted client '%s'",
                        xca_log_sanitize(client_id, id_text, sizeof(id_text)));
+  xca_observe_accepted(client_id, &ident, leaf, facts);
   X509_free(leaf);
   return MOSQ_ERR_SUCCESS;
 }

@@ -86,6 +86,7 @@ static int create_state(void)
 
 static void free_state(void)
 {
+  xca_observe_stop();
   xca_watcher_stop(xca_g.watcher);
   xca_sessions_free(xca_g.sessions);
   xca_trust_free(xca_g.trust);
@@ -136,6 +137,9 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
   rc = read_options(options, option_count);
   if (rc == MOSQ_ERR_SUCCESS) {
     rc = create_state();
+  }
+  if (rc == MOSQ_ERR_SUCCESS && xca_observe_start() != XCA_OK) {
+    rc = MOSQ_ERR_NOMEM;
   }
   if (rc == MOSQ_ERR_SUCCESS && xca_tls_hook_install() != XCA_OK) {
     rc = MOSQ_ERR_NOMEM;

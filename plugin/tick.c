@@ -5,6 +5,7 @@
  * re-check a batch of the live sessions those changes affect, kicking those
  * no longer allowed. Everything here runs on the broker's main thread.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -179,8 +180,11 @@ static int recheck(const char *client_id)
     return 1;
   }
   char id_text[XCA_IDENTITY_MAX];
-  mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "disconnecting client '%s': %s",
-                       xca_log_sanitize(client_id, id_text, sizeof(id_text)), xca_strerror(rc));
+  char line[XCA_IDENTITY_MAX + 128];
+  snprintf(line, sizeof(line), "disconnecting client '%s': %s",
+           xca_log_sanitize(client_id, id_text, sizeof(id_text)), xca_strerror(rc));
+  mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "%s", line);
+  xca_observe_dropped(client_id, rc, line);
   /* Its will, published when the kick closes it, is refused too. */
   xca_end_session(client_id, sess->token, 1);
   mosquitto_kick_client_by_clientid(client_id, false);
@@ -210,6 +214,7 @@ int xca_tick_cb(int event, void *event_data, void *userdata)
     apply_change(c);
   }
   xca_changes_free(changes);
+  xca_observe_tick();
   for (int i = 0; i < RECHECK_BATCH && xca_sessions_pop_dirty(xca_g.sessions, client_id); i++) {
     if (!recheck(client_id)) {
       break;
