@@ -154,6 +154,24 @@ def cmd_kept(key, before):
         sys.exit(f"{len(old)} entries before, now {len(ids)}; prefix kept: {ids[:len(old)] == old}")
     print(f"the {len(old)} earlier entries are kept ({len(ids)} now)")
 
+def entries_added(key):
+    """Entries ever added to the stream (XINFO STREAM), trimmed ones included."""
+    out = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", os.environ["REDIS_PORT"],
+                          "--json", "XINFO", "STREAM", key],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)["entries-added"]
+
+def cmd_added(key, out):
+    with open(out, "w") as f:
+        f.write(str(entries_added(key)))
+
+def cmd_added_since(key, before, n):
+    """Exactly n entries were added since the count saved in before."""
+    old = int(open(before).read())
+    now = entries_added(key)
+    print(f"{now - old} entries added since ({old} -> {now})")
+    sys.exit(0 if now - old == int(n) else 1)
+
 def cmd_no_broker(key, broker):
     got = [e for _, e in stream(key) if e.get("broker") == broker]
     if got:
@@ -358,13 +376,17 @@ B3_PID=$(xca__pid broker-b3)
 xca_check "default broker id is hostname-pid, the stream is off" \
     xca_log_has b3 "x509ca: broker id '$(hostname)-$B3_PID'; audit stream off; stats every 10 s"
 xca_wait_for "b3 trusts the root" 5 xca_log_has b3 "x509ca: 1 verified CA\(s\) trusted"
+check added "$STREAM" "$XCA_TMP/added-before-b3"
+check ids "$STREAM" "$XCA_TMP/ids-before-b3.json"
 xca_check "dev-ok accepted on b3" connects b3 dev-ok dev-ok
 xca_check_refused "dev-none refused on b3" b3 "refused client 'dev-none'.*not found" connects b3 dev-none dev-none
 xca_check "getDevice on b3" admin_cmd b3 "$XCA_TMP/r5.json" getDevice deviceId nope
 xca_check "b3 counted them" reply_matches b3 "connects/accepted=1,connects/refused=1,refused/not_found=1,audit/dropped=0"
 xca_check "a later admin command on b1" admin_cmd b1 "$XCA_TMP/r6.json" listCAs
-xca_wait_for "b1's entry for it arrived" 5 check count "$STREAM" edge-one 13
+xca_wait_for "b1's entry for it arrived" 5 check count "$STREAM" edge-one 14
 xca_check "b3 wrote nothing to the stream" check no_broker "$STREAM" "$(hostname)-$B3_PID"
+xca_check "  only b1's entry was added meanwhile" check added_since "$STREAM" "$XCA_TMP/added-before-b3" 1
+xca_check "  and nothing was trimmed" check kept "$STREAM" "$XCA_TMP/ids-before-b3.json"
 xca_check "b3 exits 0" xca_stop_broker b3
 
 # --- MAXLEN ~: the stream is trimmed --------------------------------------
