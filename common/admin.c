@@ -55,6 +55,7 @@ void xca_admin_result_free(struct xca_admin_result *r)
   }
   free(r->response);
   xca_strlist_free(&r->audit);
+  free(r->records);
   xca_strlist_free(&r->changed);
   memset(r, 0, sizeof(*r));
 }
@@ -195,6 +196,7 @@ static const struct {
   {"updateDevice", xca_admin__update_device},
   {"deleteDevice", xca_admin__delete_device},
   {"listDevices", xca_admin__list_devices},
+  {"getStats", xca_admin__get_stats},
 };
 
 static xca_admin_handler_fn find_handler(const char *name)
@@ -238,21 +240,50 @@ static void log_safe(const char *s, char *buf, size_t len, size_t max)
   buf[n] = '\0';
 }
 
-/* Append the audit line of one command to out->audit. */
+/* The audit facts of one command, as its line shows them. */
+static void audit_record(struct xca_admin_audit *rec, const char *admin, const char *command,
+                         const struct xca_admin_cmd *c, const char *error)
+{
+  log_safe(admin, rec->admin, sizeof(rec->admin), AUDIT_FIELD_MAX);
+  log_safe(command, rec->command, sizeof(rec->command), AUDIT_FIELD_MAX);
+  snprintf(rec->target, sizeof(rec->target), "%s", c->target[0] ? c->target : "-");
+  snprintf(rec->detail, sizeof(rec->detail), "%s", c->audit_extra ? c->audit_extra : "");
+  if (error != NULL) {
+    snprintf(rec->result, sizeof(rec->result), "error (%s)", error);
+  } else {
+    snprintf(rec->result, sizeof(rec->result), "ok");
+  }
+}
+
+/* Keep rec at out->records[out->audit.count - 1]. */
+static int keep_record(struct xca_admin_result *out, const struct xca_admin_audit *rec)
+{
+  int n = out->audit.count;
+  struct xca_admin_audit *grown = realloc(out->records, (size_t)n * sizeof(*grown));
+
+  if (grown == NULL) {
+    return XCA_E_NOMEM;
+  }
+  out->records = grown;
+  out->records[n - 1] = *rec;
+  return XCA_OK;
+}
+
+/* Append the audit line of one command to out->audit, and its facts to
+ * out->records. */
 static int audit(struct xca_admin_result *out, const char *admin, const char *command,
                  const struct xca_admin_cmd *c, const char *error)
 {
-  char who[AUDIT_FIELD_MAX + 1];
-  char cmd[AUDIT_FIELD_MAX + 1];
+  struct xca_admin_audit rec;
   char line[1024];
+  int rc;
 
-  log_safe(admin, who, sizeof(who), AUDIT_FIELD_MAX);
-  log_safe(command, cmd, sizeof(cmd), AUDIT_FIELD_MAX);
-  snprintf(line, sizeof(line), "admin=%s command=%s target=%s%s%s result=%s%s%s%s", who, cmd,
-           c->target[0] ? c->target : "-", c->audit_extra ? " " : "",
-           c->audit_extra ? c->audit_extra : "", error ? "error" : "ok", error ? " (" : "",
-           error ? error : "", error ? ")" : "");
-  return xca_strlist_add(&out->audit, line);
+  audit_record(&rec, admin, command, c, error);
+  snprintf(line, sizeof(line), "admin=%s command=%s target=%s%s%s result=%s", rec.admin,
+           rec.command, rec.target, rec.detail[0] ? " " : "", rec.detail, rec.result);
+  /* On failure the whole result is released (xca_admin_handle). */
+  rc = xca_strlist_add(&out->audit, line);
+  return rc == XCA_OK ? keep_record(out, &rec) : rc;
 }
 
 /* Add the response object of one command to responses. */

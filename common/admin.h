@@ -10,6 +10,8 @@
  * certificate, key or verification code in them) and the registry keys that
  * changed, so the broker can react at once. No Mosquitto dependency.
  *
+ * getStats returns ctx->stats, keyed by their $SYS suffix.
+ *
  * Arguments beyond the contract (documented in README.md):
  *   listDevices  "cursor" (string, "0" or absent = start), "count" (1..1000,
  *                default 100: a SCAN COUNT hint, a page may hold somewhat
@@ -36,6 +38,7 @@
 
 #include "config.h"
 #include "registry.h"
+#include "stats.h"
 
 /* Wall clock in unix seconds; injectable for tests. */
 typedef time_t (*xca_admin_clock_fn)(void *arg);
@@ -46,6 +49,7 @@ struct xca_admin_ctx {
                                      min_rsa_bits */
   xca_admin_clock_fn now;         /* NULL = time(NULL) */
   void *now_arg;                  /* passed to now */
+  const struct xca_stats *stats;  /* borrowed: what getStats returns (NULL: it fails) */
 };
 
 /* A growable list of owned strings. */
@@ -55,11 +59,22 @@ struct xca_strlist {
   int cap;
 };
 
+/* The facts of one audit line, each as the line shows it (sanitised,
+ * secrets masked). */
+struct xca_admin_audit {
+  char admin[65];   /* the admin user, "-" when unknown */
+  char command[65]; /* the command, "unknown" for a name not in the table, "-" for none */
+  char target[300]; /* "ca:<name>", "device:<id>", or "-" */
+  char detail[64];  /* masked extras ("verificationCode=*****"), "" when none */
+  char result[300]; /* "ok" or "error (<reason>)" */
+};
+
 /* What one request produced; release with xca_admin_result_free. */
 struct xca_admin_result {
   char *response;            /* the JSON reply, NUL-terminated */
   size_t response_len;       /* strlen(response) */
   struct xca_strlist audit;  /* one line per command (or one for a bad payload) */
+  struct xca_admin_audit *records; /* the same, as fields: records[i] is audit.item[i] */
   struct xca_strlist changed; /* changed keys without the prefix: "ca:n", "device:d[/m]" */
 };
 

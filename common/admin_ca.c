@@ -290,7 +290,7 @@ static int check_proof(struct xca_admin_cmd *c, const struct xca_fields *f, X509
     return XCA_E_CODE_MISMATCH;
   }
   if (pem == NULL || xca_cert_from_pem(pem, strlen(pem), &ca) != XCA_OK) {
-    return XCA_E_REGISTRY; /* the stored CA certificate is unusable */
+    return XCA_E_REGISTRY_UNAVAILABLE; /* the stored CA certificate is unusable */
   }
   rc = xca_cert_signed_by(proof, ca) ? XCA_OK : XCA_E_SIGNATURE;
   if (rc == XCA_OK && !xca_cert_time_valid(proof, xca_admin__now(c))) {

@@ -26,7 +26,7 @@ struct xca_cert_facts {
 };
 
 /* Look up one identity ("device" or "device/module"): XCA_OK, XCA_E_NOT_FOUND,
- * XCA_E_REGISTRY or XCA_E_STALE. */
+ * XCA_E_REGISTRY_UNAVAILABLE or XCA_E_STALE. */
 typedef int (*xca_lookup_fn)(void *arg, const char *identity, struct xca_identity_rec *out);
 
 /* Decide whether a client may connect. facts may be NULL (no certificate).

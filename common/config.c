@@ -7,9 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "policy.h"
 #include "xca_err.h"
+
+#define TOKEN_MAX 253 /* longest hostname, prefix or broker id */
 
 static int replace_string(char **slot, const char *value)
 {
@@ -110,12 +113,33 @@ static int set_admin_users(struct xca_config *cfg, const char *value)
   return rc;
 }
 
+/* "<hostname>-<pid>": unique among the brokers of one host, and readable.
+ * Anything is_token() would refuse becomes '_'. */
+static char *default_broker_id(void)
+{
+  char host[TOKEN_MAX + 1] = "";
+  char id[TOKEN_MAX + 1];
+
+  if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0') {
+    snprintf(host, sizeof(host), "broker");
+  }
+  host[sizeof(host) - 1] = '\0';
+  snprintf(id, sizeof(id), "%.*s-%ld", TOKEN_MAX - 21, host, (long)getpid());
+  for (char *p = id; *p != '\0'; p++) {
+    if (*p <= ' ' || *p > '~') {
+      *p = '_';
+    }
+  }
+  return strdup(id);
+}
+
 int xca_config_init(struct xca_config *cfg)
 {
   memset(cfg, 0, sizeof(*cfg));
   cfg->redis_host = strdup("127.0.0.1");
   cfg->key_prefix = strdup("x509ca:");
-  if (cfg->redis_host == NULL || cfg->key_prefix == NULL) {
+  cfg->broker_id = default_broker_id();
+  if (cfg->redis_host == NULL || cfg->key_prefix == NULL || cfg->broker_id == NULL) {
     xca_config_free(cfg);
     return XCA_E_NOMEM;
   }
@@ -129,6 +153,9 @@ int xca_config_init(struct xca_config *cfg)
   cfg->max_chain_depth = 5;
   cfg->max_admin_payload = 65536;
   cfg->min_rsa_bits = XCA_POLICY_MIN_RSA_BITS;
+  cfg->audit_stream_max = 100000;
+  cfg->audit_queue_max = 10000;
+  cfg->stats_interval = 10;
   return XCA_OK;
 }
 
@@ -151,6 +178,9 @@ static const struct int_option int_options[] = {
   {"max_admin_payload", offsetof(struct xca_config, max_admin_payload), 1024, 16 * 1024 * 1024},
   {"min_rsa_bits", offsetof(struct xca_config, min_rsa_bits), XCA_POLICY_MIN_RSA_BITS,
    XCA_POLICY_MAX_RSA_BITS},
+  {"audit_stream_max", offsetof(struct xca_config, audit_stream_max), 0, 1000000000},
+  {"audit_queue_max", offsetof(struct xca_config, audit_queue_max), 1, 10000000},
+  {"stats_interval", offsetof(struct xca_config, stats_interval), 0, 86400},
 };
 
 static int set_int_option(struct xca_config *cfg, const struct int_option *opt, const char *value,
@@ -191,9 +221,9 @@ static int set_admin_users_option(struct xca_config *cfg, const char *value, cha
 static int set_token(char **slot, const char *name, const char *forbidden, const char *value,
                      char *errbuf, size_t errlen)
 {
-  if (!is_token(value, 253)) {
-    snprintf(errbuf, errlen, "plugin_opt_%s: '%s' must be 1-253 printable characters without spaces",
-             name, value);
+  if (!is_token(value, TOKEN_MAX)) {
+    snprintf(errbuf, errlen, "plugin_opt_%s: '%s' must be 1-%d printable characters without spaces",
+             name, value, TOKEN_MAX);
     return XCA_E_OPTION;
   }
   if (forbidden != NULL && strpbrk(value, forbidden) != NULL) {
@@ -222,6 +252,9 @@ static int set_string_option(struct xca_config *cfg, const char *name, const cha
   }
   if (strcmp(name, "hub_hostname") == 0) {
     return set_token(&cfg->hub_hostname, name, "/", value, errbuf, errlen);
+  }
+  if (strcmp(name, "broker_id") == 0) {
+    return set_token(&cfg->broker_id, name, NULL, value, errbuf, errlen);
   }
   /* Never echo the value of an unknown option: it may be a mistyped secret. */
   snprintf(errbuf, errlen, "plugin_opt_%s: unknown option", name);
@@ -265,6 +298,7 @@ void xca_config_free(struct xca_config *cfg)
   free(cfg->redis_password);
   free(cfg->key_prefix);
   free(cfg->hub_hostname);
+  free(cfg->broker_id);
   free_admin_users(cfg);
   memset(cfg, 0, sizeof(*cfg));
 }

@@ -28,10 +28,15 @@ struct xca_config {
   int max_chain_depth;        /* max certificates between leaf and anchor [5] */
   int max_admin_payload;      /* bytes [65536] */
   int min_rsa_bits;           /* certificate policy: smallest RSA key accepted [2048] */
+  char *broker_id;            /* this broker's name in the audit stream [hostname-pid] */
+  int audit_stream_max;       /* approximate length of the audit stream; 0 = off [100000] */
+  int audit_queue_max;        /* audit entries waiting for Redis at most [10000] */
+  int stats_interval;         /* seconds between $SYS stats updates; 0 = off [10] */
 };
 
-/* Fill cfg with the defaults. Returns XCA_OK or XCA_E_NOMEM (cfg is then
- * released and zeroed). */
+/* Fill cfg with the defaults (broker_id is "<hostname>-<pid>", characters a
+ * broker_id may not hold replaced by '_'). Returns XCA_OK or XCA_E_NOMEM
+ * (cfg is then released and zeroed). */
 int xca_config_init(struct xca_config *cfg);
 
 /* Set one option by its name without the "plugin_opt_" prefix

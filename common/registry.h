@@ -37,8 +37,9 @@ const char *xca_fields_get(const struct xca_fields *f, const char *name);
 /* Release every name and value and zero f. NULL-safe. */
 void xca_fields_free(struct xca_fields *f);
 
-/* The storage seam. Every call returns XCA_OK or an error code; XCA_E_REGISTRY
- * means storage could not be reached (nothing is known to have changed). */
+/* The storage seam. Every call returns XCA_OK or an error code;
+ * XCA_E_REGISTRY_UNAVAILABLE means storage could not be reached (nothing is
+ * known to have changed). */
 struct xca_kv_ops {
   /* All fields of key into *out (caller frees). XCA_E_NOT_FOUND if absent. */
   int (*hgetall)(void *impl, const char *key, struct xca_fields *out);
@@ -96,7 +97,7 @@ int xca_registry_ca_key(const struct xca_registry *reg, const char *name, char *
 void xca_identity_from_fields(const struct xca_fields *f, struct xca_identity_rec *out);
 
 /* Read one identity ("device" or "device/module"). Returns XCA_OK,
- * XCA_E_NOT_FOUND, or XCA_E_REGISTRY. */
+ * XCA_E_NOT_FOUND, or XCA_E_REGISTRY_UNAVAILABLE. */
 int xca_registry_get_identity(const struct xca_registry *reg, const char *identity,
                               struct xca_identity_rec *out);
 

@@ -17,6 +17,7 @@ struct xca_redis {
   int down_reported; /* the current outage has been reported */
   xca_redis_state_fn on_state;
   void *arg;
+  struct xca_stats *stats; /* borrowed, may be NULL */
 };
 
 /* Create only if absent; fields come as ARGV pairs. */
@@ -38,6 +39,13 @@ long long xca_now_ms(void)
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static long long now_us(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static struct timeval ms_to_tv(int ms)
@@ -76,6 +84,11 @@ struct xca_redis *xca_redis_new(const struct xca_config *cfg, xca_redis_state_fn
   return r;
 }
 
+void xca_redis_set_stats(struct xca_redis *r, struct xca_stats *stats)
+{
+  r->stats = stats;
+}
+
 void xca_redis_free(struct xca_redis *r)
 {
   if (r == NULL) {
@@ -92,11 +105,15 @@ void xca_redis_free(struct xca_redis *r)
 static redisReply *run(struct xca_redis *r, int argc, const char **argv, const size_t *lens)
 {
   redisReply *reply;
+  long long start;
 
   if (xca_redis_connect(r, 0) != XCA_OK) {
     return NULL;
   }
+  start = now_us();
   reply = redisCommandArgv(r->ctx, argc, argv, lens);
+  xca_stats_redis_call(r->stats, now_us() - start,
+                       reply == NULL || reply->type == REDIS_REPLY_ERROR);
   if (reply == NULL) {
     char why[160];
     snprintf(why, sizeof(why), "%s", r->ctx->errstr[0] ? r->ctx->errstr : "I/O error");
@@ -105,58 +122,66 @@ static redisReply *run(struct xca_redis *r, int argc, const char **argv, const s
   return reply;
 }
 
-static int handshake(struct xca_redis *r, char *why, size_t whylen)
+/* Run one command on a fresh connection; 1 when Redis accepted it. */
+static int handshake_step(redisContext *ctx, const char *cmd, const char *arg)
 {
-  char db[16];
-  const char *argv[2];
-  redisReply *reply;
+  const char *argv[] = {cmd, arg};
+  redisReply *reply = redisCommandArgv(ctx, 2, argv, NULL);
+  int ok = reply != NULL && reply->type != REDIS_REPLY_ERROR;
 
-  if (r->cfg->redis_password != NULL) {
-    argv[0] = "AUTH";
-    argv[1] = r->cfg->redis_password;
-    reply = redisCommandArgv(r->ctx, 2, argv, NULL);
-    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-      snprintf(why, whylen, "AUTH failed");
-      freeReplyObject(reply);
-      return XCA_E_REGISTRY;
-    }
-    freeReplyObject(reply);
-  }
-  snprintf(db, sizeof(db), "%d", r->cfg->redis_db);
-  argv[0] = "SELECT";
-  argv[1] = db;
-  reply = redisCommandArgv(r->ctx, 2, argv, NULL);
-  if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-    snprintf(why, whylen, "SELECT %s failed", db);
-    freeReplyObject(reply);
-    return XCA_E_REGISTRY;
-  }
   freeReplyObject(reply);
-  return XCA_OK;
+  return ok;
+}
+
+static void set_why(char *why, size_t whylen, const char *text)
+{
+  if (why != NULL && whylen > 0) {
+    snprintf(why, whylen, "%s", text);
+  }
+}
+
+redisContext *xca_redis_open(const struct xca_config *cfg, int timeout_ms, char *why,
+                             size_t whylen)
+{
+  struct timeval tv = ms_to_tv(timeout_ms);
+  redisContext *ctx = redisConnectWithTimeout(cfg->redis_host, cfg->redis_port, tv);
+  char db[16];
+
+  snprintf(db, sizeof(db), "%d", cfg->redis_db);
+  if (ctx == NULL || ctx->err) {
+    set_why(why, whylen, ctx ? ctx->errstr : "out of memory");
+  } else if (redisSetTimeout(ctx, tv) != REDIS_OK) {
+    set_why(why, whylen, "cannot set timeout");
+  } else if (cfg->redis_password != NULL && !handshake_step(ctx, "AUTH", cfg->redis_password)) {
+    set_why(why, whylen, "AUTH failed");
+  } else if (!handshake_step(ctx, "SELECT", db)) {
+    char text[32];
+    snprintf(text, sizeof(text), "SELECT %s failed", db);
+    set_why(why, whylen, text);
+  } else {
+    return ctx;
+  }
+  if (ctx != NULL) {
+    redisFree(ctx);
+  }
+  return NULL;
 }
 
 int xca_redis_connect(struct xca_redis *r, int force)
 {
   char why[160] = "";
-  struct timeval tv = ms_to_tv(r->cfg->redis_timeout_ms);
 
   if (r->ctx != NULL) {
     return XCA_OK;
   }
   if (!force && xca_now_ms() < r->next_attempt_ms) {
-    return XCA_E_REGISTRY;
+    return XCA_E_REGISTRY_UNAVAILABLE;
   }
-  r->ctx = redisConnectWithTimeout(r->cfg->redis_host, r->cfg->redis_port, tv);
-  if (r->ctx == NULL || r->ctx->err) {
-    snprintf(why, sizeof(why), "%s", r->ctx ? r->ctx->errstr : "out of memory");
-  } else if (redisSetTimeout(r->ctx, tv) != REDIS_OK) {
-    snprintf(why, sizeof(why), "cannot set timeout");
-  } else {
-    handshake(r, why, sizeof(why));
-  }
-  if (why[0] != '\0') {
+  r->ctx = xca_redis_open(r->cfg, r->cfg->redis_timeout_ms, why, sizeof(why));
+  if (r->ctx == NULL) {
+    xca_stats_redis_error(r->stats);
     set_down(r, why);
-    return XCA_E_REGISTRY;
+    return XCA_E_REGISTRY_UNAVAILABLE;
   }
   r->up = 1;
   r->down_reported = 0;
@@ -174,11 +199,11 @@ int xca_redis_is_up(const struct xca_redis *r)
 static int reply_error(redisReply *reply)
 {
   if (reply == NULL) {
-    return XCA_E_REGISTRY;
+    return XCA_E_REGISTRY_UNAVAILABLE;
   }
   if (reply->type == REDIS_REPLY_ERROR) {
     freeReplyObject(reply);
-    return XCA_E_REGISTRY;
+    return XCA_E_REGISTRY_UNAVAILABLE;
   }
   return XCA_OK;
 }
@@ -209,7 +234,7 @@ static int kv_hgetall(void *impl, const char *key, struct xca_fields *out)
   }
   if (reply->type != REDIS_REPLY_ARRAY) {
     freeReplyObject(reply);
-    return XCA_E_REGISTRY;
+    return XCA_E_REGISTRY_UNAVAILABLE;
   }
   rc = reply->elements == 0 ? XCA_E_NOT_FOUND : XCA_OK;
   for (size_t i = 0; rc == XCA_OK && i + 1 < reply->elements; i += 2) {
@@ -233,7 +258,7 @@ static long long eval_int(struct xca_redis *r, int argc, const char **argv, int 
   }
   if (reply->type != REDIS_REPLY_INTEGER) {
     freeReplyObject(reply);
-    *rc = XCA_E_REGISTRY;
+    *rc = XCA_E_REGISTRY_UNAVAILABLE;
     return 0;
   }
   v = reply->integer;
@@ -360,7 +385,7 @@ static int kv_scan(void *impl, const char *match, unsigned long long *cursor, in
       reply->element[0]->type != REDIS_REPLY_STRING ||
       reply->element[1]->type != REDIS_REPLY_ARRAY) {
     freeReplyObject(reply);
-    return XCA_E_REGISTRY;
+    return XCA_E_REGISTRY_UNAVAILABLE;
   }
   rc = copy_keys(reply->element[1], keys, nkeys);
   if (rc == XCA_OK) {

@@ -2,17 +2,27 @@
  *
  * One synchronous hiredis connection with a short timeout on every call, and
  * a breaker: after a failure the connection is dropped and calls fail at once
- * with XCA_E_REGISTRY until redis_retry_ms has passed, when one reconnect is
- * tried. So an outage costs at most one timeout per retry interval instead
- * of one per connect. Not thread-safe: one owner thread.
+ * with XCA_E_REGISTRY_UNAVAILABLE until redis_retry_ms has passed, when one
+ * reconnect is tried. So an outage costs at most one timeout per retry
+ * interval instead of one per connect. Not thread-safe: one owner thread.
  */
 #ifndef XCA_REGISTRY_REDIS_H
 #define XCA_REGISTRY_REDIS_H
 
 #include "config.h"
 #include "registry.h"
+#include "stats.h"
 
 struct xca_redis;
+struct redisContext; /* hiredis */
+
+/* Open a new connection to cfg's Redis with timeout_ms on the connect and
+ * on every later call, authenticated (AUTH when redis_password is set) and
+ * with redis_db selected: the one way every thread of the plugin connects.
+ * Returns the connection (the caller redisFree()s it), or NULL with a short
+ * reason without secrets in why (why may be NULL). */
+struct redisContext *xca_redis_open(const struct xca_config *cfg, int timeout_ms, char *why,
+                                    size_t whylen);
 
 /* Called when the connection is lost (up = 0) or (re)established (up = 1);
  * why is a short reason without secrets. */
@@ -23,11 +33,16 @@ typedef void (*xca_redis_state_fn)(void *arg, int up, const char *why);
 struct xca_redis *xca_redis_new(const struct xca_config *cfg, xca_redis_state_fn on_state,
                                 void *arg);
 
+/* Count this client's calls (latency, errors) in stats (borrowed; NULL
+ * counts nothing). */
+void xca_redis_set_stats(struct xca_redis *r, struct xca_stats *stats);
+
 /* Free the client. NULL-safe. */
 void xca_redis_free(struct xca_redis *r);
 
 /* Connect now if not connected and the breaker allows it (force = 1 ignores
- * the retry interval). Returns XCA_OK when connected, else XCA_E_REGISTRY. */
+ * the retry interval). Returns XCA_OK when connected, else
+ * XCA_E_REGISTRY_UNAVAILABLE. */
 int xca_redis_connect(struct xca_redis *r, int force);
 
 /* Return 1 if the last call succeeded and the connection is open. */

@@ -1,6 +1,7 @@
 #include "trust.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/x509_vfy.h>
@@ -283,14 +284,45 @@ static int accept_chain(struct xca_trust *trust, X509_STORE_CTX *ctx, struct xca
   return res->anchor_count > 0 ? XCA_OK : XCA_E_CHAIN;
 }
 
+/* "<sha256>,<sha256>,..." of chain in its order; malloc'ed, NULL on failure. */
+static char *chain_thumbprints(STACK_OF(X509) *chain)
+{
+  int n = sk_X509_num(chain);
+  char *out = malloc((size_t)(n > 0 ? n : 1) * XCA_SHA256_HEX);
+  size_t len = 0;
+
+  if (out == NULL) {
+    return NULL;
+  }
+  out[0] = '\0';
+  for (int i = 0; i < n; i++) {
+    if (i > 0) {
+      out[len++] = ',';
+    }
+    xca_cert_sha256(sk_X509_value(chain, i), out + len);
+    len += XCA_SHA256_HEX - 1;
+  }
+  return out;
+}
+
 int xca_trust_verify(struct xca_trust *trust, X509 *leaf, STACK_OF(X509) *untrusted,
                      int max_depth, time_t now, struct xca_chain_result *res)
+{
+  return xca_trust_verify_thumbprints(trust, leaf, untrusted, max_depth, now, res, NULL);
+}
+
+int xca_trust_verify_thumbprints(struct xca_trust *trust, X509 *leaf, STACK_OF(X509) *untrusted,
+                                 int max_depth, time_t now, struct xca_chain_result *res,
+                                 char **thumbprints)
 {
   X509_STORE_CTX *ctx;
   int rc;
 
   memset(res, 0, sizeof(*res));
   res->error_depth = -1;
+  if (thumbprints != NULL) {
+    *thumbprints = NULL;
+  }
   rc = xca_policy_check_leaf(leaf, res->policy_detail, sizeof(res->policy_detail));
   if (rc != XCA_OK) {
     return policy_refusal(res, rc, 0);
@@ -317,6 +349,10 @@ int xca_trust_verify(struct xca_trust *trust, X509 *leaf, STACK_OF(X509) *untrus
     if (res->x509_error == X509_V_OK) {
       res->x509_error = X509_V_ERR_UNSPECIFIED;
     }
+  }
+  /* Last, so that every check above has had its say. */
+  if (rc == XCA_OK && thumbprints != NULL) {
+    *thumbprints = chain_thumbprints(X509_STORE_CTX_get0_chain(ctx));
   }
   X509_STORE_CTX_free(ctx);
   return rc;

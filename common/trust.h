@@ -90,5 +90,12 @@ int xca_trust_verify(struct xca_trust *trust, X509 *leaf, STACK_OF(X509) *untrus
  * expired) at depth 0"). "at depth N" is left out when no certificate is
  * to blame. Truncated to fit buflen (> 0). */
 void xca_chain_describe(const struct xca_chain_result *res, char *buf, size_t buflen);
+/* As xca_trust_verify; in addition, on XCA_OK, *thumbprints is the
+ * SHA-256 thumbprints of the verified chain, leaf first and anchor last,
+ * lowercase hex and comma-separated (malloc'ed; NULL when it could not be
+ * allocated). *thumbprints is NULL on any other return. */
+int xca_trust_verify_thumbprints(struct xca_trust *trust, X509 *leaf, STACK_OF(X509) *untrusted,
+                                 int max_depth, time_t now, struct xca_chain_result *res,
+                                 char **thumbprints);
 
 #endif

@@ -167,25 +167,11 @@ static int run_ok(redisContext *ctx, int argc, const char **argv)
   return reply != NULL;
 }
 
-/* Connect with a 1 s timeout, authenticate and select the database.
+/* Connect with a 1 s timeout, authenticated, the database selected.
  * Returns NULL on any failure. */
 static redisContext *connect_to_registry(const struct xca_config *cfg)
 {
-  struct timeval tv = {1, 0};
-  redisContext *ctx = redisConnectWithTimeout(cfg->redis_host, cfg->redis_port, tv);
-  char db[16];
-  const char *auth[] = {"AUTH", cfg->redis_password};
-  const char *select[] = {"SELECT", db};
-
-  snprintf(db, sizeof(db), "%d", cfg->redis_db);
-  if (ctx == NULL || ctx->err || redisSetTimeout(ctx, tv) != REDIS_OK ||
-      (cfg->redis_password != NULL && !run_ok(ctx, 2, auth)) || !run_ok(ctx, 2, select)) {
-    if (ctx != NULL) {
-      redisFree(ctx);
-    }
-    return NULL;
-  }
-  return ctx;
+  return xca_redis_open(cfg, 1000, NULL, 0);
 }
 
 /* Connect, turn notifications on and subscribe to the prefix's keyspace

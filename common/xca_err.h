@@ -38,7 +38,7 @@
   X(NO_CODE, "no live verification code")                                         \
   X(SIGNATURE, "certificate is not signed by this CA's key")                      \
   X(ALREADY_VERIFIED, "CA is already verified")                                   \
-  X(REGISTRY, "registry unavailable")                                             \
+  X(REGISTRY_UNAVAILABLE, "registry unavailable")                                 \
   X(STALE, "registry unavailable and cached entry too old")                       \
   X(JSON, "invalid JSON")                                                         \
   X(NUL_IN_STRING, "invalid argument: string contains NUL")                       \

@@ -5,6 +5,7 @@
  * re-check a batch of the live sessions those changes affect, kicking those
  * no longer allowed. Everything here runs on the broker's main thread.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,7 +57,7 @@ static int reload_ca(const char *name)
     return 0;
   }
   rc = xca_g.registry.kv.ops->hgetall(xca_g.registry.kv.impl, key, &f);
-  if (rc == XCA_E_REGISTRY) {
+  if (rc == XCA_E_REGISTRY_UNAVAILABLE) {
     /* Unknown state: stop trusting it until Redis answers (fail closed). */
     xca_trust_remove(xca_g.trust, name);
     xca_g.cas_loaded = 0;
@@ -99,7 +100,7 @@ int xca_load_cas(void)
     if (xca_g.registry.kv.ops->scan(xca_g.registry.kv.impl, match, &cursor, 1000, &keys, &n) !=
         XCA_OK) {
       xca_g.cas_loaded = 0;
-      return XCA_E_REGISTRY;
+      return XCA_E_REGISTRY_UNAVAILABLE;
     }
     for (int i = 0; i < n; i++) {
       /* Only names the admin API can also see and delete are trusted. */
@@ -111,7 +112,7 @@ int xca_load_cas(void)
     free(keys);
   } while (cursor != 0 && xca_g.cas_loaded);
   if (!xca_g.cas_loaded) {
-    return XCA_E_REGISTRY;
+    return XCA_E_REGISTRY_UNAVAILABLE;
   }
   mosquitto_log_printf(MOSQ_LOG_INFO, XCA_LOG_PREFIX "%u verified CA(s) trusted",
                        xca_trust_count(xca_g.trust));
@@ -194,7 +195,7 @@ static int recheck(const char *client_id)
   }
   facts = xca_tls_facts(sess->leaf, XCA_FACTS_REVERIFY);
   rc = xca_auth_decide(facts, client_id, NULL, NULL, xca_lookup_identity, &xca_g.lookup, &ident);
-  if (rc == XCA_E_REGISTRY) {
+  if (rc == XCA_E_REGISTRY_UNAVAILABLE) {
     xca_sessions_mark_identity(xca_g.sessions, client_id);
     return 0;
   }
@@ -204,8 +205,11 @@ static int recheck(const char *client_id)
     return 1;
   }
   char id_text[XCA_IDENTITY_MAX];
-  mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "disconnecting client '%s': %s",
-                       xca_log_sanitize(client_id, id_text, sizeof(id_text)), xca_strerror(rc));
+  char line[XCA_IDENTITY_MAX + 128];
+  snprintf(line, sizeof(line), "disconnecting client '%s': %s",
+           xca_log_sanitize(client_id, id_text, sizeof(id_text)), xca_strerror(rc));
+  mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "%s", line);
+  xca_observe_dropped(client_id, rc, line);
   /* Its will, published when the kick closes it, is refused too. */
   xca_end_session(client_id, sess->token, 1);
   mosquitto_kick_client_by_clientid(client_id, false);
@@ -235,6 +239,7 @@ int xca_tick_cb(int event, void *event_data, void *userdata)
     apply_change(c);
   }
   xca_changes_free(changes);
+  xca_observe_tick();
   for (int i = 0; i < RECHECK_BATCH && xca_sessions_pop_dirty(xca_g.sessions, client_id); i++) {
     if (!recheck(client_id)) {
       break;

@@ -19,10 +19,12 @@
 #include "xca_plugin.h"
 
 /* The facts plus the intermediates the client sent (owned references, the
- * leaf excluded to avoid a reference cycle), kept to verify again later. */
+ * leaf excluded to avoid a reference cycle), kept to verify again later,
+ * and the verified chain's thumbprints when the audit stream wants them. */
 struct verdict {
   struct xca_cert_facts facts;
   STACK_OF(X509) *intermediates;
+  char *thumbprints; /* malloc'ed; NULL unless the chain verified with the stream on */
 };
 
 static int ctx_index = -1;
@@ -32,6 +34,7 @@ static void verdict_free(struct verdict *v)
 {
   if (v != NULL) {
     sk_X509_pop_free(v->intermediates, X509_free);
+    free(v->thumbprints);
     free(v);
   }
 }
@@ -65,27 +68,36 @@ static STACK_OF(X509) *copy_intermediates(X509 *leaf, STACK_OF(X509) *sent)
 }
 
 /* What depends on the CA set and the clock: checked at the handshake and
- * again whenever either changed before the decision is used. */
-static void refresh_facts(X509 *leaf, STACK_OF(X509) *intermediates, struct xca_cert_facts *f)
+ * again whenever either changed before the decision is used. The chain's
+ * thumbprints cost a hash per certificate: only for the audit stream. */
+static void refresh_facts(X509 *leaf, struct verdict *v)
 {
+  struct xca_cert_facts *f = &v->facts;
+
+  free(v->thumbprints);
+  v->thumbprints = NULL;
   f->trust_generation = xca_trust_generation(xca_g.trust);
   f->verified_at = time(NULL);
   f->leaf_time_valid = xca_cert_time_valid(leaf, f->verified_at);
-  f->chain_ok = xca_trust_verify(xca_g.trust, leaf, intermediates, xca_g.cfg.max_chain_depth, 0,
-                                 &f->chain) == XCA_OK;
+  f->chain_ok = xca_trust_verify_thumbprints(xca_g.trust, leaf, v->intermediates,
+                                             xca_g.cfg.max_chain_depth, 0, &f->chain,
+                                             xca_observe_wants_chain() ? &v->thumbprints
+                                                                       : NULL) == XCA_OK;
   f->x509_error = f->chain.x509_error;
 }
 
 /* Everything, once per handshake: the leaf's own facts never change. */
-static void fill_facts(X509 *leaf, STACK_OF(X509) *intermediates, struct xca_cert_facts *f)
+static void fill_facts(X509 *leaf, struct verdict *v)
 {
+  struct xca_cert_facts *f = &v->facts;
+
   memset(f, 0, sizeof(*f));
   f->cn_ok = xca_cert_cn(leaf, f->cn, sizeof(f->cn)) == XCA_OK;
   f->self_signed = xca_cert_self_signed(leaf);
   f->leaf_key_error = xca_policy_check_key(xca_trust_policy(xca_g.trust), leaf, NULL, 0);
   xca_cert_sha1(leaf, f->sha1);
   xca_cert_sha256(leaf, f->sha256);
-  refresh_facts(leaf, intermediates, f);
+  refresh_facts(leaf, v);
 }
 
 static int verify_cb(X509_STORE_CTX *store_ctx, void *arg)
@@ -112,7 +124,7 @@ static int verify_cb(X509_STORE_CTX *store_ctx, void *arg)
     verdict_free(v);
     return 0;
   }
-  fill_facts(leaf, v->intermediates, &v->facts);
+  fill_facts(leaf, v);
   verdict_free(X509_get_ex_data(leaf, x509_index));
   if (!X509_set_ex_data(leaf, x509_index, v)) {
     verdict_free(v);
@@ -164,9 +176,14 @@ void xca_tls_hook_remove(void)
   }
 }
 
+static struct verdict *verdict_of(X509 *leaf)
+{
+  return (leaf != NULL && x509_index >= 0) ? X509_get_ex_data(leaf, x509_index) : NULL;
+}
+
 const struct xca_cert_facts *xca_tls_facts(X509 *leaf, enum xca_facts_mode mode)
 {
-  struct verdict *v = (leaf != NULL && x509_index >= 0) ? X509_get_ex_data(leaf, x509_index) : NULL;
+  struct verdict *v = verdict_of(leaf);
 
   if (v == NULL) {
     return NULL;
@@ -177,7 +194,13 @@ const struct xca_cert_facts *xca_tls_facts(X509 *leaf, enum xca_facts_mode mode)
       (mode == XCA_FACTS_CURRENT &&
        (v->facts.trust_generation != xca_trust_generation(xca_g.trust) ||
         v->facts.verified_at != time(NULL)))) {
-    refresh_facts(leaf, v->intermediates, &v->facts);
+    refresh_facts(leaf, v);
   }
   return &v->facts;
+}
+
+const char *xca_tls_chain_thumbprints(X509 *leaf)
+{
+  struct verdict *v = verdict_of(leaf);
+  return v != NULL ? v->thumbprints : NULL;
 }

@@ -5,6 +5,7 @@
  * client.c     BASIC_AUTH, ACL_CHECK, DISCONNECT: the connect decision and topics
  * tick.c       applies registry changes, re-checks live sessions, kicks
  * control.c    $CONTROL/x509ca/v1 admin commands
+ * observe.c    counters ($SYS, getStats) and the audit stream
  * Every callback runs on the broker's main thread.
  */
 #ifndef XCA_PLUGIN_H
@@ -14,6 +15,8 @@
 #include <mosquitto_broker.h>
 #include <mosquitto_plugin.h>
 
+#include "admin.h"
+#include "audit.h"
 #include "auth.h"
 #include "cache.h"
 #include "config.h"
@@ -21,6 +24,7 @@
 #include "registry.h"
 #include "registry_redis.h"
 #include "sessions.h"
+#include "stats.h"
 #include "trust.h"
 #include "watcher.h"
 
@@ -42,6 +46,10 @@ struct xca_plugin {
   long long loaded_ms;       /* when the plugin was initialised */
   unsigned long ticks;       /* TICK events seen: none means changes are never applied */
   int warned_no_tick;
+  struct xca_stats stats;    /* $SYS/broker/x509ca/... and getStats */
+  struct xca_audit *audit;   /* the audit stream's queue; NULL when it is off */
+  long long stats_due_ms;    /* next $SYS publication */
+  int audit_down_reported;   /* the audit writer's failure has been logged */
 };
 
 extern struct xca_plugin xca_g;
@@ -58,6 +66,11 @@ enum xca_facts_mode {
 /* The facts the handshake attached to leaf, brought up to date as mode
  * says. NULL when the handshake attached none (deny). Borrowed. */
 const struct xca_cert_facts *xca_tls_facts(X509 *leaf, enum xca_facts_mode mode);
+/* The SHA-256 thumbprints of leaf's verified chain, leaf first,
+ * comma-separated, as of its facts' last verification; NULL when the chain
+ * did not verify or the audit stream is off (they are only computed for
+ * it). Borrowed. */
+const char *xca_tls_chain_thumbprints(X509 *leaf);
 
 /* client.c */
 int xca_basic_auth_cb(int event, void *event_data, void *userdata);
@@ -75,10 +88,30 @@ int xca_tick_cb(int event, void *event_data, void *userdata);
  * broker reacts even before Redis notifies it). */
 void xca_key_changed(const char *key);
 /* (Re)load every CA from Redis into the trust set. Returns XCA_OK or
- * XCA_E_REGISTRY. */
+ * XCA_E_REGISTRY_UNAVAILABLE. */
 int xca_load_cas(void);
 
 /* control.c */
 int xca_control_cb(int event, void *event_data, void *userdata);
+
+/* observe.c: each call counts the event and, when the stream is on,
+ * queues its audit entry (never waits for Redis). line is the text the
+ * broker logged for it (without the log prefix). */
+int xca_observe_start(void); /* in init, once the state exists: XCA_OK or XCA_E_NOMEM */
+void xca_observe_stop(void); /* in cleanup: stop the writer (flushing for up to 1 s) */
+int xca_observe_wants_chain(void); /* 1 when accepted connects need their chain's thumbprints */
+void xca_observe_accepted(const char *client_id, const struct xca_ident *ident, X509 *leaf,
+                          const struct xca_cert_facts *facts);
+void xca_observe_refused(const char *client_id, int err, const char *line);
+void xca_observe_dropped(const char *client_id, int err, const char *line);
+/* An enrollment group (group) created identity for the client with leaf;
+ * call it after creating the entry, before the connect is decided. */
+void xca_observe_enrolled(const char *client_id, const char *identity, const char *group,
+                          X509 *leaf);
+void xca_observe_admin(const char *client_id, const struct xca_admin_audit *rec);
+/* The counters, gauges brought up to date. Borrowed. */
+const struct xca_stats *xca_observe_stats(void);
+/* On every TICK: publish $SYS when due, report the audit writer's state. */
+void xca_observe_tick(void);
 
 #endif

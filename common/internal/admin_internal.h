@@ -88,4 +88,7 @@ int xca_admin__update_device(struct xca_admin_cmd *c);
 int xca_admin__delete_device(struct xca_admin_cmd *c);
 int xca_admin__list_devices(struct xca_admin_cmd *c);
 
+/* ---- handlers (admin_stats.c) ---- */
+int xca_admin__get_stats(struct xca_admin_cmd *c);
+
 #endif

@@ -1251,6 +1251,150 @@ static void test_escaped_backslash_is_no_nul(void **state)
   assert_null(err_of(fx, 0));
 }
 
+/* ------------------------------------------------------------------------ */
+/* Audit records (the audit stream's admin entries)                          */
+/* ------------------------------------------------------------------------ */
+
+static const struct xca_admin_audit *record(struct fx *fx, int i)
+{
+  assert_true(i < fx->res.audit.count);
+  assert_non_null(fx->res.records);
+  return &fx->res.records[i];
+}
+
+/* Each record holds the facts of its line: the line is rebuilt from them. */
+static void assert_record_is_line(struct fx *fx, int i)
+{
+  const struct xca_admin_audit *r = record(fx, i);
+  char line[1024];
+
+  snprintf(line, sizeof(line), "admin=%s command=%s target=%s%s%s result=%s", r->admin,
+           r->command, r->target, r->detail[0] ? " " : "", r->detail, r->result);
+  assert_string_equal(line, audit_line(fx, i));
+}
+
+static void assert_nowhere_in_record(struct fx *fx, int i, const char *secret)
+{
+  const struct xca_admin_audit *r = record(fx, i);
+  const char *fields[] = {r->admin, r->command, r->target, r->detail, r->result};
+  for (size_t j = 0; j < sizeof(fields) / sizeof(fields[0]); j++) {
+    assert_null(strstr(fields[j], secret));
+  }
+}
+
+static void test_records_of_upload_mask_the_code(void **state)
+{
+  struct fx *fx = *state;
+  const char *code = upload(fx, "company-x", root_pem);
+  const struct xca_admin_audit *r = record(fx, 0);
+
+  assert_string_equal(r->admin, "admin");
+  assert_string_equal(r->command, "uploadCA");
+  assert_string_equal(r->target, "ca:company-x");
+  assert_string_equal(r->detail, "verificationCode=*****");
+  assert_string_equal(r->result, "ok");
+  assert_nowhere_in_record(fx, 0, code);
+  assert_record_is_line(fx, 0);
+}
+
+static void test_records_of_refused_key_upload_hold_no_key(void **state)
+{
+  struct fx *fx = *state;
+  char both[8192];
+  char secret[32];
+
+  snprintf(secret, sizeof(secret), "%.20s", strchr(root_key_pem, '\n') + 1);
+  snprintf(both, sizeof(both), "%s%s", root_pem, root_key_pem);
+  FAILS(fx, "a private key was supplied; it was discarded", "uploadCA", "name", "r",
+        "certificate", both);
+  assert_string_equal(record(fx, 0)->result,
+                      "error (a private key was supplied; it was discarded)");
+  assert_string_equal(record(fx, 0)->detail, "");
+  assert_nowhere_in_record(fx, 0, secret);
+  assert_nowhere_in_record(fx, 0, "PRIVATE");
+  assert_record_is_line(fx, 0);
+}
+
+static void test_records_follow_every_command(void **state)
+{
+  struct fx *fx = *state;
+
+  run_str(fx, "{\"commands\":[{\"command\":\"createDevice\",\"deviceId\":\"d\"},"
+              "{\"command\":\"getDevice\",\"deviceId\":\"nope\"},"
+              "{\"command\":\"evil\\ncmd\"}]}");
+  assert_int_equal(fx->res.audit.count, 3);
+  assert_string_equal(record(fx, 0)->command, "createDevice");
+  assert_string_equal(record(fx, 0)->target, "device:d");
+  assert_string_equal(record(fx, 0)->result, "ok");
+  assert_string_equal(record(fx, 1)->target, "device:nope");
+  assert_string_equal(record(fx, 1)->result, "error (device not found)");
+  assert_string_equal(record(fx, 2)->command, "unknown");
+  assert_string_equal(record(fx, 2)->target, "-");
+  for (int i = 0; i < 3; i++) {
+    assert_record_is_line(fx, i);
+  }
+  run_str(fx, "not json");
+  assert_string_equal(record(fx, 0)->command, "-");
+  assert_string_equal(record(fx, 0)->result, "error (invalid JSON)");
+  assert_record_is_line(fx, 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* getStats                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static double num(struct fx *fx, const char *name)
+{
+  cJSON *v = cJSON_GetObjectItemCaseSensitive(data(fx), name);
+  assert_true(cJSON_IsNumber(v));
+  return v->valuedouble;
+}
+
+static void test_get_stats_returns_the_counters(void **state)
+{
+  struct fx *fx = *state;
+  struct xca_stats *st = calloc(1, sizeof(*st));
+
+  assert_non_null(st);
+  xca_stats_init(st);
+  for (int i = 0; i < 12; i++) {
+    xca_stats_accepted(st);
+  }
+  xca_stats_refused(st, XCA_E_CN_MISMATCH);
+  xca_stats_refused(st, XCA_E_CN_MISMATCH);
+  xca_stats_refused(st, XCA_E_REGISTRY_UNAVAILABLE);
+  xca_stats_redis_call(st, 120, 0);
+  xca_stats_set_gauge(st, XCA_GAUGE_SESSIONS, 4);
+  xca_stats_set_gauge(st, XCA_GAUGE_AUDIT_DROPPED, 2);
+  fx->ctx.stats = st;
+  OK(fx, "getStats");
+  assert_true(num(fx, "connects/accepted") == 12);
+  assert_true(num(fx, "connects/refused") == 3);
+  assert_true(num(fx, "refused/cn_mismatch") == 2);
+  assert_true(num(fx, "refused/registry_unavailable") == 1);
+  assert_null(cJSON_GetObjectItemCaseSensitive(data(fx), "refused/chain"));
+  assert_true(num(fx, "redis/latency_us/p50") == 120);
+  assert_true(num(fx, "redis/latency_us/p99") == 120);
+  assert_true(num(fx, "sessions") == 4);
+  assert_true(num(fx, "cas") == 0);
+  assert_true(num(fx, "audit/dropped") == 2);
+  assert_true(num(fx, "dropped") == 0);
+  assert_true(num(fx, "enrolled") == 0);
+  assert_true(num(fx, "cache/hits") == 0);
+  assert_true(num(fx, "cache/misses") == 0);
+  assert_true(num(fx, "redis/errors") == 0);
+  assert_int_equal(cJSON_GetArraySize(data(fx)), 14);
+  assert_string_equal(record(fx, 0)->command, "getStats");
+  assert_string_equal(record(fx, 0)->result, "ok");
+  free(st);
+}
+
+static void test_get_stats_without_stats_fails(void **state)
+{
+  struct fx *fx = *state;
+  FAILS(fx, "invalid argument", "getStats");
+}
+
 static void test_registry_down(void **state)
 {
   struct fx *fx = *state;
@@ -1285,6 +1429,11 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
   const struct CMUnitTest tests[] = {
+    T(test_records_of_upload_mask_the_code),
+    T(test_records_of_refused_key_upload_hold_no_key),
+    T(test_records_follow_every_command),
+    T(test_get_stats_returns_the_counters),
+    T(test_get_stats_without_stats_fails),
     T(test_upload_ca_stores_and_replies),
     T(test_upload_ca_uses_configured_ttl),
     T(test_upload_ca_codes_differ),

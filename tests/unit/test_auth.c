@@ -44,11 +44,11 @@ static const struct row registry[] = {
   {"ssoff", XCA_OK, 0, XCA_AUTH_SELF_SIGNED, SHA1_A, ""},
   {"dev/ssmod", XCA_OK, 1, XCA_AUTH_SELF_SIGNED, SHA256_A, ""},
   {"weird", XCA_OK, 1, XCA_AUTH_INVALID, "", ""},
-  {"down", XCA_E_REGISTRY, 0, XCA_AUTH_CA, "", ""},
+  {"down", XCA_E_REGISTRY_UNAVAILABLE, 0, XCA_AUTH_CA, "", ""},
   {"stale", XCA_E_STALE, 0, XCA_AUTH_CA, "", ""},
   {"down/mod", XCA_OK, 1, XCA_AUTH_CA, "", ""},
   {"stale/mod", XCA_OK, 1, XCA_AUTH_CA, "", ""},
-  {"dev/downmod", XCA_E_REGISTRY, 0, XCA_AUTH_CA, "", ""},
+  {"dev/downmod", XCA_E_REGISTRY_UNAVAILABLE, 0, XCA_AUTH_CA, "", ""},
   {"dev/stalemod", XCA_E_STALE, 0, XCA_AUTH_CA, "", ""},
 };
 
@@ -230,7 +230,7 @@ static void test_registry_unavailable_refused(void **state)
 {
   struct xca_cert_facts f = facts_for("down");
   (void)state;
-  assert_refused(decide(&f, "down", NULL, NULL), XCA_E_REGISTRY);
+  assert_refused(decide(&f, "down", NULL, NULL), XCA_E_REGISTRY_UNAVAILABLE);
 }
 
 static void test_registry_stale_refused(void **state)
@@ -245,7 +245,7 @@ static void test_registry_error_on_module_device_propagates(void **state)
   struct xca_cert_facts f1 = facts_for("down/mod");
   struct xca_cert_facts f2 = facts_for("stale/mod");
   (void)state;
-  assert_refused(decide(&f1, "down/mod", NULL, NULL), XCA_E_REGISTRY);
+  assert_refused(decide(&f1, "down/mod", NULL, NULL), XCA_E_REGISTRY_UNAVAILABLE);
   assert_refused(decide(&f2, "stale/mod", NULL, NULL), XCA_E_STALE);
 }
 
@@ -254,7 +254,7 @@ static void test_registry_error_on_module_entry_propagates(void **state)
   struct xca_cert_facts f1 = facts_for("dev/downmod");
   struct xca_cert_facts f2 = facts_for("dev/stalemod");
   (void)state;
-  assert_refused(decide(&f1, "dev/downmod", NULL, NULL), XCA_E_REGISTRY);
+  assert_refused(decide(&f1, "dev/downmod", NULL, NULL), XCA_E_REGISTRY_UNAVAILABLE);
   assert_refused(decide(&f2, "dev/stalemod", NULL, NULL), XCA_E_STALE);
 }
 

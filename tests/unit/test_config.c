@@ -8,7 +8,9 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "xca_err.h"
@@ -36,6 +38,9 @@ static const struct int_case int_cases[] = {
   {"max_admin_payload", offsetof(struct xca_config, max_admin_payload), 1024, 16 * 1024 * 1024,
    65536},
   {"min_rsa_bits", offsetof(struct xca_config, min_rsa_bits), 2048, 16384, 2048},
+  {"audit_stream_max", offsetof(struct xca_config, audit_stream_max), 0, 1000000000, 100000},
+  {"audit_queue_max", offsetof(struct xca_config, audit_queue_max), 1, 10000000, 10000},
+  {"stats_interval", offsetof(struct xca_config, stats_interval), 0, 86400, 10},
 };
 
 #define NINT (sizeof(int_cases) / sizeof(int_cases[0]))
@@ -264,6 +269,55 @@ static void test_redis_host_length_253_ok_254_refused(void **state)
   host[253] = '\0';
   assert_int_equal(set(cfg, "redis_host", host), XCA_OK);
   assert_string_equal(cfg->redis_host, host);
+}
+
+/* ---- broker_id --------------------------------------------------------- */
+
+static void test_broker_id_default_is_hostname_pid(void **state)
+{
+  struct xca_config *cfg = *state;
+  char host[256] = "";
+  char want[300];
+
+  assert_int_equal(gethostname(host, sizeof(host)), 0);
+  host[sizeof(host) - 1] = '\0';
+  snprintf(want, sizeof(want), "%s-%ld", host, (long)getpid());
+  assert_string_equal(cfg->broker_id, want);
+}
+
+static void test_broker_id_accepts_name(void **state)
+{
+  struct xca_config *cfg = *state;
+  assert_int_equal(set(cfg, "broker_id", "edge-eu-1"), XCA_OK);
+  assert_string_equal(cfg->broker_id, "edge-eu-1");
+}
+
+static void test_broker_id_refuses_empty_space_and_keeps_old(void **state)
+{
+  struct xca_config *cfg = *state;
+  char *before = strdup(cfg->broker_id);
+  const char *bad[] = {"", "a b", "a\nb", "h\xc3\xa9"};
+
+  assert_non_null(before);
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    assert_int_equal(set(cfg, "broker_id", bad[i]), XCA_E_OPTION);
+    assert_string_equal(cfg->broker_id, before);
+    assert_non_null(strstr(err, "plugin_opt_broker_id"));
+  }
+  free(before);
+}
+
+static void test_stream_and_stats_can_be_turned_off(void **state)
+{
+  struct xca_config *cfg = *state;
+  assert_int_equal(set(cfg, "audit_stream_max", "0"), XCA_OK);
+  assert_int_equal(cfg->audit_stream_max, 0);
+  assert_int_equal(set(cfg, "stats_interval", "0"), XCA_OK);
+  assert_int_equal(cfg->stats_interval, 0);
+  assert_int_equal(set(cfg, "audit_queue_max", "0"), XCA_E_OPTION);
+  assert_non_null(strstr(err, "plugin_opt_audit_queue_max"));
+  assert_int_equal(set(cfg, "stats_interval", "-1"), XCA_E_OPTION);
+  assert_non_null(strstr(err, "plugin_opt_stats_interval"));
 }
 
 /* ---- key_prefix -------------------------------------------------------- */
@@ -647,6 +701,10 @@ int main(void)
     T(test_redis_host_refuses_space_and_control),
     T(test_redis_host_refuses_non_ascii),
     T(test_redis_host_length_253_ok_254_refused),
+    T(test_broker_id_default_is_hostname_pid),
+    T(test_broker_id_accepts_name),
+    T(test_broker_id_refuses_empty_space_and_keeps_old),
+    T(test_stream_and_stats_can_be_turned_off),
     T(test_key_prefix_accepts_plain),
     T(test_key_prefix_refuses_glob_characters),
     T(test_key_prefix_refuses_empty),

@@ -36,7 +36,7 @@ static void test_readme_reasons_are_the_messages(void **state)
 {
   (void)state;
   assert_string_equal(xca_strerror(XCA_E_DISABLED), "identity is disabled");
-  assert_string_equal(xca_strerror(XCA_E_REGISTRY), "registry unavailable");
+  assert_string_equal(xca_strerror(XCA_E_REGISTRY_UNAVAILABLE), "registry unavailable");
   assert_string_equal(xca_strerror(XCA_E_STALE), "registry unavailable and cached entry too old");
   assert_string_equal(xca_strerror(XCA_E_ALREADY_VERIFIED), "CA is already verified");
 }

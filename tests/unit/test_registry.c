@@ -363,8 +363,8 @@ static void test_get_identity_propagates_errors(void **state)
   (void)state;
   fake_rc = XCA_E_NOT_FOUND;
   assert_int_equal(xca_registry_get_identity(&reg, "d", &r), XCA_E_NOT_FOUND);
-  fake_rc = XCA_E_REGISTRY;
-  assert_int_equal(xca_registry_get_identity(&reg, "d", &r), XCA_E_REGISTRY);
+  fake_rc = XCA_E_REGISTRY_UNAVAILABLE;
+  assert_int_equal(xca_registry_get_identity(&reg, "d", &r), XCA_E_REGISTRY_UNAVAILABLE);
 }
 
 int main(void)

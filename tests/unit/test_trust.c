@@ -8,6 +8,7 @@
 #include <cmocka.h>
 #include <openssl/x509_vfy.h>
 
+#include "certinfo.h"
 #include "pki_fixture.h"
 #include "trust.h"
 #include "xca_err.h"
@@ -121,6 +122,77 @@ static void intermediate_alone_is_an_anchor(void **state)
   assert_string_equal(res.anchors[0], "int2");
   /* The leaf alone suffices when its issuer is trusted. */
   assert_int_equal(verify_named(f->trust, "dev", 0, &res), XCA_OK);
+}
+
+/* Verify dev with its chain, asking for the thumbprints of the chain. */
+static int verify_dev_thumbprints(struct xca_trust *trust, char **thumbprints)
+{
+  struct xca_chain_result res;
+  X509 *leaf = xca_fixture_cert("dev.crt");
+  STACK_OF(X509) *chain = xca_fixture_chain("dev.chain.pem");
+  int rc;
+
+  assert_non_null(leaf);
+  assert_non_null(chain);
+  *thumbprints = (char *)"untouched";
+  rc = xca_trust_verify_thumbprints(trust, leaf, chain, 5, 0, &res, thumbprints);
+  sk_X509_pop_free(chain, X509_free);
+  X509_free(leaf);
+  return rc;
+}
+
+/* Append ",<sha256 of the fixture file name>" (no comma when buf is empty). */
+static void append_sha256(char *buf, size_t len, const char *name)
+{
+  char hex[XCA_SHA256_HEX];
+  X509 *cert = xca_fixture_cert(name);
+
+  assert_non_null(cert);
+  xca_cert_sha256(cert, hex);
+  X509_free(cert);
+  snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", buf[0] ? "," : "", hex);
+}
+
+static void thumbprints_list_the_verified_chain_leaf_first(void **state)
+{
+  struct fixture *f = *state;
+  char want[512] = "";
+  char *got = NULL;
+
+  assert_int_equal(xca_trust_put(f->trust, "root", f->root), XCA_OK);
+  assert_int_equal(verify_dev_thumbprints(f->trust, &got), XCA_OK);
+  append_sha256(want, sizeof(want), "dev.crt");
+  append_sha256(want, sizeof(want), "int2.crt");
+  append_sha256(want, sizeof(want), "int1.crt");
+  append_sha256(want, sizeof(want), "root.crt"); /* the anchor, never sent, is listed */
+  assert_non_null(got);
+  assert_string_equal(got, want);
+  free(got);
+}
+
+static void thumbprints_stop_at_an_intermediate_anchor(void **state)
+{
+  struct fixture *f = *state;
+  char want[512] = "";
+  char *got = NULL;
+
+  assert_int_equal(xca_trust_put(f->trust, "int2", f->int2), XCA_OK);
+  assert_int_equal(verify_dev_thumbprints(f->trust, &got), XCA_OK);
+  append_sha256(want, sizeof(want), "dev.crt");
+  append_sha256(want, sizeof(want), "int2.crt");
+  assert_non_null(got);
+  assert_string_equal(got, want);
+  free(got);
+}
+
+static void thumbprints_null_when_refused(void **state)
+{
+  struct fixture *f = *state;
+  char *got = NULL;
+
+  assert_int_equal(xca_trust_put(f->trust, "other", f->other), XCA_OK);
+  assert_int_equal(verify_dev_thumbprints(f->trust, &got), XCA_E_CHAIN);
+  assert_null(got);
 }
 
 static void empty_set_refuses(void **state)
@@ -324,6 +396,9 @@ int main(void)
     T(expired_leaf_refused),
     T(expired_intermediate_refused),
     T(intermediate_without_ca_flag_refused),
+    T(thumbprints_list_the_verified_chain_leaf_first),
+    T(thumbprints_stop_at_an_intermediate_anchor),
+    T(thumbprints_null_when_refused),
     T(pathlen_is_enforced),
     T(max_depth_is_enforced),
     T(other_root_does_not_anchor),

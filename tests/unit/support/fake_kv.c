@@ -114,7 +114,7 @@ static int kv_hgetall(void *impl, const char *key, struct xca_fields *out)
   struct slot *s;
 
   if (f->down) {
-    return XCA_E_REGISTRY;
+    return XCA_E_REGISTRY_UNAVAILABLE;
   }
   s = find(f, key);
   if (s == NULL) {
@@ -129,7 +129,7 @@ static int kv_create(void *impl, const char *key, const struct xca_fields *set)
   struct slot *s;
 
   if (f->down) {
-    return XCA_E_REGISTRY;
+    return XCA_E_REGISTRY_UNAVAILABLE;
   }
   if (set->count == 0) {
     return XCA_E_INVAL;
@@ -150,7 +150,7 @@ static int kv_update(void *impl, const char *key, const char *expect_name,
   const char *cur;
 
   if (f->down) {
-    return XCA_E_REGISTRY;
+    return XCA_E_REGISTRY_UNAVAILABLE;
   }
   s = find(f, key);
   if (s == NULL) {
@@ -180,7 +180,7 @@ static int kv_del(void *impl, const char *key)
   struct slot *s;
 
   if (f->down) {
-    return XCA_E_REGISTRY;
+    return XCA_E_REGISTRY_UNAVAILABLE;
   }
   s = find(f, key);
   if (s == NULL) {
@@ -199,7 +199,7 @@ static int kv_scan(void *impl, const char *match, unsigned long long *cursor, in
   char **out;
 
   if (f->down) {
-    return XCA_E_REGISTRY;
+    return XCA_E_REGISTRY_UNAVAILABLE;
   }
   f->scans++;
   if (count <= 0) {
