@@ -147,6 +147,8 @@ xca_check "an option without its value: usage error, nothing sent" local_error 2
     'option --module needs a value' device create d1 --module
 no_keys() { [[ $(xca_rcli EXISTS "$@") == 0 ]]; }
 xca_check "nothing of the above reached Redis" no_keys x509ca:ca:k x509ca:device:d1
+xca_check "stats: getStats counters" cli_out '"connects/accepted":[0-9]+.*"sessions":[0-9]+' stats
+xca_check "stats takes no argument: usage error, nothing sent" local_error 2 'usage: stats' stats x
 xca_check "ca list" cli_out '"cas":\[\{"name":"company-x","status":"unverified"' ca list
 xca_check "ca show" cli_out '"certificate":"-----BEGIN CERTIFICATE-----\\n' ca show company-x
 xca_check "ca code" cli_out '"verificationCode":"[0-9A-F]{48}"' ca code company-x
