@@ -125,29 +125,14 @@ xca_log_mark b1
 xca_pub_tls b1 dev-b dev-b public/escape plain >/dev/null 2>&1 || true
 xca_check "a plain publish outside the device's topics is denied" \
     xca_wait_log b1 "Denied PUBLISH from dev-b [(]d0, q1, r0, m1, 'public/escape'"
-# crash LABEL: SIGKILL the mosquitto_sub that the background job LABEL runs
-# (bash -> timeout -> mosquitto_sub), so the broker sees a broken connection.
-crash() {
-    local pid depth
-    pid=$(cat "$XCA_TMP/.pids/bg-$1")
-    for ((depth = 0; depth < 4; depth++)); do
-        [[ -n $pid ]] || return 1
-        if [[ $(ps -o comm= -p "$pid") == mosquitto_sub ]]; then
-            kill -9 "$pid"
-            return 0
-        fi
-        pid=$(pgrep -P "$pid" | head -1)
-    done
-    return 1
-}
 # The broker drops a denied will without a log line, so the proof is the
 # order: dev-w's connection is seen gone before dev-a's client is killed,
 # and dev-a's own will reaches the watcher; dev-w's would have come first.
 xca_log_mark b1
-xca_check "the first device's client is killed" crash willer
+xca_check "the first device's client is killed" xca_bg_crash willer
 xca_wait_for "the broker saw dev-w's connection end" 5 \
     xca_log_has_since b1 "Client dev-w (closed its connection|disconnected)"
-xca_check "the second device's client is killed" crash willer2
+xca_check "the second device's client is killed" xca_bg_crash willer2
 xca_wait_for "a will to its own telemetry topic is delivered" 5 grep -q own-will "$XCA_TMP/watcher.out"
 xca_check_fails "a will outside the device's topics is dropped" grep -q escaped "$XCA_TMP/watcher.out"
 xca_check_fails "the plain publish was not delivered either" grep -q plain "$XCA_TMP/watcher.out"
