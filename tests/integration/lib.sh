@@ -600,6 +600,38 @@ xca_refused() {
     xca_wait_log "$broker" "$regex" 2
 }
 
+# xca_change_seen BROKER CERTBASE CLIENTID REGEX COMMAND...: runs COMMAND (a
+# registry change, e.g. xca_rcli HSET ...), then waits (5 s) until BROKER
+# refuses a publish of CERTBASE as CLIENTID with a log line matching REGEX -
+# the change has reached the broker - and marks BROKER's log, so that the
+# refusal a test checks next is told apart from those of the wait. Returns 1
+# when COMMAND fails or no such refusal comes.
+xca_change_seen() {
+    local broker=$1 cert=$2 id=$3 regex=$4 deadline=$((SECONDS + 5))
+    shift 4
+    "$@" >/dev/null || return 1
+    until xca_refused "$broker" "$regex" xca_pub_tls "$broker" "$cert" "$id" \
+        "devices/$id/messages/events/" hello >/dev/null 2>&1; do
+        ((SECONDS < deadline)) || return 1
+    done
+    xca_log_mark "$broker"
+}
+
+# xca_script FILE COMMAND...: writes FILE, a bash script that sources this
+# harness and runs COMMAND (its words quoted as given), for a program that
+# runs a command line of its own between two steps (e.g. a probe's
+# --between "bash FILE"). The script sees the test's exported ports and
+# $XCA_TMP, so harness functions work in it.
+xca_script() {
+    local file=$1
+    shift
+    {
+        printf 'source %q\n' "$XCA_SOURCE_DIR/tests/integration/lib.sh"
+        printf '%q ' "$@"
+        echo
+    } >"$file"
+}
+
 # ---------------------------------------------------------------------------
 # Clients
 # ---------------------------------------------------------------------------

@@ -38,16 +38,8 @@ xca_check "control: handshake, pause, CONNECT is accepted" \
 # Run by the probe after its handshake: delete the CA and wait until b1
 # refuses another device of that CA for it (the change has reached the
 # broker), then mark b1's log for the probe's own refusal.
-cat >"$XCA_TMP/delete_ca.sh" <<SCRIPT
-source "$XCA_SOURCE_DIR/tests/integration/lib.sh"
-redis-cli -p "$REDIS_PORT" DEL x509ca:ca:root >/dev/null
-deadline=\$((SECONDS + 5))
-until xca_refused b1 "$(refusal dev-b "$CHAIN")" \\
-    xca_pub_tls b1 dev-b dev-b devices/dev-b/messages/events/ hello >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || exit 1
-done
-xca_log_mark b1
-SCRIPT
+xca_script "$XCA_TMP/delete_ca.sh" xca_change_seen b1 dev-b dev-b "$(refusal dev-b "$CHAIN")" \
+    xca_rcli DEL x509ca:ca:root
 # refused_after_handshake: the probe's CONNECT after delete_ca.sh gets
 # CONNACK 5 and b1 logged why, after delete_ca.sh's mark.
 refused_after_handshake() {
