@@ -87,24 +87,14 @@ static int write_pem(const char *dir, const char *name, const char *ext, X509 *c
   return ok ? 0 : -1;
 }
 
-static X509 *read_cert(const char *path)
+/* Reads the certificate cert_path and, unless key_path is NULL, its key. */
+static int read_tcert(struct xca_tcert *out, const char *cert_path, const char *key_path)
 {
-  BIO *b = BIO_new_file(path, "r");
-  X509 *c = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-  BIO_free(b);
-  if (!c)
-    fprintf(stderr, "xca_pkigen: cannot read certificate %s\n", path);
-  return c;
-}
-
-static EVP_PKEY *read_key(const char *path)
-{
-  BIO *b = BIO_new_file(path, "r");
-  EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
-  BIO_free(b);
-  if (!k)
-    fprintf(stderr, "xca_pkigen: cannot read key %s\n", path);
-  return k;
+  if (xca_certgen_read(out, cert_path, key_path) == 0)
+    return 0;
+  fprintf(stderr, "xca_pkigen: cannot read %s%s%s\n", cert_path, key_path ? " or " : "",
+          key_path ? key_path : "");
+  return -1;
 }
 
 /* Loads issuer DIR/NAME.crt + .key; *chain gets DIR/NAME.chain.pem when the
@@ -112,12 +102,10 @@ static EVP_PKEY *read_key(const char *path)
 static int issuer_load(const struct opts *o, struct xca_tcert *issuer, char *chain,
                        size_t chainsz)
 {
-  char path[PATH_MAX];
-  snprintf(path, sizeof path, "%s/%s.crt", o->out, o->ca);
-  issuer->cert = read_cert(path);
-  snprintf(path, sizeof path, "%s/%s.key", o->out, o->ca);
-  issuer->key = read_key(path);
-  if (!issuer->cert || !issuer->key)
+  char crt[PATH_MAX], key[PATH_MAX];
+  snprintf(crt, sizeof crt, "%s/%s.crt", o->out, o->ca);
+  snprintf(key, sizeof key, "%s/%s.key", o->out, o->ca);
+  if (read_tcert(issuer, crt, key))
     return -1;
   chain[0] = '\0';
   if (X509_NAME_cmp(X509_get_subject_name(issuer->cert), X509_get_issuer_name(issuer->cert)) != 0)
@@ -223,9 +211,9 @@ cleanup:
 
 static int cmd_ca_resp(const struct opts *o)
 {
-  X509 *cert = read_cert(o->cert);
-  int rc = !cert || ca_resp(o, o->name, cert);
-  X509_free(cert);
+  struct xca_tcert ca = {0};
+  int rc = read_tcert(&ca, o->cert, NULL) || ca_resp(o, o->name, ca.cert);
+  xca_certgen_free(&ca);
   return rc;
 }
 

@@ -264,6 +264,25 @@ int xca_certgen(struct xca_tcert *out, const char *cn, const struct xca_tcert *i
   return make(out, &spec, issuer, from_s, to_s);
 }
 
+int xca_certgen_read(struct xca_tcert *out, const char *cert_path, const char *key_path)
+{
+  BIO *cb = BIO_new_file(cert_path, "r");
+  BIO *kb = key_path != NULL ? BIO_new_file(key_path, "r") : NULL;
+  X509 *cert = cb != NULL ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
+  EVP_PKEY *key = kb != NULL ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
+
+  BIO_free(cb);
+  BIO_free(kb);
+  if (cert == NULL || (key_path != NULL && key == NULL)) {
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    return -1;
+  }
+  out->cert = cert;
+  out->key = key;
+  return 0;
+}
+
 static char *bio_string(BIO *bio)
 {
   char *data = NULL;

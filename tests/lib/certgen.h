@@ -66,6 +66,11 @@ int xca_certgen_spec(struct xca_tcert *out, const struct xca_tcert_spec *spec,
 /* A new key as spec->key names it (see struct xca_tcert_spec), or NULL. */
 EVP_PKEY *xca_certgen_key(const char *type);
 
+/* Read the PEM certificate file cert_path and, unless key_path is NULL, the
+ * PEM private key file key_path into out. Returns 0 (out owns both; key
+ * NULL without key_path), or -1 with out untouched. */
+int xca_certgen_read(struct xca_tcert *out, const char *cert_path, const char *key_path);
+
 /* PEM of the certificate / of the private key (PKCS#8), malloc'ed, or NULL. */
 char *xca_certgen_pem(const struct xca_tcert *c);
 char *xca_certgen_key_pem(const struct xca_tcert *c);
