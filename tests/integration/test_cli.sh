@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/x509ca-admin against a real Mosquitto + Redis (INTERFACE §8): every
+# scripts/x509ca-admin against a real Mosquitto + Redis (README "Scripts"): every
 # subcommand, exit statuses (0 ok, 1 error reply or no broker, 2 usage),
 # option and environment defaults, and safe JSON building.
 # shellcheck disable=SC2317 # helpers run through xca_check

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Device authentication on every TLS connect (INTERFACE §4, §5): chains,
+# Device authentication on every TLS connect (README "How a device connects"): chains,
 # CN = client id, registry status, modules, selfSigned thumbprints,
 # IoT-Hub usernames, topic confinement and no TLS session resumption.
 set -euo pipefail
