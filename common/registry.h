@@ -3,7 +3,8 @@
  * The seam (struct xca_kv) is the only thing that talks to storage: Redis in
  * production (registry_redis.c), an in-memory fake in unit tests. Everything
  * above it - key names, field meanings, defaults - lives here, so redis-cli
- * edits and admin commands see the same schema (INTERFACE.md §7).
+ * edits and admin commands see the same schema (README "The registry in
+ * Redis").
  */
 #ifndef XCA_REGISTRY_H
 #define XCA_REGISTRY_H

@@ -13,6 +13,7 @@ struct xca_redis {
   const struct xca_config *cfg;
   redisContext *ctx;
   long long next_attempt_ms; /* breaker: no reconnect before this */
+  long long (*now_ms)(void); /* the breaker's clock; NULL = xca_now_ms */
   int up;
   int down_reported; /* the current outage has been reported */
   xca_redis_state_fn on_state;
@@ -48,6 +49,11 @@ static long long now_us(void)
   return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+static long long breaker_now(const struct xca_redis *r)
+{
+  return r->now_ms != NULL ? r->now_ms() : xca_now_ms();
+}
+
 static struct timeval ms_to_tv(int ms)
 {
   struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
@@ -60,7 +66,7 @@ static void set_down(struct xca_redis *r, const char *why)
     redisFree(r->ctx);
     r->ctx = NULL;
   }
-  r->next_attempt_ms = xca_now_ms() + r->cfg->redis_retry_ms;
+  r->next_attempt_ms = breaker_now(r) + r->cfg->redis_retry_ms;
   /* Report a loss once, not at every failed reconnect attempt. */
   if (r->up || !r->down_reported) {
     r->up = 0;
@@ -87,6 +93,11 @@ struct xca_redis *xca_redis_new(const struct xca_config *cfg, xca_redis_state_fn
 void xca_redis_set_stats(struct xca_redis *r, struct xca_stats *stats)
 {
   r->stats = stats;
+}
+
+void xca_redis_set_clock(struct xca_redis *r, long long (*now_ms)(void))
+{
+  r->now_ms = now_ms;
 }
 
 void xca_redis_free(struct xca_redis *r)
@@ -174,7 +185,7 @@ int xca_redis_connect(struct xca_redis *r, int force)
   if (r->ctx != NULL) {
     return XCA_OK;
   }
-  if (!force && xca_now_ms() < r->next_attempt_ms) {
+  if (!force && breaker_now(r) < r->next_attempt_ms) {
     return XCA_E_REGISTRY_UNAVAILABLE;
   }
   r->ctx = xca_redis_open(r->cfg, r->cfg->redis_timeout_ms, why, sizeof(why));

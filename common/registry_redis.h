@@ -36,6 +36,10 @@ struct xca_redis *xca_redis_new(const struct xca_config *cfg, xca_redis_state_fn
 /* Count this client's calls (latency, errors) in stats (borrowed; NULL
  * counts nothing). */
 void xca_redis_set_stats(struct xca_redis *r, struct xca_stats *stats);
+/* Make the breaker read now_ms (milliseconds of a monotonic clock) instead
+ * of xca_now_ms; NULL restores xca_now_ms. For tests, which drive the retry
+ * interval with a fake clock. */
+void xca_redis_set_clock(struct xca_redis *r, long long (*now_ms)(void));
 
 /* Free the client. NULL-safe. */
 void xca_redis_free(struct xca_redis *r);

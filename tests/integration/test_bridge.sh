@@ -10,21 +10,14 @@ xca_server_cert
 xca_pki root other-ca >/dev/null
 xca_start_redis
 
-# The remote: a stock TLS listener that accepts anonymous clients.
+# The remote: stock Mosquitto with a TLS listener for anonymous clients.
 remote_port=$(xca_free_port)
-mkdir -p "$XCA_TMP/remote"
-cat >"$XCA_TMP/remote/mosquitto.conf" <<CONF
-per_listener_settings false
-user root
-log_dest file $XCA_TMP/remote/mosquitto.log
-log_type all
+XCA_NO_PLUGIN=1 xca_start_broker remote "allow_anonymous true" <<CONF
 listener $remote_port 127.0.0.1
 certfile $XCA_TMP/pki/server.crt
 keyfile $XCA_TMP/pki/server.key
-allow_anonymous true
 CONF
-xca_bg remote mosquitto -c "$XCA_TMP/remote/mosquitto.conf"
-xca_wait_for "remote broker listens" 5 bash -c "ss -ltn | grep -q ':$remote_port '"
+xca_wait_for "remote broker listens" 5 xca_port_listening "$remote_port"
 
 bridge_lines() { # NAME CAFILE
     printf '%s\n' "connection $1" "address 127.0.0.1:$remote_port" "bridge_cafile $2" \

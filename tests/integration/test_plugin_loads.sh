@@ -18,8 +18,8 @@ connack_with_cert() {
 
 xca_start_redis
 xca_server_cert
-# A self-signed device registered by thumbprint with redis-cli (INTERFACE.md
-# section 7), so that a connection with its certificate can succeed.
+# A self-signed device registered by thumbprint with redis-cli (README "The
+# registry in Redis"), so that a connection with its certificate can succeed.
 thumb=$(xca_pki selfsigned dev-ss1 | sed -n 's/^sha256=//p')
 xca_rcli HSET x509ca:device:dev-ss1 authentication selfSigned \
     primaryThumbprint "$thumb" status enabled >/dev/null

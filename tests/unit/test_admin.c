@@ -1,6 +1,6 @@
 /* test_admin.c - unit tests of common/admin.h: every admin command against
  * an in-memory registry (support/fake_kv), with certificates made at run
- * time (support/certgen) and an injected clock. */
+ * time (tests/lib/certgen) and an injected clock. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

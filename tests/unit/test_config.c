@@ -15,8 +15,8 @@
 #include "config.h"
 #include "xca_err.h"
 
-/* The integer options, their ranges and defaults (INTERFACE.md §3 and
- * config.h). */
+/* The integer options, their ranges and defaults (README "Configuration",
+ * config.h and config.c). */
 struct int_case {
   const char *name;
   size_t offset;

@@ -1,6 +1,7 @@
 /* test_registry.c - unit tests of the pure helpers of common/registry.h:
- * field sets, key names, the identity schema (INTERFACE.md §7), thumbprint
- * matching and CA names; and xca_registry_get_identity over a fake seam. */
+ * field sets, key names, the identity schema (README "The registry in
+ * Redis"), thumbprint matching and CA names; and xca_registry_get_identity
+ * over a fake seam. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

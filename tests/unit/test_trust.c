@@ -1,5 +1,6 @@
-/* Chain verification against the verified-CA set, on certificates made by
- * scripts/x509ca-pki: root -> int1 -> int2 -> device, plus broken links. */
+/* Chain verification against the verified-CA set, on certificates of
+ * scripts/x509ca-pki's profiles made in-process: root -> int1 -> int2 ->
+ * device, plus broken links. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,22 +14,23 @@
 #include "trust.h"
 #include "xca_err.h"
 
-static const char *const pki_commands[] = {
-  "root root",
-  "intermediate int1 --ca root",
-  "intermediate int2 --ca int1",
-  "device dev --ca int2",
-  "device dev-expired --ca int2 --expired",
-  "intermediate int-expired --ca root --expired",
-  "device dev-under-expired --ca int-expired",
-  "intermediate int-notca --ca root --not-ca",
-  "device dev-under-notca --ca int-notca",
-  "intermediate int-p0 --ca root --pathlen 0",
-  "intermediate int-p0-child --ca int-p0",
-  "device dev-pathlen --ca int-p0-child",
-  "root other",
-  "device stranger --ca other",
-  "selfsigned lonely",
+static const struct xca_fixture_entry pki[] = {
+  {"root", NULL, {.profile = XCA_TCERT_CA}},
+  {"int1", "root", {.profile = XCA_TCERT_CA}},
+  {"int2", "int1", {.profile = XCA_TCERT_CA}},
+  {"dev", "int2", {.profile = XCA_TCERT_DEVICE}},
+  {"dev-expired", "int2", {.profile = XCA_TCERT_DEVICE, XCA_FIXTURE_EXPIRED}},
+  {"int-expired", "root", {.profile = XCA_TCERT_CA, XCA_FIXTURE_EXPIRED}},
+  {"dev-under-expired", "int-expired", {.profile = XCA_TCERT_DEVICE}},
+  /* CA:FALSE, yet it signs (as x509ca-pki --not-ca makes it) */
+  {"int-notca", "root", {.profile = XCA_TCERT_CA, .basic_constraints = "critical,CA:FALSE"}},
+  {"dev-under-notca", "int-notca", {.profile = XCA_TCERT_DEVICE}},
+  {"int-p0", "root", {.profile = XCA_TCERT_CA, .basic_constraints = "critical,CA:TRUE,pathlen:0"}},
+  {"int-p0-child", "int-p0", {.profile = XCA_TCERT_CA}},
+  {"dev-pathlen", "int-p0-child", {.profile = XCA_TCERT_DEVICE}},
+  {"other", NULL, {.profile = XCA_TCERT_CA}},
+  {"stranger", "other", {.profile = XCA_TCERT_DEVICE}},
+  {"lonely", NULL, {.profile = XCA_TCERT_DEVICE}},
 };
 
 struct fixture {
@@ -36,27 +38,14 @@ struct fixture {
   X509 *root, *int1, *int2, *other;
 };
 
-static int group_setup(void **state)
-{
-  (void)state;
-  return xca_fixture_pki(pki_commands, sizeof(pki_commands) / sizeof(pki_commands[0])) ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-  (void)state;
-  xca_fixture_cleanup();
-  return 0;
-}
-
 static int setup(void **state)
 {
   struct fixture *f = calloc(1, sizeof(*f));
   f->trust = xca_trust_new();
-  f->root = xca_fixture_cert("root.crt");
-  f->int1 = xca_fixture_cert("int1.crt");
-  f->int2 = xca_fixture_cert("int2.crt");
-  f->other = xca_fixture_cert("other.crt");
+  f->root = xca_fixture_cert("root");
+  f->int1 = xca_fixture_cert("int1");
+  f->int2 = xca_fixture_cert("int2");
+  f->other = xca_fixture_cert("other");
   assert_non_null(f->trust);
   assert_non_null(f->root);
   assert_non_null(f->int2);
@@ -76,21 +65,17 @@ static int teardown(void **state)
   return 0;
 }
 
-/* Verify DIR/<base>.crt with the untrusted chain DIR/<base>.chain.pem (or
- * no chain when with_chain is 0). */
-static int verify_named(struct xca_trust *trust, const char *base, int with_chain,
+/* Verify the fixture's certificate name with the chain it would send (or
+ * without intermediates when with_chain is 0). */
+static int verify_named(struct xca_trust *trust, const char *name, int with_chain,
                         struct xca_chain_result *res)
 {
-  char name[128];
-  X509 *leaf;
+  X509 *leaf = xca_fixture_cert(name);
   STACK_OF(X509) *chain = NULL;
   int rc;
 
-  snprintf(name, sizeof(name), "%s.crt", base);
-  leaf = xca_fixture_cert(name);
   assert_non_null(leaf);
   if (with_chain) {
-    snprintf(name, sizeof(name), "%s.chain.pem", base);
     chain = xca_fixture_chain(name);
     assert_non_null(chain);
   }
@@ -128,8 +113,8 @@ static void intermediate_alone_is_an_anchor(void **state)
 static int verify_dev_thumbprints(struct xca_trust *trust, char **thumbprints)
 {
   struct xca_chain_result res;
-  X509 *leaf = xca_fixture_cert("dev.crt");
-  STACK_OF(X509) *chain = xca_fixture_chain("dev.chain.pem");
+  X509 *leaf = xca_fixture_cert("dev");
+  STACK_OF(X509) *chain = xca_fixture_chain("dev");
   int rc;
 
   assert_non_null(leaf);
@@ -161,10 +146,10 @@ static void thumbprints_list_the_verified_chain_leaf_first(void **state)
 
   assert_int_equal(xca_trust_put(f->trust, "root", f->root), XCA_OK);
   assert_int_equal(verify_dev_thumbprints(f->trust, &got), XCA_OK);
-  append_sha256(want, sizeof(want), "dev.crt");
-  append_sha256(want, sizeof(want), "int2.crt");
-  append_sha256(want, sizeof(want), "int1.crt");
-  append_sha256(want, sizeof(want), "root.crt"); /* the anchor, never sent, is listed */
+  append_sha256(want, sizeof(want), "dev");
+  append_sha256(want, sizeof(want), "int2");
+  append_sha256(want, sizeof(want), "int1");
+  append_sha256(want, sizeof(want), "root"); /* the anchor, never sent, is listed */
   assert_non_null(got);
   assert_string_equal(got, want);
   free(got);
@@ -178,8 +163,8 @@ static void thumbprints_stop_at_an_intermediate_anchor(void **state)
 
   assert_int_equal(xca_trust_put(f->trust, "int2", f->int2), XCA_OK);
   assert_int_equal(verify_dev_thumbprints(f->trust, &got), XCA_OK);
-  append_sha256(want, sizeof(want), "dev.crt");
-  append_sha256(want, sizeof(want), "int2.crt");
+  append_sha256(want, sizeof(want), "dev");
+  append_sha256(want, sizeof(want), "int2");
   assert_non_null(got);
   assert_string_equal(got, want);
   free(got);
@@ -288,8 +273,8 @@ static void max_depth_is_enforced(void **state)
 {
   struct fixture *f = *state;
   struct xca_chain_result res;
-  X509 *leaf = xca_fixture_cert("dev.crt");
-  STACK_OF(X509) *chain = xca_fixture_chain("dev.chain.pem");
+  X509 *leaf = xca_fixture_cert("dev");
+  STACK_OF(X509) *chain = xca_fixture_chain("dev");
 
   xca_trust_put(f->trust, "root", f->root);
   /* leaf -> int2 -> int1 -> root needs depth 2 below the anchor. */
@@ -324,8 +309,8 @@ static void verification_time_is_honoured(void **state)
 {
   struct fixture *f = *state;
   struct xca_chain_result res;
-  X509 *leaf = xca_fixture_cert("dev.crt");
-  STACK_OF(X509) *chain = xca_fixture_chain("dev.chain.pem");
+  X509 *leaf = xca_fixture_cert("dev");
+  STACK_OF(X509) *chain = xca_fixture_chain("dev");
   time_t far_future = time(NULL) + 3 * 365 * 86400;
 
   xca_trust_put(f->trust, "root", f->root);
@@ -338,7 +323,7 @@ static void verification_time_is_honoured(void **state)
 static void put_refuses_non_ca_and_bad_names(void **state)
 {
   struct fixture *f = *state;
-  X509 *leaf = xca_fixture_cert("dev.crt");
+  X509 *leaf = xca_fixture_cert("dev");
   char long_name[80];
 
   memset(long_name, 'a', sizeof(long_name) - 1);
@@ -408,5 +393,6 @@ int main(void)
     T(put_replaces_same_name),
     T(many_cas_do_not_disturb_lookup),
   };
-  return cmocka_run_group_tests(tests, group_setup, group_teardown);
+  xca_fixture_use(pki, (int)(sizeof(pki) / sizeof(pki[0])));
+  return cmocka_run_group_tests(tests, xca_fixture_setup, xca_fixture_teardown);
 }

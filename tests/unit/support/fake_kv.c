@@ -108,19 +108,24 @@ static int copy_fields(struct xca_fields *dst, const struct xca_fields *src)
   return XCA_OK;
 }
 
-static int kv_hgetall(void *impl, const char *key, struct xca_fields *out)
+/* The slot of an existing key, as each call but create and scan starts:
+ * XCA_E_REGISTRY_UNAVAILABLE while down, XCA_E_NOT_FOUND without the key, else XCA_OK
+ * with *s set. */
+static int existing(struct xca_fake_kv *f, const char *key, struct slot **s)
 {
-  struct xca_fake_kv *f = impl;
-  struct slot *s;
-
   if (f->down) {
     return XCA_E_REGISTRY_UNAVAILABLE;
   }
-  s = find(f, key);
-  if (s == NULL) {
-    return XCA_E_NOT_FOUND;
-  }
-  return copy_fields(out, &s->fields);
+  *s = find(f, key);
+  return *s != NULL ? XCA_OK : XCA_E_NOT_FOUND;
+}
+
+static int kv_hgetall(void *impl, const char *key, struct xca_fields *out)
+{
+  struct slot *s;
+  int rc = existing(impl, key, &s);
+
+  return rc != XCA_OK ? rc : copy_fields(out, &s->fields);
 }
 
 static int kv_create(void *impl, const char *key, const struct xca_fields *set)
@@ -145,16 +150,12 @@ static int kv_update(void *impl, const char *key, const char *expect_name,
                      const char *expect_value, const struct xca_fields *set,
                      const char *const *del, int ndel)
 {
-  struct xca_fake_kv *f = impl;
   struct slot *s;
   const char *cur;
+  int rc = existing(impl, key, &s);
 
-  if (f->down) {
-    return XCA_E_REGISTRY_UNAVAILABLE;
-  }
-  s = find(f, key);
-  if (s == NULL) {
-    return XCA_E_NOT_FOUND;
+  if (rc != XCA_OK) {
+    return rc;
   }
   if (expect_name != NULL) {
     cur = xca_fields_get(&s->fields, expect_name);
@@ -176,18 +177,13 @@ static int kv_update(void *impl, const char *key, const char *expect_name,
 
 static int kv_del(void *impl, const char *key)
 {
-  struct xca_fake_kv *f = impl;
   struct slot *s;
+  int rc = existing(impl, key, &s);
 
-  if (f->down) {
-    return XCA_E_REGISTRY_UNAVAILABLE;
+  if (rc == XCA_OK) {
+    drop(s);
   }
-  s = find(f, key);
-  if (s == NULL) {
-    return XCA_E_NOT_FOUND;
-  }
-  drop(s);
-  return XCA_OK;
+  return rc;
 }
 
 static int kv_scan(void *impl, const char *match, unsigned long long *cursor, int count,
