@@ -36,7 +36,4 @@ int xca_redis_is_up(const struct xca_redis *r);
 /* The kv seam backed by this client. */
 struct xca_kv xca_redis_kv(struct xca_redis *r);
 
-/* Milliseconds of a monotonic clock. */
-long long xca_now_ms(void);
-
 #endif

@@ -10,6 +10,7 @@
 
 #include <openssl/rand.h>
 
+#include "clock.h"
 #include "registry_redis.h"
 #include "xca_err.h"
 

@@ -16,6 +16,7 @@
 
 #include "auth.h"
 #include "cache.h"
+#include "clock.h"
 #include "config.h"
 #include "lookup.h"
 #include "registry.h"
