@@ -11,43 +11,6 @@
 
 #define AUDIT_FIELD_MAX 64 /* longest admin or command name an audit line shows */
 
-/* ------------------------------------------------------------------------ */
-/* String lists                                                              */
-/* ------------------------------------------------------------------------ */
-
-int xca_strlist_add(struct xca_strlist *l, const char *s)
-{
-  char *copy = strdup(s);
-
-  if (copy == NULL) {
-    return XCA_E_NOMEM;
-  }
-  if (l->count == l->cap) {
-    int cap = l->cap ? l->cap * 2 : 8;
-    char **item = realloc(l->item, (size_t)cap * sizeof(char *));
-    if (item == NULL) {
-      free(copy);
-      return XCA_E_NOMEM;
-    }
-    l->item = item;
-    l->cap = cap;
-  }
-  l->item[l->count++] = copy;
-  return XCA_OK;
-}
-
-void xca_strlist_free(struct xca_strlist *l)
-{
-  if (l == NULL) {
-    return;
-  }
-  for (int i = 0; i < l->count; i++) {
-    free(l->item[i]);
-  }
-  free(l->item);
-  memset(l, 0, sizeof(*l));
-}
-
 void xca_admin_result_free(struct xca_admin_result *r)
 {
   if (r == NULL) {
