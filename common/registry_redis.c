@@ -7,6 +7,7 @@
 #include <hiredis/hiredis.h>
 
 #include "clock.h"
+#include "redis_connect.h"
 #include "xca_err.h"
 
 struct xca_redis {
@@ -32,12 +33,6 @@ static const char UPDATE_LUA[] =
   "if n > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, 4, 3 + 2 * n)) end "
   "if #ARGV > 3 + 2 * n then redis.call('HDEL', KEYS[1], unpack(ARGV, 4 + 2 * n)) end "
   "return 1";
-
-static struct timeval ms_to_tv(int ms)
-{
-  struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-  return tv;
-}
 
 static void set_down(struct xca_redis *r, const char *why)
 {
@@ -98,40 +93,9 @@ static redisReply *run(struct xca_redis *r, int argc, const char **argv, const s
   return reply;
 }
 
-static int handshake(struct xca_redis *r, char *why, size_t whylen)
-{
-  char db[16];
-  const char *argv[2];
-  redisReply *reply;
-
-  if (r->cfg->redis_password != NULL) {
-    argv[0] = "AUTH";
-    argv[1] = r->cfg->redis_password;
-    reply = redisCommandArgv(r->ctx, 2, argv, NULL);
-    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-      snprintf(why, whylen, "AUTH failed");
-      freeReplyObject(reply);
-      return XCA_E_REGISTRY;
-    }
-    freeReplyObject(reply);
-  }
-  snprintf(db, sizeof(db), "%d", r->cfg->redis_db);
-  argv[0] = "SELECT";
-  argv[1] = db;
-  reply = redisCommandArgv(r->ctx, 2, argv, NULL);
-  if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-    snprintf(why, whylen, "SELECT %s failed", db);
-    freeReplyObject(reply);
-    return XCA_E_REGISTRY;
-  }
-  freeReplyObject(reply);
-  return XCA_OK;
-}
-
 int xca_redis_connect(struct xca_redis *r, int force)
 {
   char why[160] = "";
-  struct timeval tv = ms_to_tv(r->cfg->redis_timeout_ms);
 
   if (r->ctx != NULL) {
     return XCA_OK;
@@ -139,15 +103,7 @@ int xca_redis_connect(struct xca_redis *r, int force)
   if (!force && xca_now_ms() < r->next_attempt_ms) {
     return XCA_E_REGISTRY;
   }
-  r->ctx = redisConnectWithTimeout(r->cfg->redis_host, r->cfg->redis_port, tv);
-  if (r->ctx == NULL || r->ctx->err) {
-    snprintf(why, sizeof(why), "%s", r->ctx ? r->ctx->errstr : "out of memory");
-  } else if (redisSetTimeout(r->ctx, tv) != REDIS_OK) {
-    snprintf(why, sizeof(why), "cannot set timeout");
-  } else {
-    handshake(r, why, sizeof(why));
-  }
-  if (why[0] != '\0') {
+  if (xca_redis_open(r->cfg, r->cfg->redis_timeout_ms, &r->ctx, why, sizeof(why)) != XCA_OK) {
     set_down(r, why);
     return XCA_E_REGISTRY;
   }

@@ -11,7 +11,7 @@
 #include <openssl/rand.h>
 
 #include "clock.h"
-#include "registry_redis.h"
+#include "redis_connect.h"
 #include "xca_err.h"
 
 /* Health is proven, not assumed: every CANARY_EVERY_MS the watcher writes its
@@ -29,6 +29,10 @@
  * swapped. The check rides on the heartbeat's round trip when one is due;
  * it runs twice per heartbeat so that a flush is acted on within a second. */
 #define EPOCH_EVERY_MS 500
+
+/* The bound of each Redis call of the watcher's thread (the broker's thread
+ * never waits on it). */
+#define WATCHER_TIMEOUT_MS 1000
 
 void *(*xca_watcher__calloc)(size_t nmemb, size_t size) = calloc;
 
@@ -168,25 +172,14 @@ static int run_ok(redisContext *ctx, int argc, const char **argv)
   return reply != NULL;
 }
 
-/* Connect with a 1 s timeout, authenticate and select the database.
- * Returns NULL on any failure. */
+/* Open a connection for the watcher's thread, which waits longer than the
+ * broker's thread may. Returns NULL on any failure (the thread retries). */
 static redisContext *connect_to_registry(const struct xca_config *cfg)
 {
-  struct timeval tv = {1, 0};
-  redisContext *ctx = redisConnectWithTimeout(cfg->redis_host, cfg->redis_port, tv);
-  char db[16];
-  const char *auth[] = {"AUTH", cfg->redis_password};
-  const char *select[] = {"SELECT", db};
+  redisContext *ctx = NULL;
+  char why[160];
 
-  snprintf(db, sizeof(db), "%d", cfg->redis_db);
-  if (ctx == NULL || ctx->err || redisSetTimeout(ctx, tv) != REDIS_OK ||
-      (cfg->redis_password != NULL && !run_ok(ctx, 2, auth)) || !run_ok(ctx, 2, select)) {
-    if (ctx != NULL) {
-      redisFree(ctx);
-    }
-    return NULL;
-  }
-  return ctx;
+  return xca_redis_open(cfg, WATCHER_TIMEOUT_MS, &ctx, why, sizeof(why)) == XCA_OK ? ctx : NULL;
 }
 
 /* Connect, turn notifications on and subscribe to the prefix's keyspace
