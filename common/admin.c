@@ -76,67 +76,23 @@ int xca_admin__add_num(cJSON *obj, const char *name, double value)
   return cJSON_AddNumberToObject(obj, name, value) ? XCA_OK : XCA_E_NOMEM;
 }
 
-int xca_admin__key(const struct xca_admin_cmd *c, const char *kind, const char *id, char *buf)
+int xca_admin__key(const struct xca_admin_cmd *c, enum xca_key_kind kind, const char *name,
+                   char key[XCA_KEY_MAX])
 {
-  int n = snprintf(buf, XCA_ADMIN_KEY_MAX, "%s%s%s", c->ctx->reg->prefix, kind, id);
-  return (n < 0 || n >= XCA_ADMIN_KEY_MAX) ? XCA_E_INVAL : XCA_OK;
+  return xca_registry_key(c->ctx->reg, kind, name, key);
 }
 
-int xca_admin__changed(struct xca_admin_cmd *c, const char *kind, const char *id)
+int xca_admin__changed(struct xca_admin_cmd *c, enum xca_key_kind kind, const char *name)
 {
-  char key[XCA_ADMIN_KEY_MAX];
+  char key[XCA_KEY_UNPREFIXED_MAX];
+  int rc = xca_registry_key_unprefixed(kind, name, key);
 
-  snprintf(key, sizeof(key), "%s%s", kind, id);
-  return xca_strlist_add(c->changed, key);
+  return rc == XCA_OK ? xca_strlist_add(c->changed, key) : rc;
 }
 
-void xca_admin__target(struct xca_admin_cmd *c, const char *kind, const char *id)
+void xca_admin__target(struct xca_admin_cmd *c, enum xca_key_kind kind, const char *name)
 {
-  snprintf(c->target, sizeof(c->target), "%s%s", kind, id);
-}
-
-/* Append s to buf at *pos with Redis glob metacharacters escaped. */
-static int glob_append(char *buf, size_t *pos, const char *s, int escape)
-{
-  for (; s != NULL && *s != '\0'; s++) {
-    if (escape && strchr("*?[]\\", *s) != NULL) {
-      if (*pos + 1 >= XCA_ADMIN_KEY_MAX) {
-        return XCA_E_INVAL;
-      }
-      buf[(*pos)++] = '\\';
-    }
-    if (*pos + 1 >= XCA_ADMIN_KEY_MAX) {
-      return XCA_E_INVAL;
-    }
-    buf[(*pos)++] = *s;
-  }
-  buf[*pos] = '\0';
-  return XCA_OK;
-}
-
-int xca_admin__pattern(const struct xca_admin_cmd *c, const char *kind, const char *id,
-                       const char *suffix, char *buf)
-{
-  size_t pos = 0;
-
-  buf[0] = '\0';
-  if (glob_append(buf, &pos, c->ctx->reg->prefix, 1) != XCA_OK ||
-      glob_append(buf, &pos, kind, 1) != XCA_OK || glob_append(buf, &pos, id, 1) != XCA_OK ||
-      glob_append(buf, &pos, suffix, 0) != XCA_OK) {
-    return XCA_E_INVAL;
-  }
-  return XCA_OK;
-}
-
-void xca_admin__free_keys(char **keys, int n)
-{
-  if (keys == NULL) {
-    return;
-  }
-  for (int i = 0; i < n; i++) {
-    free(keys[i]);
-  }
-  free(keys);
+  xca_registry_key_unprefixed(kind, name, c->target); /* "" (shown as "-") if it fails */
 }
 
 /* ------------------------------------------------------------------------ */

@@ -191,9 +191,9 @@ static int set_admin_users_option(struct xca_config *cfg, const char *value, cha
 static int set_token(char **slot, const char *name, const char *forbidden, const char *value,
                      char *errbuf, size_t errlen)
 {
-  if (!is_token(value, 253)) {
-    snprintf(errbuf, errlen, "plugin_opt_%s: '%s' must be 1-253 printable characters without spaces",
-             name, value);
+  if (!is_token(value, XCA_CONFIG_TOKEN_MAX)) {
+    snprintf(errbuf, errlen, "plugin_opt_%s: '%s' must be 1-%d printable characters without spaces",
+             name, value, XCA_CONFIG_TOKEN_MAX);
     return XCA_E_OPTION;
   }
   if (forbidden != NULL && strpbrk(value, forbidden) != NULL) {

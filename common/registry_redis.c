@@ -11,8 +11,9 @@
 #include "xca_err.h"
 
 struct xca_redis {
-  const struct xca_config *cfg;
+  const struct xca_config *cfg; /* NULL when wrapped */
   redisContext *ctx;
+  int wrapped; /* ctx is the caller's: never freed, never reopened */
   long long next_attempt_ms; /* breaker: no reconnect before this */
   int up;
   int down_reported; /* the current outage has been reported */
@@ -36,6 +37,10 @@ static const char UPDATE_LUA[] =
 
 static void set_down(struct xca_redis *r, const char *why)
 {
+  if (r->wrapped) {
+    r->up = 0; /* its owner notices and reconnects */
+    return;
+  }
   if (r->ctx != NULL) {
     redisFree(r->ctx);
     r->ctx = NULL;
@@ -64,12 +69,24 @@ struct xca_redis *xca_redis_new(const struct xca_config *cfg, xca_redis_state_fn
   return r;
 }
 
+struct xca_redis *xca_redis_wrap(struct redisContext *ctx)
+{
+  struct xca_redis *r = calloc(1, sizeof(*r));
+  if (r == NULL) {
+    return NULL;
+  }
+  r->ctx = ctx;
+  r->wrapped = 1;
+  r->up = 1;
+  return r;
+}
+
 void xca_redis_free(struct xca_redis *r)
 {
   if (r == NULL) {
     return;
   }
-  if (r->ctx != NULL) {
+  if (r->ctx != NULL && !r->wrapped) {
     redisFree(r->ctx);
   }
   free(r);
@@ -262,35 +279,21 @@ static int kv_del(void *impl, const char *key)
   return v == 1 ? XCA_OK : XCA_E_NOT_FOUND;
 }
 
-static int copy_keys(redisReply *arr, char ***keys, int *nkeys)
+/* Append the string elements of a SCAN reply's key array to keys. */
+static int copy_keys(const redisReply *arr, struct xca_strlist *keys)
 {
-  char **out = calloc(arr->elements + 1, sizeof(char *));
-  int n = 0;
+  int rc = XCA_OK;
 
-  if (out == NULL) {
-    return XCA_E_NOMEM;
-  }
-  for (size_t i = 0; i < arr->elements; i++) {
-    if (arr->element[i]->type != REDIS_REPLY_STRING) {
-      continue;
+  for (size_t i = 0; rc == XCA_OK && i < arr->elements; i++) {
+    if (arr->element[i]->type == REDIS_REPLY_STRING) {
+      rc = xca_strlist_add(keys, arr->element[i]->str);
     }
-    out[n] = strdup(arr->element[i]->str);
-    if (out[n] == NULL) {
-      for (int j = 0; j < n; j++) {
-        free(out[j]);
-      }
-      free(out);
-      return XCA_E_NOMEM;
-    }
-    n++;
   }
-  *keys = out;
-  *nkeys = n;
-  return XCA_OK;
+  return rc;
 }
 
 static int kv_scan(void *impl, const char *match, unsigned long long *cursor, int count,
-                   char ***keys, int *nkeys)
+                   struct xca_strlist *keys)
 {
   char cur[32];
   char cnt[16];
@@ -311,7 +314,7 @@ static int kv_scan(void *impl, const char *match, unsigned long long *cursor, in
     freeReplyObject(reply);
     return XCA_E_REGISTRY;
   }
-  rc = copy_keys(reply->element[1], keys, nkeys);
+  rc = copy_keys(reply->element[1], keys);
   if (rc == XCA_OK) {
     *cursor = strtoull(reply->element[0]->str, NULL, 10);
   }

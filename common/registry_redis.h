@@ -13,6 +13,7 @@
 #include "registry.h"
 
 struct xca_redis;
+struct redisContext;
 
 /* Called when the connection is lost (up = 0) or (re)established (up = 1);
  * why is a short reason without secrets. */
@@ -23,7 +24,14 @@ typedef void (*xca_redis_state_fn)(void *arg, int up, const char *why);
 struct xca_redis *xca_redis_new(const struct xca_config *cfg, xca_redis_state_fn on_state,
                                 void *arg);
 
-/* Free the client. NULL-safe. */
+/* A client over ctx, a connection its caller opened (xca_redis_open) and
+ * keeps: no breaker and no reconnect, a failed call fails and marks it
+ * down, and xca_redis_free leaves ctx open. So a thread that holds its own
+ * connection (the watcher) reaches the registry through the same seam.
+ * Returns NULL on allocation failure. */
+struct xca_redis *xca_redis_wrap(struct redisContext *ctx);
+
+/* Free the client (and its connection, unless wrapped). NULL-safe. */
 void xca_redis_free(struct xca_redis *r);
 
 /* Connect now if not connected and the breaker allows it (force = 1 ignores
