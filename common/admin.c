@@ -141,22 +141,6 @@ static void error_text(const struct xca_admin_cmd *c, int rc, char *buf, size_t 
   }
 }
 
-/* Copy s into buf for a log line: printable ASCII other than space and '"'
- * is kept, anything else becomes '?', and at most max characters are kept,
- * so request text can never forge or break a log line. */
-static void log_safe(const char *s, char *buf, size_t len, size_t max)
-{
-  size_t n = 0;
-
-  if (s == NULL || *s == '\0') {
-    s = "-";
-  }
-  for (; *s != '\0' && n + 1 < len && n < max; s++) {
-    buf[n++] = (*s > ' ' && *s < 0x7f && *s != '"') ? *s : '?';
-  }
-  buf[n] = '\0';
-}
-
 /* Append the audit line of one command to out->audit. */
 static int audit(struct xca_admin_result *out, const char *admin, const char *command,
                  const struct xca_admin_cmd *c, const char *error)
@@ -165,8 +149,9 @@ static int audit(struct xca_admin_result *out, const char *admin, const char *co
   char cmd[AUDIT_FIELD_MAX + 1];
   char line[1024];
 
-  log_safe(admin, who, sizeof(who), AUDIT_FIELD_MAX);
-  log_safe(command, cmd, sizeof(cmd), AUDIT_FIELD_MAX);
+  /* Request text can neither forge nor break the line. */
+  xca_log_sanitize_word(admin, who, sizeof(who));
+  xca_log_sanitize_word(command, cmd, sizeof(cmd));
   snprintf(line, sizeof(line), "admin=%s command=%s target=%s%s%s result=%s%s%s%s", who, cmd,
            c->target[0] ? c->target : "-", c->audit_extra ? " " : "",
            c->audit_extra ? c->audit_extra : "", error ? "error" : "ok", error ? " (" : "",

@@ -79,4 +79,9 @@ const char *xca_strerror(int err);
  * Truncated to fit outlen (> 0). Returns out. */
 char *xca_log_sanitize(const char *in, char *out, size_t outlen);
 
+/* The same for a value that must stay one word of a key=value line (an
+ * audit line's admin or command): spaces and '"' become '?' too, and NULL
+ * or "" gives "-". Returns out. */
+char *xca_log_sanitize_word(const char *in, char *out, size_t outlen);
+
 #endif
