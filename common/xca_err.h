@@ -45,7 +45,6 @@
   X(TOO_LARGE, "payload too large")                                               \
   X(UNKNOWN_COMMAND, "unknown command")                                           \
   X(MISSING_ARG, "missing or invalid argument")                                   \
-  X(DENIED, "not authorized")                                                    \
   X(NO_DEVICE, "the module's device does not exist")                             \
   X(NEED_THUMBPRINT, "selfSigned authentication requires a primaryThumbprint")  \
   X(RANDOM, "random number generator failed")                                    \
