@@ -1,9 +1,9 @@
-/* admin.h - the admin commands of $CONTROL/x509ca/v1 (INTERFACE.md §6).
+/* admin.h - the admin commands of $CONTROL/x509ca/v1 (README "Admin topics").
  *
  * One call handles one request payload: it parses
  *   {"commands":[{"command":"<name>", ...args, "correlationData":"..."}]}
  * runs each command in order against the registry (the xca_kv seam, schema
- * of INTERFACE.md §7) and produces
+ * of README "The registry in Redis") and produces
  *   {"responses":[{"command":"<name>", "data":{...}, "correlationData":"..."}]}
  * with "error":"<reason>" instead of "data" for a command that failed. It
  * also yields one audit line per command (who, command, target, result; no

@@ -1,5 +1,5 @@
 /* admin_ca.c - the CA commands: uploadCA, generateVerificationCode,
- * verifyCA, getCA, listCAs, deleteCA. Schema: INTERFACE.md §7. */
+ * verifyCA, getCA, listCAs, deleteCA. Schema: README "The registry in Redis". */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

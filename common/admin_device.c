@@ -1,5 +1,5 @@
 /* admin_device.c - the identity commands: createDevice, getDevice,
- * updateDevice, deleteDevice, listDevices. Schema: INTERFACE.md §7. */
+ * updateDevice, deleteDevice, listDevices. Schema: README "The registry in Redis". */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
