@@ -183,18 +183,18 @@ int xca_registry_scan_begin(struct xca_registry_scan *s, const struct xca_regist
   s->reg = reg;
   s->cursor = cursor;
   s->count = count;
-  if (!named_kind(kind) || xca_registry_key(reg, kind, name_prefix, s->head) != XCA_OK) {
+  if (!named_kind(kind) || (name_prefix != NULL && strlen(name_prefix) > XCA_KEY_NAME_MAX) ||
+      xca_registry_key(reg, kind, NULL, s->head) != XCA_OK) {
     return XCA_E_INVAL;
   }
-  /* head holds the name prefix too while the pattern is built from it. */
-  if (glob_append(s->head, s->match, sizeof(s->match), &pos) != XCA_OK ||
-      pos + 2 > sizeof(s->match)) {
+  /* Room is left for the final "*". */
+  if (glob_append(s->head, s->match, sizeof(s->match) - 1, &pos) != XCA_OK ||
+      glob_append(name_prefix, s->match, sizeof(s->match) - 1, &pos) != XCA_OK) {
     return XCA_E_INVAL;
   }
   s->match[pos++] = '*';
   s->match[pos] = '\0';
-  s->head_len = strlen(s->head) - (name_prefix != NULL ? strlen(name_prefix) : 0);
-  s->head[s->head_len] = '\0';
+  s->head_len = strlen(s->head);
   return XCA_OK;
 }
 
