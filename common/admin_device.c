@@ -309,16 +309,19 @@ int xca_admin__update_device(struct xca_admin_cmd *c)
 /* deleteDevice                                                              */
 /* ------------------------------------------------------------------------ */
 
-/* Delete the identity name (one deleted meanwhile is skipped). */
+/* Delete the identity name. One deleted meanwhile is skipped, and so is a
+ * name longer than any identity (only redis-cli can write one), which makes
+ * no key. */
 static int delete_one(struct xca_admin_cmd *c, const char *name, int *deleted)
 {
   const struct xca_kv *kv = &c->ctx->reg->kv;
   char key[XCA_KEY_MAX];
-  int rc = xca_admin__key(c, XCA_KEY_DEVICE, name, key);
+  int rc;
 
-  if (rc == XCA_OK) {
-    rc = kv->ops->del(kv->impl, key);
+  if (xca_admin__key(c, XCA_KEY_DEVICE, name, key) != XCA_OK) {
+    return XCA_OK;
   }
+  rc = kv->ops->del(kv->impl, key);
   if (rc == XCA_OK) {
     (*deleted)++;
     rc = xca_admin__changed(c, XCA_KEY_DEVICE, name);
