@@ -7,7 +7,6 @@
 #include <hiredis/hiredis.h>
 
 #include "clock.h"
-#include "redis_connect.h"
 #include "xca_err.h"
 
 struct xca_redis {
@@ -110,6 +109,57 @@ static redisReply *run(struct xca_redis *r, int argc, const char **argv, const s
   return reply;
 }
 
+static struct timeval ms_to_tv(int ms)
+{
+  struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+  return tv;
+}
+
+/* Run one command on a fresh connection; 1 when Redis accepted it. */
+static int handshake_step(redisContext *ctx, const char *cmd, const char *arg)
+{
+  const char *argv[] = {cmd, arg};
+  redisReply *reply = redisCommandArgv(ctx, 2, argv, NULL);
+  int ok = reply != NULL && reply->type != REDIS_REPLY_ERROR;
+
+  freeReplyObject(reply);
+  return ok;
+}
+
+static void set_why(char *why, size_t whylen, const char *text)
+{
+  if (why != NULL && whylen > 0) {
+    snprintf(why, whylen, "%s", text);
+  }
+}
+
+redisContext *xca_redis_open(const struct xca_config *cfg, int timeout_ms, char *why,
+                             size_t whylen)
+{
+  struct timeval tv = ms_to_tv(timeout_ms);
+  redisContext *ctx = redisConnectWithTimeout(cfg->redis_host, cfg->redis_port, tv);
+  char db[16];
+
+  snprintf(db, sizeof(db), "%d", cfg->redis_db);
+  if (ctx == NULL || ctx->err) {
+    set_why(why, whylen, ctx ? ctx->errstr : "out of memory");
+  } else if (redisSetTimeout(ctx, tv) != REDIS_OK) {
+    set_why(why, whylen, "cannot set timeout");
+  } else if (cfg->redis_password != NULL && !handshake_step(ctx, "AUTH", cfg->redis_password)) {
+    set_why(why, whylen, "AUTH failed");
+  } else if (!handshake_step(ctx, "SELECT", db)) {
+    char text[32];
+    snprintf(text, sizeof(text), "SELECT %s failed", db);
+    set_why(why, whylen, text);
+  } else {
+    return ctx;
+  }
+  if (ctx != NULL) {
+    redisFree(ctx);
+  }
+  return NULL;
+}
+
 int xca_redis_connect(struct xca_redis *r, int force)
 {
   char why[160] = "";
@@ -120,7 +170,8 @@ int xca_redis_connect(struct xca_redis *r, int force)
   if (!force && xca_now_ms() < r->next_attempt_ms) {
     return XCA_E_REGISTRY;
   }
-  if (xca_redis_open(r->cfg, r->cfg->redis_timeout_ms, &r->ctx, why, sizeof(why)) != XCA_OK) {
+  r->ctx = xca_redis_open(r->cfg, r->cfg->redis_timeout_ms, why, sizeof(why));
+  if (r->ctx == NULL) {
     set_down(r, why);
     return XCA_E_REGISTRY;
   }

@@ -13,7 +13,17 @@
 #include "registry.h"
 
 struct xca_redis;
-struct redisContext;
+struct redisContext; /* hiredis */
+
+/* Open a new connection to cfg's Redis with timeout_ms on the connect and
+ * on every later call, authenticated (AUTH when redis_password is set) and
+ * with redis_db selected: the one way every thread of the plugin connects
+ * (the broker thread's client below, the watcher's two connections, any
+ * other thread's own), so whatever decides which server to reach belongs
+ * here alone. Returns the connection (the caller redisFree()s it), or NULL
+ * with a short reason without secrets in why (why may be NULL). */
+struct redisContext *xca_redis_open(const struct xca_config *cfg, int timeout_ms, char *why,
+                                    size_t whylen);
 
 /* Called when the connection is lost (up = 0) or (re)established (up = 1);
  * why is a short reason without secrets. */

@@ -11,7 +11,6 @@
 #include <openssl/rand.h>
 
 #include "clock.h"
-#include "redis_connect.h"
 #include "registry_redis.h"
 #include "xca_err.h"
 
@@ -183,14 +182,11 @@ static int run_ok(redisContext *ctx, int argc, const char **argv)
   return reply != NULL;
 }
 
-/* Open a connection for the watcher's thread, which waits longer than the
- * broker's thread may. Returns NULL on any failure (the thread retries). */
+/* Connect with the watcher's timeout, authenticated, the database
+ * selected. Returns NULL on any failure (the thread retries). */
 static redisContext *connect_to_registry(const struct xca_config *cfg)
 {
-  redisContext *ctx = NULL;
-  char why[160];
-
-  return xca_redis_open(cfg, WATCHER_TIMEOUT_MS, &ctx, why, sizeof(why)) == XCA_OK ? ctx : NULL;
+  return xca_redis_open(cfg, WATCHER_TIMEOUT_MS, NULL, 0);
 }
 
 /* Connect, turn notifications on and subscribe to the prefix's keyspace
