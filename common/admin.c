@@ -9,44 +9,6 @@
 #include "admin_internal.h"
 #include "xca_err.h"
 
-#define AUDIT_FIELD_MAX 64 /* longest admin or command name an audit line shows */
-
-/* ------------------------------------------------------------------------ */
-/* String lists                                                              */
-/* ------------------------------------------------------------------------ */
-
-int xca_strlist_add(struct xca_strlist *l, const char *s)
-{
-  char *copy = strdup(s);
-
-  if (copy == NULL) {
-    return XCA_E_NOMEM;
-  }
-  if (l->count == l->cap) {
-    int cap = l->cap ? l->cap * 2 : 8;
-    char **item = realloc(l->item, (size_t)cap * sizeof(char *));
-    if (item == NULL) {
-      free(copy);
-      return XCA_E_NOMEM;
-    }
-    l->item = item;
-    l->cap = cap;
-  }
-  l->item[l->count++] = copy;
-  return XCA_OK;
-}
-
-void xca_strlist_free(struct xca_strlist *l)
-{
-  if (l == NULL) {
-    return;
-  }
-  for (int i = 0; i < l->count; i++) {
-    free(l->item[i]);
-  }
-  free(l->item);
-  memset(l, 0, sizeof(*l));
-}
 
 void xca_admin_result_free(struct xca_admin_result *r)
 {
@@ -114,67 +76,23 @@ int xca_admin__add_num(cJSON *obj, const char *name, double value)
   return cJSON_AddNumberToObject(obj, name, value) ? XCA_OK : XCA_E_NOMEM;
 }
 
-int xca_admin__key(const struct xca_admin_cmd *c, const char *kind, const char *id, char *buf)
+int xca_admin__key(const struct xca_admin_cmd *c, enum xca_key_kind kind, const char *name,
+                   char key[XCA_KEY_MAX])
 {
-  int n = snprintf(buf, XCA_ADMIN_KEY_MAX, "%s%s%s", c->ctx->reg->prefix, kind, id);
-  return (n < 0 || n >= XCA_ADMIN_KEY_MAX) ? XCA_E_INVAL : XCA_OK;
+  return xca_registry_key(c->ctx->reg, kind, name, key);
 }
 
-int xca_admin__changed(struct xca_admin_cmd *c, const char *kind, const char *id)
+int xca_admin__changed(struct xca_admin_cmd *c, enum xca_key_kind kind, const char *name)
 {
-  char key[XCA_ADMIN_KEY_MAX];
+  char key[XCA_KEY_UNPREFIXED_MAX];
+  int rc = xca_registry_key_unprefixed(kind, name, key);
 
-  snprintf(key, sizeof(key), "%s%s", kind, id);
-  return xca_strlist_add(c->changed, key);
+  return rc == XCA_OK ? xca_strlist_add(c->changed, key) : rc;
 }
 
-void xca_admin__target(struct xca_admin_cmd *c, const char *kind, const char *id)
+void xca_admin__target(struct xca_admin_cmd *c, enum xca_key_kind kind, const char *name)
 {
-  snprintf(c->target, sizeof(c->target), "%s%s", kind, id);
-}
-
-/* Append s to buf at *pos with Redis glob metacharacters escaped. */
-static int glob_append(char *buf, size_t *pos, const char *s, int escape)
-{
-  for (; s != NULL && *s != '\0'; s++) {
-    if (escape && strchr("*?[]\\", *s) != NULL) {
-      if (*pos + 1 >= XCA_ADMIN_KEY_MAX) {
-        return XCA_E_INVAL;
-      }
-      buf[(*pos)++] = '\\';
-    }
-    if (*pos + 1 >= XCA_ADMIN_KEY_MAX) {
-      return XCA_E_INVAL;
-    }
-    buf[(*pos)++] = *s;
-  }
-  buf[*pos] = '\0';
-  return XCA_OK;
-}
-
-int xca_admin__pattern(const struct xca_admin_cmd *c, const char *kind, const char *id,
-                       const char *suffix, char *buf)
-{
-  size_t pos = 0;
-
-  buf[0] = '\0';
-  if (glob_append(buf, &pos, c->ctx->reg->prefix, 1) != XCA_OK ||
-      glob_append(buf, &pos, kind, 1) != XCA_OK || glob_append(buf, &pos, id, 1) != XCA_OK ||
-      glob_append(buf, &pos, suffix, 0) != XCA_OK) {
-    return XCA_E_INVAL;
-  }
-  return XCA_OK;
-}
-
-void xca_admin__free_keys(char **keys, int n)
-{
-  if (keys == NULL) {
-    return;
-  }
-  for (int i = 0; i < n; i++) {
-    free(keys[i]);
-  }
-  free(keys);
+  xca_registry_key_unprefixed(kind, name, c->target); /* "" (shown as "-") if it fails */
 }
 
 /* ------------------------------------------------------------------------ */
@@ -224,28 +142,14 @@ static void error_text(const struct xca_admin_cmd *c, int rc, char *buf, size_t 
   }
 }
 
-/* Copy s into buf for a log line: printable ASCII other than space and '"'
- * is kept, anything else becomes '?', and at most max characters are kept,
- * so request text can never forge or break a log line. */
-static void log_safe(const char *s, char *buf, size_t len, size_t max)
-{
-  size_t n = 0;
-
-  if (s == NULL || *s == '\0') {
-    s = "-";
-  }
-  for (; *s != '\0' && n + 1 < len && n < max; s++) {
-    buf[n++] = (*s > ' ' && *s < 0x7f && *s != '"') ? *s : '?';
-  }
-  buf[n] = '\0';
-}
-
 /* The audit facts of one command, as its line shows them. */
 static void audit_record(struct xca_admin_audit *rec, const char *admin, const char *command,
                          const struct xca_admin_cmd *c, const char *error)
 {
-  log_safe(admin, rec->admin, sizeof(rec->admin), AUDIT_FIELD_MAX);
-  log_safe(command, rec->command, sizeof(rec->command), AUDIT_FIELD_MAX);
+  /* Request text can neither forge nor break the line (rec's fields cut
+   * names to 64 characters). */
+  xca_log_sanitize_word(admin, rec->admin, sizeof(rec->admin));
+  xca_log_sanitize_word(command, rec->command, sizeof(rec->command));
   snprintf(rec->target, sizeof(rec->target), "%s", c->target[0] ? c->target : "-");
   snprintf(rec->detail, sizeof(rec->detail), "%s", c->audit_extra ? c->audit_extra : "");
   if (error != NULL) {

@@ -39,6 +39,7 @@
 #include "config.h"
 #include "registry.h"
 #include "stats.h"
+#include "strlist.h"
 
 /* Wall clock in unix seconds; injectable for tests. */
 typedef time_t (*xca_admin_clock_fn)(void *arg);
@@ -50,13 +51,6 @@ struct xca_admin_ctx {
   xca_admin_clock_fn now;         /* NULL = time(NULL) */
   void *now_arg;                  /* passed to now */
   const struct xca_stats *stats;  /* borrowed: what getStats returns (NULL: it fails) */
-};
-
-/* A growable list of owned strings. */
-struct xca_strlist {
-  char **item;
-  int count;
-  int cap;
 };
 
 /* The facts of one audit line, each as the line shows it (sanitised,
@@ -92,11 +86,5 @@ int xca_admin_handle(const struct xca_admin_ctx *ctx, const char *payload, size_
 
 /* Release everything r holds and zero it. NULL-safe. */
 void xca_admin_result_free(struct xca_admin_result *r);
-
-/* Append a copy of s to l. Returns XCA_OK or XCA_E_NOMEM (l unchanged). */
-int xca_strlist_add(struct xca_strlist *l, const char *s);
-
-/* Release every string and the array, and zero l. NULL-safe. */
-void xca_strlist_free(struct xca_strlist *l);
 
 #endif

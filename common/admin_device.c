@@ -1,6 +1,5 @@
 /* admin_device.c - the identity commands: createDevice, getDevice,
- * updateDevice, deleteDevice, listDevices. Schema: README "The registry in
- * Redis". */
+ * updateDevice, deleteDevice, listDevices. Schema: README "The registry in Redis". */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +29,7 @@ struct dev_settings {
 
 /* Read deviceId and optional moduleId into id; set the audit target, the
  * noun of not-found errors and the registry key. */
-static int ident_arg(struct xca_admin_cmd *c, struct xca_ident *id, char key[XCA_ADMIN_KEY_MAX])
+static int ident_arg(struct xca_admin_cmd *c, struct xca_ident *id, char key[XCA_KEY_MAX])
 {
   const char *device;
   const char *module = NULL;
@@ -52,8 +51,8 @@ static int ident_arg(struct xca_admin_cmd *c, struct xca_ident *id, char key[XCA
   }
   xca_ident_make(device, module, id);
   c->what = xca_ident_is_module(id) ? "module" : "device";
-  xca_admin__target(c, "device:", id->full);
-  return xca_admin__key(c, "device:", id->full, key);
+  xca_admin__target(c, XCA_KEY_DEVICE, id->full);
+  return xca_admin__key(c, XCA_KEY_DEVICE, id->full, key);
 }
 
 /* Read one thumbprint argument: absent, null or "" (remove), or a valid one. */
@@ -182,14 +181,14 @@ static int create_fields(const struct dev_settings *s, struct xca_fields *f)
 /* As IoT Hub: a module can only be created under an existing device. */
 static int check_parent(struct xca_admin_cmd *c, const struct xca_ident *id)
 {
-  char key[XCA_ADMIN_KEY_MAX];
+  char key[XCA_KEY_MAX];
   struct xca_fields f = {0};
   int rc;
 
   if (!xca_ident_is_module(id)) {
     return XCA_OK;
   }
-  rc = xca_admin__key(c, "device:", id->device, key);
+  rc = xca_admin__key(c, XCA_KEY_DEVICE, id->device, key);
   if (rc == XCA_OK) {
     rc = dev_read(c, key, &f);
   }
@@ -200,7 +199,7 @@ static int check_parent(struct xca_admin_cmd *c, const struct xca_ident *id)
 int xca_admin__create_device(struct xca_admin_cmd *c)
 {
   const struct xca_kv *kv = &c->ctx->reg->kv;
-  char key[XCA_ADMIN_KEY_MAX];
+  char key[XCA_KEY_MAX];
   struct xca_ident id;
   struct dev_settings s = {0};
   struct xca_fields f = {0};
@@ -219,7 +218,7 @@ int xca_admin__create_device(struct xca_admin_cmd *c)
     rc = kv->ops->create(kv->impl, key, &f);
   }
   if (rc == XCA_OK) {
-    rc = xca_admin__changed(c, "device:", id.full);
+    rc = xca_admin__changed(c, XCA_KEY_DEVICE, id.full);
   }
   if (rc == XCA_OK) {
     rc = identity_json(c->data, &id, &f);
@@ -230,7 +229,7 @@ int xca_admin__create_device(struct xca_admin_cmd *c)
 
 int xca_admin__get_device(struct xca_admin_cmd *c)
 {
-  char key[XCA_ADMIN_KEY_MAX];
+  char key[XCA_KEY_MAX];
   struct xca_ident id;
   int rc = ident_arg(c, &id, key);
 
@@ -274,7 +273,7 @@ static int update_fields(const struct dev_settings *s, const struct xca_fields *
 int xca_admin__update_device(struct xca_admin_cmd *c)
 {
   const struct xca_kv *kv = &c->ctx->reg->kv;
-  char key[XCA_ADMIN_KEY_MAX];
+  char key[XCA_KEY_MAX];
   const char *del[2];
   int ndel = 0;
   struct xca_ident id;
@@ -296,7 +295,7 @@ int xca_admin__update_device(struct xca_admin_cmd *c)
     rc = kv->ops->update(kv->impl, key, NULL, NULL, &set, del, ndel);
   }
   if (rc == XCA_OK) {
-    rc = xca_admin__changed(c, "device:", id.full);
+    rc = xca_admin__changed(c, XCA_KEY_DEVICE, id.full);
   }
   if (rc == XCA_OK) {
     rc = reply_stored(c, &id, key);
@@ -310,51 +309,46 @@ int xca_admin__update_device(struct xca_admin_cmd *c)
 /* deleteDevice                                                              */
 /* ------------------------------------------------------------------------ */
 
-/* Delete the keys of one SCAN page (keys deleted meanwhile are skipped). */
-static int delete_keys(struct xca_admin_cmd *c, char **keys, int n, int *deleted)
+/* Delete the identity name. One deleted meanwhile is skipped, and so is a
+ * name longer than any identity (only redis-cli can write one), which makes
+ * no key. */
+static int delete_one(struct xca_admin_cmd *c, const char *name, int *deleted)
 {
   const struct xca_kv *kv = &c->ctx->reg->kv;
-  size_t skip = strlen(c->ctx->reg->prefix) + strlen("device:");
-  int rc = XCA_OK;
+  char key[XCA_KEY_MAX];
+  int rc;
 
-  for (int i = 0; rc == XCA_OK && i < n; i++) {
-    rc = kv->ops->del(kv->impl, keys[i]);
-    if (rc == XCA_OK) {
-      (*deleted)++;
-      rc = xca_admin__changed(c, "device:", keys[i] + skip);
-    } else if (rc == XCA_E_NOT_FOUND) {
-      rc = XCA_OK;
-    }
+  if (xca_admin__key(c, XCA_KEY_DEVICE, name, key) != XCA_OK) {
+    return XCA_OK;
   }
-  return rc;
+  rc = kv->ops->del(kv->impl, key);
+  if (rc == XCA_OK) {
+    (*deleted)++;
+    rc = xca_admin__changed(c, XCA_KEY_DEVICE, name);
+  }
+  return rc == XCA_E_NOT_FOUND ? XCA_OK : rc;
 }
 
 /* As IoT Hub: deleting a device deletes its modules. */
 static int delete_modules(struct xca_admin_cmd *c, const char *device, int *deleted)
 {
-  const struct xca_kv *kv = &c->ctx->reg->kv;
-  unsigned long long cursor = 0;
-  char match[XCA_ADMIN_KEY_MAX];
-  int rc = xca_admin__pattern(c, "device:", device, "/*", match);
+  char module_prefix[XCA_ID_MAX + 2];
+  struct xca_strlist names = {0};
+  int rc;
 
-  do {
-    char **keys = NULL;
-    int n = 0;
-    if (rc == XCA_OK) {
-      rc = kv->ops->scan(kv->impl, match, &cursor, 500, &keys, &n);
-    }
-    if (rc == XCA_OK) {
-      rc = delete_keys(c, keys, n, deleted);
-    }
-    xca_admin__free_keys(keys, n);
-  } while (rc == XCA_OK && cursor != 0);
+  snprintf(module_prefix, sizeof(module_prefix), "%s/", device);
+  rc = xca_registry_scan_all(c->ctx->reg, XCA_KEY_DEVICE, module_prefix, 500, NULL, 0, &names);
+  for (int i = 0; rc == XCA_OK && i < names.count; i++) {
+    rc = delete_one(c, names.item[i], deleted);
+  }
+  xca_strlist_free(&names);
   return rc;
 }
 
 int xca_admin__delete_device(struct xca_admin_cmd *c)
 {
   const struct xca_kv *kv = &c->ctx->reg->kv;
-  char key[XCA_ADMIN_KEY_MAX];
+  char key[XCA_KEY_MAX];
   struct xca_ident id;
   int modules = 0;
   int rc = ident_arg(c, &id, key);
@@ -363,7 +357,7 @@ int xca_admin__delete_device(struct xca_admin_cmd *c)
     rc = kv->ops->del(kv->impl, key);
   }
   if (rc == XCA_OK) {
-    rc = xca_admin__changed(c, "device:", id.full);
+    rc = xca_admin__changed(c, XCA_KEY_DEVICE, id.full);
   }
   if (rc == XCA_OK && !xca_ident_is_module(&id)) {
     rc = delete_modules(c, id.device, &modules);
@@ -417,20 +411,23 @@ static int list_arg(struct xca_admin_cmd *c, struct list_args *a)
   return rc;
 }
 
-/* Append the identity stored under key to arr; keys that are not valid
- * identities or were deleted meanwhile are skipped. */
-static int list_one(struct xca_admin_cmd *c, const char *key, cJSON *arr)
+/* Append the identity name to arr; names that are not valid identities or
+ * were deleted meanwhile are skipped. */
+static int list_one(struct xca_admin_cmd *c, const char *name, cJSON *arr)
 {
-  size_t skip = strlen(c->ctx->reg->prefix) + strlen("device:");
+  char key[XCA_KEY_MAX];
   struct xca_ident id;
   struct xca_fields f = {0};
   cJSON *obj;
   int rc;
 
-  if (strlen(key) <= skip || xca_ident_parse(key + skip, &id) != XCA_OK) {
+  if (xca_ident_parse(name, &id) != XCA_OK) {
     return XCA_OK;
   }
-  rc = dev_read(c, key, &f);
+  rc = xca_admin__key(c, XCA_KEY_DEVICE, name, key);
+  if (rc == XCA_OK) {
+    rc = dev_read(c, key, &f);
+  }
   if (rc == XCA_E_NOT_FOUND) {
     return XCA_OK;
   }
@@ -444,22 +441,20 @@ static int list_one(struct xca_admin_cmd *c, const char *key, cJSON *arr)
   return rc;
 }
 
-/* SCAN steps until about a.count identities are collected, the iteration
+/* SCAN steps until about count identities are collected, the iteration
  * ends, or LIST_STEPS_MAX steps were taken (a page may then be short). */
-static int list_page(struct xca_admin_cmd *c, struct list_args *a, const char *match, cJSON *arr)
+static int list_page(struct xca_admin_cmd *c, struct xca_registry_scan *s, int count, cJSON *arr)
 {
-  const struct xca_kv *kv = &c->ctx->reg->kv;
   int rc = XCA_OK;
 
   for (int step = 0; rc == XCA_OK && step < LIST_STEPS_MAX; step++) {
-    char **keys = NULL;
-    int n = 0;
-    rc = kv->ops->scan(kv->impl, match, &a->cursor, a->count, &keys, &n);
-    for (int i = 0; rc == XCA_OK && i < n; i++) {
-      rc = list_one(c, keys[i], arr);
+    struct xca_strlist names = {0};
+    rc = xca_registry_scan_step(s, &names);
+    for (int i = 0; rc == XCA_OK && i < names.count; i++) {
+      rc = list_one(c, names.item[i], arr);
     }
-    xca_admin__free_keys(keys, n);
-    if (a->cursor == 0 || cJSON_GetArraySize(arr) >= a->count) {
+    xca_strlist_free(&names);
+    if (s->done || cJSON_GetArraySize(arr) >= count) {
       break;
     }
   }
@@ -469,22 +464,29 @@ static int list_page(struct xca_admin_cmd *c, struct list_args *a, const char *m
 int xca_admin__list_devices(struct xca_admin_cmd *c)
 {
   struct list_args a = {0};
-  char match[XCA_ADMIN_KEY_MAX];
+  struct xca_registry_scan s;
+  char module_prefix[XCA_ID_MAX + 2];
   char cursor[CURSOR_MAX];
   cJSON *arr;
   int rc = list_arg(c, &a);
 
+  if (rc == XCA_OK && a.device != NULL) {
+    snprintf(module_prefix, sizeof(module_prefix), "%s/", a.device);
+  }
   if (rc == XCA_OK) {
-    rc = a.device ? xca_admin__pattern(c, "device:", a.device, "/*", match)
-                  : xca_admin__pattern(c, "device:", NULL, "*", match);
+    rc = xca_registry_scan_begin(&s, c->ctx->reg, XCA_KEY_DEVICE, a.device ? module_prefix : NULL,
+                                 a.cursor, a.count);
   }
   arr = rc == XCA_OK ? cJSON_AddArrayToObject(c->data, "devices") : NULL;
   if (rc == XCA_OK && arr == NULL) {
     rc = XCA_E_NOMEM;
   }
   if (rc == XCA_OK) {
-    rc = list_page(c, &a, match, arr);
+    rc = list_page(c, &s, a.count, arr);
   }
-  snprintf(cursor, sizeof(cursor), "%llu", a.cursor);
-  return rc == XCA_OK ? xca_admin__add_str(c->data, "cursor", cursor) : rc;
+  if (rc != XCA_OK) {
+    return rc;
+  }
+  snprintf(cursor, sizeof(cursor), "%llu", s.cursor);
+  return xca_admin__add_str(c->data, "cursor", cursor);
 }

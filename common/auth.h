@@ -11,8 +11,7 @@
 
 /* What the TLS handshake established about the client's certificate. */
 struct xca_cert_facts {
-  int chain_ok;        /* the chain led to a verified CA at handshake time */
-  int x509_error;      /* why not, when chain_ok is 0 */
+  int chain_ok;        /* the chain led to a verified CA (chain.x509_error says why not) */
   int self_signed;     /* the leaf is its own issuer and its signature verifies */
   int leaf_key_error;  /* XCA_OK, or why the leaf's key breaks the policy (selfSigned) */
   int leaf_time_valid; /* the leaf is inside its validity period */

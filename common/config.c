@@ -221,9 +221,9 @@ static int set_admin_users_option(struct xca_config *cfg, const char *value, cha
 static int set_token(char **slot, const char *name, const char *forbidden, const char *value,
                      char *errbuf, size_t errlen)
 {
-  if (!is_token(value, TOKEN_MAX)) {
+  if (!is_token(value, XCA_CONFIG_TOKEN_MAX)) {
     snprintf(errbuf, errlen, "plugin_opt_%s: '%s' must be 1-%d printable characters without spaces",
-             name, value, TOKEN_MAX);
+             name, value, XCA_CONFIG_TOKEN_MAX);
     return XCA_E_OPTION;
   }
   if (forbidden != NULL && strpbrk(value, forbidden) != NULL) {

@@ -10,6 +10,10 @@
 #include <stddef.h>
 
 #define XCA_MAX_ADMIN_USERS 32
+/* Longest redis_host, hub_hostname and key_prefix (a DNS name's maximum). */
+#define XCA_CONFIG_TOKEN_MAX 253
+/* Longest key_prefix: what every Redis key is built on (registry.h). */
+#define XCA_KEY_PREFIX_MAX XCA_CONFIG_TOKEN_MAX
 
 struct xca_config {
   char *redis_host;           /* registry host [127.0.0.1] */

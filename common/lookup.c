@@ -1,6 +1,6 @@
 #include "lookup.h"
 
-#include "registry_redis.h"
+#include "clock.h"
 #include "xca_err.h"
 
 static long long now_of(const struct xca_lookup *lk)

@@ -3,15 +3,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <hiredis/hiredis.h>
 
+#include "clock.h"
 #include "xca_err.h"
 
 struct xca_redis {
-  const struct xca_config *cfg;
+  const struct xca_config *cfg; /* NULL when wrapped */
   redisContext *ctx;
+  int wrapped; /* ctx is the caller's: never freed, never reopened */
   long long next_attempt_ms; /* breaker: no reconnect before this */
   long long (*now_ms)(void); /* the breaker's clock; NULL = xca_now_ms */
   int up;
@@ -35,13 +36,6 @@ static const char UPDATE_LUA[] =
   "if #ARGV > 3 + 2 * n then redis.call('HDEL', KEYS[1], unpack(ARGV, 4 + 2 * n)) end "
   "return 1";
 
-long long xca_now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static long long now_us(void)
 {
   struct timespec ts;
@@ -54,14 +48,12 @@ static long long breaker_now(const struct xca_redis *r)
   return r->now_ms != NULL ? r->now_ms() : xca_now_ms();
 }
 
-static struct timeval ms_to_tv(int ms)
-{
-  struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-  return tv;
-}
-
 static void set_down(struct xca_redis *r, const char *why)
 {
+  if (r->wrapped) {
+    r->up = 0; /* its owner notices and reconnects */
+    return;
+  }
   if (r->ctx != NULL) {
     redisFree(r->ctx);
     r->ctx = NULL;
@@ -100,12 +92,24 @@ void xca_redis_set_clock(struct xca_redis *r, long long (*now_ms)(void))
   r->now_ms = now_ms;
 }
 
+struct xca_redis *xca_redis_wrap(struct redisContext *ctx)
+{
+  struct xca_redis *r = calloc(1, sizeof(*r));
+  if (r == NULL) {
+    return NULL;
+  }
+  r->ctx = ctx;
+  r->wrapped = 1;
+  r->up = 1;
+  return r;
+}
+
 void xca_redis_free(struct xca_redis *r)
 {
   if (r == NULL) {
     return;
   }
-  if (r->ctx != NULL) {
+  if (r->ctx != NULL && !r->wrapped) {
     redisFree(r->ctx);
   }
   free(r);
@@ -131,6 +135,12 @@ static redisReply *run(struct xca_redis *r, int argc, const char **argv, const s
     set_down(r, why);
   }
   return reply;
+}
+
+static struct timeval ms_to_tv(int ms)
+{
+  struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+  return tv;
 }
 
 /* Run one command on a fresh connection; 1 when Redis accepted it. */
@@ -349,35 +359,21 @@ static int kv_del(void *impl, const char *key)
   return v == 1 ? XCA_OK : XCA_E_NOT_FOUND;
 }
 
-static int copy_keys(redisReply *arr, char ***keys, int *nkeys)
+/* Append the string elements of a SCAN reply's key array to keys. */
+static int copy_keys(const redisReply *arr, struct xca_strlist *keys)
 {
-  char **out = calloc(arr->elements + 1, sizeof(char *));
-  int n = 0;
+  int rc = XCA_OK;
 
-  if (out == NULL) {
-    return XCA_E_NOMEM;
-  }
-  for (size_t i = 0; i < arr->elements; i++) {
-    if (arr->element[i]->type != REDIS_REPLY_STRING) {
-      continue;
+  for (size_t i = 0; rc == XCA_OK && i < arr->elements; i++) {
+    if (arr->element[i]->type == REDIS_REPLY_STRING) {
+      rc = xca_strlist_add(keys, arr->element[i]->str);
     }
-    out[n] = strdup(arr->element[i]->str);
-    if (out[n] == NULL) {
-      for (int j = 0; j < n; j++) {
-        free(out[j]);
-      }
-      free(out);
-      return XCA_E_NOMEM;
-    }
-    n++;
   }
-  *keys = out;
-  *nkeys = n;
-  return XCA_OK;
+  return rc;
 }
 
 static int kv_scan(void *impl, const char *match, unsigned long long *cursor, int count,
-                   char ***keys, int *nkeys)
+                   struct xca_strlist *keys)
 {
   char cur[32];
   char cnt[16];
@@ -398,7 +394,7 @@ static int kv_scan(void *impl, const char *match, unsigned long long *cursor, in
     freeReplyObject(reply);
     return XCA_E_REGISTRY_UNAVAILABLE;
   }
-  rc = copy_keys(reply->element[1], keys, nkeys);
+  rc = copy_keys(reply->element[1], keys);
   if (rc == XCA_OK) {
     *cursor = strtoull(reply->element[0]->str, NULL, 10);
   }

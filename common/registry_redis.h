@@ -18,9 +18,11 @@ struct redisContext; /* hiredis */
 
 /* Open a new connection to cfg's Redis with timeout_ms on the connect and
  * on every later call, authenticated (AUTH when redis_password is set) and
- * with redis_db selected: the one way every thread of the plugin connects.
- * Returns the connection (the caller redisFree()s it), or NULL with a short
- * reason without secrets in why (why may be NULL). */
+ * with redis_db selected: the one way every thread of the plugin connects
+ * (the broker thread's client below, the watcher's two connections, any
+ * other thread's own), so whatever decides which server to reach belongs
+ * here alone. Returns the connection (the caller redisFree()s it), or NULL
+ * with a short reason without secrets in why (why may be NULL). */
 struct redisContext *xca_redis_open(const struct xca_config *cfg, int timeout_ms, char *why,
                                     size_t whylen);
 
@@ -41,7 +43,14 @@ void xca_redis_set_stats(struct xca_redis *r, struct xca_stats *stats);
  * interval with a fake clock. */
 void xca_redis_set_clock(struct xca_redis *r, long long (*now_ms)(void));
 
-/* Free the client. NULL-safe. */
+/* A client over ctx, a connection its caller opened (xca_redis_open) and
+ * keeps: no breaker and no reconnect, a failed call fails and marks it
+ * down, and xca_redis_free leaves ctx open. So a thread that holds its own
+ * connection (the watcher) reaches the registry through the same seam.
+ * Returns NULL on allocation failure. */
+struct xca_redis *xca_redis_wrap(struct redisContext *ctx);
+
+/* Free the client (and its connection, unless wrapped). NULL-safe. */
 void xca_redis_free(struct xca_redis *r);
 
 /* Connect now if not connected and the breaker allows it (force = 1 ignores
@@ -54,8 +63,5 @@ int xca_redis_is_up(const struct xca_redis *r);
 
 /* The kv seam backed by this client. */
 struct xca_kv xca_redis_kv(struct xca_redis *r);
-
-/* Milliseconds of a monotonic clock. */
-long long xca_now_ms(void);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include <openssl/rand.h>
 
+#include "clock.h"
 #include "registry_redis.h"
 #include "xca_err.h"
 
@@ -28,6 +29,10 @@
  * swapped. The check rides on the heartbeat's round trip when one is due;
  * it runs twice per heartbeat so that a flush is acted on within a second. */
 #define EPOCH_EVERY_MS 500
+
+/* The bound of each Redis call of the watcher's thread (the broker's thread
+ * never waits on it). */
+#define WATCHER_TIMEOUT_MS 1000
 
 void *(*xca_watcher__calloc)(size_t nmemb, size_t size) = calloc;
 
@@ -85,14 +90,24 @@ int xca_watcher__push(struct xca_watcher *w, enum xca_change_kind kind, const ch
   return 1;
 }
 
-int xca_watcher__resync(struct xca_watcher *w, const char *names)
+int xca_watcher__resync(struct xca_watcher *w, struct xca_strlist *names)
 {
+  struct xca_change *c;
+
   if (w->spare == NULL) {
     w->spare = new_change(XCA_CHANGE_LOST, NULL);
   }
-  if (w->spare == NULL || !xca_watcher__push(w, XCA_CHANGE_RESYNC, names)) {
+  if (w->spare == NULL) {
     return 0;
   }
+  c = new_change(XCA_CHANGE_RESYNC, NULL);
+  if (c == NULL) {
+    xca_watcher__set_unhealthy(w); /* as for any change that cannot be queued */
+    return 0;
+  }
+  c->names = *names;
+  memset(names, 0, sizeof(*names));
+  enqueue(w, c);
   w->warned = 0;
   atomic_store(&w->healthy, 1);
   return 1;
@@ -167,37 +182,36 @@ static int run_ok(redisContext *ctx, int argc, const char **argv)
   return reply != NULL;
 }
 
-/* Connect with a 1 s timeout, authenticated, the database selected.
- * Returns NULL on any failure. */
+/* Connect with the watcher's timeout, authenticated, the database
+ * selected. Returns NULL on any failure (the thread retries). */
 static redisContext *connect_to_registry(const struct xca_config *cfg)
 {
-  return xca_redis_open(cfg, 1000, NULL, 0);
+  return xca_redis_open(cfg, WATCHER_TIMEOUT_MS, NULL, 0);
 }
 
 /* Connect, turn notifications on and subscribe to the prefix's keyspace
- * channel (which names the database, so SELECT does not matter to it). */
+ * channel (which names the database, so SELECT does not matter to it); the
+ * channel is matched literally, whatever characters the prefix holds. */
 static redisContext *subscribe(struct xca_watcher *w)
 {
   redisContext *ctx = connect_to_registry(w->cfg);
-  char pattern[340];
+  char pattern[2 * sizeof(w->channel_prefix) + 1];
   const char *sub[] = {"PSUBSCRIBE", pattern};
+  int subscribed = 0;
 
   if (ctx == NULL) {
     return NULL;
   }
   ensure_notifications(w, ctx);
-  snprintf(pattern, sizeof(pattern), "%s*", w->channel_prefix);
-  if (!run_ok(ctx, 2, sub)) {
+  if (xca_registry_glob_escape(w->channel_prefix, pattern, sizeof(pattern) - 1) == XCA_OK) {
+    strcat(pattern, "*");
+    subscribed = run_ok(ctx, 2, sub);
+  }
+  if (!subscribed) {
     redisFree(ctx);
     return NULL;
   }
   return ctx;
-}
-
-/* Keys under the prefix that the watchers write themselves. */
-static int own_key(const char *key)
-{
-  return strncmp(key, "watcher:", 8) == 0 || strcmp(key, XCA_WATCHER_EPOCH_KEY) == 0;
 }
 
 /* One pmessage is ["pmessage", pattern, channel, event]. */
@@ -205,6 +219,8 @@ void xca_watcher__handle_message(struct xca_watcher *w, const redisReply *reply)
 {
   size_t plen = strlen(w->channel_prefix);
   const char *channel;
+  const char *name;
+  enum xca_key_kind kind;
 
   if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 4 ||
       reply->element[2]->type != REDIS_REPLY_STRING) {
@@ -214,9 +230,11 @@ void xca_watcher__handle_message(struct xca_watcher *w, const redisReply *reply)
   if (strncmp(channel, w->channel_prefix, plen) != 0) {
     return;
   }
-  if (strcmp(channel + plen, w->canary) == 0) {
+  kind = xca_registry_key_kind(channel + plen, &name);
+  if (kind == XCA_KEY_WATCHER && strcmp(name, w->canary_id) == 0) {
     w->canary_seen_ms = xca_now_ms();
-  } else if (!own_key(channel + plen)) {
+  } else if (kind != XCA_KEY_WATCHER && kind != XCA_KEY_EPOCH) {
+    /* Not a key the watchers write themselves. */
     xca_watcher__push(w, XCA_CHANGE_KEY, channel + plen);
   }
 }
@@ -234,7 +252,7 @@ static void new_epoch_value(struct xca_watcher *w)
     }
     return;
   }
-  snprintf(w->epoch_mine, sizeof(w->epoch_mine), "%s-%llx-%x", w->canary,
+  snprintf(w->epoch_mine, sizeof(w->epoch_mine), "%s-%llx-%x", w->canary_id,
            (unsigned long long)xca_now_ms(), atomic_fetch_add(&fallback_counter, 1));
 }
 
@@ -267,17 +285,13 @@ static int append(redisContext *ctx, int argc, const char **argv)
  * verdict, or -1 when Redis did not answer as expected. */
 static int beat(struct xca_watcher *w, redisContext *writer, int with_canary)
 {
-  char canary[400];
-  char epoch[340];
-  const char *set_canary[] = {"SET", canary, "1", "PX", CANARY_TTL_MS};
-  const char *set_epoch[] = {"SET", epoch, w->epoch_mine, "NX"};
-  const char *get_epoch[] = {"GET", epoch};
+  const char *set_canary[] = {"SET", w->canary_key, "1", "PX", CANARY_TTL_MS};
+  const char *set_epoch[] = {"SET", w->epoch_key, w->epoch_mine, "NX"};
+  const char *get_epoch[] = {"GET", w->epoch_key};
   redisReply *r[3] = {NULL, NULL, NULL};
   int n = with_canary ? 3 : 2;
   int verdict = -1;
 
-  snprintf(canary, sizeof(canary), "%s%s", w->cfg->key_prefix, w->canary);
-  snprintf(epoch, sizeof(epoch), "%s%s", w->cfg->key_prefix, XCA_WATCHER_EPOCH_KEY);
   if ((with_canary && !append(writer, 5, set_canary)) || !append(writer, 4, set_epoch) ||
       !append(writer, 2, get_epoch)) {
     return -1;
@@ -303,69 +317,36 @@ cleanup:
   return verdict;
 }
 
-/* Append the CA names of one SCAN reply to *names ("\n"-separated). */
-static int append_names(struct xca_watcher *w, const redisReply *keys, char **names, size_t *len)
+/* Append the name of every CA key to names (the watcher's connection goes
+ * through the registry's scan). Scanning the keyspace happens here, off the
+ * broker's thread: with millions of device keys it takes a noticeable time.
+ * Returns XCA_OK (also when stopped early), XCA_E_REGISTRY_UNAVAILABLE or XCA_E_NOMEM. */
+static int scan_ca_names(struct xca_watcher *w, redisContext *writer, struct xca_strlist *names)
 {
-  size_t skip = strlen(w->cfg->key_prefix) + 3;
+  struct xca_redis *conn = xca_redis_wrap(writer);
+  struct xca_registry reg = {.prefix = w->cfg->key_prefix};
+  struct xca_registry_scan s;
+  int rc = conn != NULL ? XCA_OK : XCA_E_NOMEM;
 
-  for (size_t i = 0; i < keys->elements; i++) {
-    const redisReply *k = keys->element[i];
-    if (k->type != REDIS_REPLY_STRING || k->len <= skip || memchr(k->str, '\n', k->len)) {
-      continue;
-    }
-    size_t n = k->len - skip;
-    char *grown = realloc(*names, *len + n + 2);
-    if (grown == NULL) {
-      return 0;
-    }
-    *names = grown;
-    memcpy(*names + *len, k->str + skip, n);
-    *len += n;
-    (*names)[(*len)++] = '\n';
-    (*names)[*len] = '\0';
+  if (rc == XCA_OK) {
+    reg.kv = xca_redis_kv(conn);
+    rc = xca_registry_scan_begin(&s, &reg, XCA_KEY_CA, NULL, 0, 1000);
   }
-  return 1;
-}
-
-/* The names of every CA key, "\n"-separated (malloc'ed; "" when none), or
- * NULL on failure. Scanning the keyspace happens here, off the broker's
- * thread: with millions of device keys it takes a noticeable time. */
-static char *scan_ca_names(struct xca_watcher *w, redisContext *writer)
-{
-  char match[340];
-  char cursor[32] = "0";
-  char *names = calloc(1, 1);
-  size_t len = 0;
-  int ok = names != NULL;
-
-  snprintf(match, sizeof(match), "%sca:*", w->cfg->key_prefix);
-  do {
-    const char *scan[] = {"SCAN", cursor, "MATCH", match, "COUNT", "1000"};
-    redisReply *reply = ok ? command(writer, 6, scan) : NULL;
-    ok = reply != NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
-         reply->element[0]->type == REDIS_REPLY_STRING &&
-         reply->element[1]->type == REDIS_REPLY_ARRAY &&
-         append_names(w, reply->element[1], &names, &len);
-    if (ok) {
-      snprintf(cursor, sizeof(cursor), "%s", reply->element[0]->str);
-    }
-    freeReplyObject(reply);
-  } while (ok && strcmp(cursor, "0") != 0 && !atomic_load(&w->stop));
-  if (!ok) {
-    free(names);
-    return NULL;
+  while (rc == XCA_OK && !s.done && !atomic_load(&w->stop)) {
+    rc = xca_registry_scan_step(&s, names);
   }
-  return names;
+  xca_redis_free(conn);
+  return rc;
 }
 
 /* Changes are proven to arrive: hand the main thread a full resync (with
  * the CA names as they are now; later changes follow as KEY events). */
 static int become_healthy(struct xca_watcher *w, redisContext *writer)
 {
-  char *names = scan_ca_names(w, writer);
-  int ok = names != NULL && xca_watcher__resync(w, names);
+  struct xca_strlist names = {0};
+  int ok = scan_ca_names(w, writer, &names) == XCA_OK && xca_watcher__resync(w, &names);
 
-  free(names);
+  xca_strlist_free(&names);
   return ok;
 }
 
@@ -377,7 +358,7 @@ static int resync_after_flush(struct xca_watcher *w, redisContext *writer)
   atomic_store(&w->healthy, 0);
   xca_watcher__push(w, XCA_CHANGE_WARN,
                     "the Redis database was flushed or swapped (FLUSHDB, FLUSHALL or SWAPDB: "
-                    "the " XCA_WATCHER_EPOCH_KEY " key vanished or changed); dropping the cache, "
+                    "the epoch key vanished or changed); dropping the cache, "
                     "reloading the CAs and re-checking every session");
   return become_healthy(w, writer);
 }
@@ -461,6 +442,7 @@ static void *watcher_main(void *arg)
 
 struct xca_watcher *xca_watcher__new(const struct xca_config *cfg)
 {
+  const struct xca_registry keys = {.prefix = cfg->key_prefix};
   struct xca_watcher *w = calloc(1, sizeof(*w));
 
   if (w == NULL) {
@@ -474,8 +456,14 @@ struct xca_watcher *xca_watcher__new(const struct xca_config *cfg)
   w->cfg = cfg;
   snprintf(w->channel_prefix, sizeof(w->channel_prefix), "__keyspace@%d__:%s", cfg->redis_db,
            cfg->key_prefix);
-  snprintf(w->canary, sizeof(w->canary), "watcher:%lx-%llx", (unsigned long)getpid(),
+  snprintf(w->canary_id, sizeof(w->canary_id), "%lx-%llx", (unsigned long)getpid(),
            (unsigned long long)xca_now_ms());
+  if (xca_registry_key(&keys, XCA_KEY_WATCHER, w->canary_id, w->canary_key) != XCA_OK ||
+      xca_registry_key(&keys, XCA_KEY_EPOCH, NULL, w->epoch_key) != XCA_OK) {
+    xca_changes_free(w->spare);
+    free(w);
+    return NULL;
+  }
   new_epoch_value(w);
   pthread_mutex_init(&w->lock, NULL);
   return w;
@@ -534,6 +522,7 @@ void xca_changes_free(struct xca_change *list)
   while (list != NULL) {
     struct xca_change *next = list->next;
     free(list->key);
+    xca_strlist_free(&list->names);
     free(list);
     list = next;
   }

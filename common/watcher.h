@@ -12,12 +12,13 @@
 #define XCA_WATCHER_H
 
 #include "config.h"
+#include "strlist.h"
 
 enum xca_change_kind {
   XCA_CHANGE_KEY,    /* key (without the prefix) changed: "device:d", "ca:n" */
   XCA_CHANGE_RESYNC, /* (re)subscribed, or the database was flushed or
-                        swapped: anything may have changed before; key
-                        holds every CA name, "\n"-separated */
+                        swapped: anything may have changed before; names
+                        holds every CA name */
   XCA_CHANGE_LOST,   /* subscription lost, or a change could not be queued
                         (out of memory): changes may go unseen from now */
   XCA_CHANGE_WARN,   /* key holds a warning to log (e.g. notifications off) */
@@ -25,7 +26,8 @@ enum xca_change_kind {
 
 struct xca_change {
   enum xca_change_kind kind;
-  char *key;
+  char *key;                /* KEY: the key; WARN: the warning; else NULL */
+  struct xca_strlist names; /* RESYNC: the name of every CA key */
   struct xca_change *next;
 };
 

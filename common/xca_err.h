@@ -45,7 +45,6 @@
   X(TOO_LARGE, "payload too large")                                               \
   X(UNKNOWN_COMMAND, "unknown command")                                           \
   X(MISSING_ARG, "missing or invalid argument")                                   \
-  X(DENIED, "not authorized")                                                    \
   X(NO_DEVICE, "the module's device does not exist")                             \
   X(NEED_THUMBPRINT, "selfSigned authentication requires a primaryThumbprint")  \
   X(RANDOM, "random number generator failed")                                    \
@@ -78,5 +77,10 @@ const char *xca_strerror(int err);
  * client id, a certificate CN) can neither forge log lines nor garble them.
  * Truncated to fit outlen (> 0). Returns out. */
 char *xca_log_sanitize(const char *in, char *out, size_t outlen);
+
+/* The same for a value that must stay one word of a key=value line (an
+ * audit line's admin or command): spaces and '"' become '?' too, and NULL
+ * or "" gives "-". Returns out. */
+char *xca_log_sanitize_word(const char *in, char *out, size_t outlen);
 
 #endif

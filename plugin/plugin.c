@@ -162,7 +162,7 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
     goto error;
   }
   if (xca_redis_connect(xca_g.redis, 1) == XCA_OK) {
-    xca_load_cas();
+    xca_cas_load_all();
   }
   xca_g.watcher = xca_watcher_start(&xca_g.cfg);
   if (xca_g.watcher == NULL) {

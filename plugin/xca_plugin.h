@@ -4,6 +4,7 @@
  * tls_hook.c   owns client-certificate verification on TLS server listeners
  * client.c     BASIC_AUTH, ACL_CHECK, DISCONNECT: the connect decision and topics
  * tick.c       applies registry changes, re-checks live sessions, kicks
+ * cas.c        the verified-CA set: loads it from Redis, reloads one CA
  * control.c    $CONTROL/x509ca/v1 admin commands
  * observe.c    counters ($SYS, getStats) and the audit stream
  * Every callback runs on the broker's main thread.
@@ -19,6 +20,7 @@
 #include "audit.h"
 #include "auth.h"
 #include "cache.h"
+#include "clock.h"
 #include "config.h"
 #include "lookup.h"
 #include "registry.h"
@@ -87,9 +89,19 @@ int xca_tick_cb(int event, void *event_data, void *userdata);
  * callback on the main thread (admin commands call it so that their own
  * broker reacts even before Redis notifies it). */
 void xca_key_changed(const char *key);
-/* (Re)load every CA from Redis into the trust set. Returns XCA_OK or
- * XCA_E_REGISTRY_UNAVAILABLE. */
-int xca_load_cas(void);
+
+/* cas.c */
+/* Load the CA name from Redis into the trust set, or drop it when it is
+ * gone, not verified or not trustable; when Redis cannot answer, stop
+ * trusting it and mark the set not loaded. Returns 1 if the set held name
+ * before (it was dropped or replaced), else 0. */
+int xca_cas_reload(const char *name);
+/* Rebuild the trust set from every CA in Redis. Returns XCA_OK, or
+ * XCA_E_REGISTRY_UNAVAILABLE with the set not loaded (the next TICK tries again). */
+int xca_cas_load_all(void);
+/* Rebuild the trust set from these CA names (the watcher's thread scanned
+ * the keyspace, so this one does not have to). */
+void xca_cas_load_named(const struct xca_strlist *names);
 
 /* control.c */
 int xca_control_cb(int event, void *event_data, void *userdata);

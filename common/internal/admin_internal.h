@@ -9,9 +9,6 @@
 #include "admin.h"
 #include "ids.h"
 
-#define XCA_ADMIN_KEY_MAX 512    /* a full Redis key: prefix + kind + identity */
-#define XCA_ADMIN_TARGET_MAX 300 /* "device:" + identity, or "ca:" + name */
-
 /* One command being run. The dispatcher fills ctx, args, data and changed;
  * the handler validates its arguments, acts on the registry, fills data and
  * the audit facts (target, audit_extra), and returns XCA_OK or an error. */
@@ -20,7 +17,7 @@ struct xca_admin_cmd {
   const cJSON *args;             /* the command object (borrowed) */
   cJSON *data;                   /* the reply's "data" object, to fill */
   struct xca_strlist *changed;   /* keys changed so far (without prefix) */
-  char target[XCA_ADMIN_TARGET_MAX]; /* audit target, set once validated */
+  char target[XCA_KEY_UNPREFIXED_MAX]; /* audit target: the key without prefix, once validated */
   const char *what;              /* "CA", "device", "module": names NOT_FOUND/EXISTS */
   const char *bad_arg;           /* static name of the argument an error is about */
   const char *audit_extra;       /* static text added to the audit line */
@@ -54,24 +51,17 @@ int xca_admin__add_num(cJSON *obj, const char *name, double value);
  * XCA_OK or XCA_E_NOMEM (*obj NULL). */
 int xca_admin__append_object(cJSON *arr, cJSON **obj);
 
-/* Build "<prefix><kind><id>" into buf (XCA_ADMIN_KEY_MAX bytes). */
-int xca_admin__key(const struct xca_admin_cmd *c, const char *kind, const char *id, char *buf);
+/* Build the key of kind and name (xca_registry_key on the context's
+ * registry). Returns XCA_OK or XCA_E_INVAL. */
+int xca_admin__key(const struct xca_admin_cmd *c, enum xca_key_kind kind, const char *name,
+                   char key[XCA_KEY_MAX]);
 
-/* Record that "<kind><id>" changed. Returns XCA_OK or XCA_E_NOMEM. */
-int xca_admin__changed(struct xca_admin_cmd *c, const char *kind, const char *id);
+/* Record that the key of kind and name changed. Returns XCA_OK, XCA_E_NOMEM
+ * or XCA_E_INVAL (no such key). */
+int xca_admin__changed(struct xca_admin_cmd *c, enum xca_key_kind kind, const char *name);
 
-/* Set the audit target to "<kind><id>". */
-void xca_admin__target(struct xca_admin_cmd *c, const char *kind, const char *id);
-
-/* Write "<escaped prefix><kind><escaped id><suffix>" into buf
- * (XCA_ADMIN_KEY_MAX bytes): a SCAN MATCH pattern whose fixed parts have
- * their glob characters escaped. id may be NULL. Returns XCA_OK or
- * XCA_E_INVAL when it does not fit. */
-int xca_admin__pattern(const struct xca_admin_cmd *c, const char *kind, const char *id,
-                       const char *suffix, char *buf);
-
-/* Free a key array returned by the kv scan. NULL-safe. */
-void xca_admin__free_keys(char **keys, int n);
+/* Set the audit target to the key of kind and name without the prefix. */
+void xca_admin__target(struct xca_admin_cmd *c, enum xca_key_kind kind, const char *name);
 
 /* ---- handlers (admin_ca.c) ---- */
 int xca_admin__upload_ca(struct xca_admin_cmd *c);

@@ -301,20 +301,21 @@ static void check_registry(struct xca_fake_kv *f)
 {
   struct xca_kv kv = xca_fake_kv(f);
   unsigned long long cursor = 0;
+  const char *prefix = "x509ca:";
 
   do {
-    char **keys = NULL;
-    int n = 0;
-    FUZZ_CHECK(kv.ops->scan(kv.impl, "x509ca:*", &cursor, 1000, &keys, &n) == XCA_OK);
-    for (int i = 0; i < n; i++) {
-      if (strncmp(keys[i], "x509ca:device:", 14) == 0) {
-        check_device(f, keys[i], keys[i] + 14);
-      } else if (strncmp(keys[i], "x509ca:ca:", 10) == 0) {
-        check_ca(f, keys[i], keys[i] + 10);
+    struct xca_strlist keys = {0};
+    FUZZ_CHECK(kv.ops->scan(kv.impl, "x509ca:*", &cursor, 1000, &keys) == XCA_OK);
+    for (int i = 0; i < keys.count; i++) {
+      const char *name;
+      enum xca_key_kind kind = xca_registry_key_kind(keys.item[i] + strlen(prefix), &name);
+      if (kind == XCA_KEY_DEVICE) {
+        check_device(f, keys.item[i], name);
+      } else if (kind == XCA_KEY_CA) {
+        check_ca(f, keys.item[i], name);
       }
-      free(keys[i]);
     }
-    free(keys);
+    xca_strlist_free(&keys);
   } while (cursor != 0);
   FUZZ_CHECK(xca_fake_kv_exists(f, "other:device:dev-1"));
 }

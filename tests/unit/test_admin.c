@@ -109,6 +109,15 @@ static int setup_glob_prefix(void **state)
   return setup_prefix(state, "t[1]*?:");
 }
 
+/* The longest prefix the configuration accepts (a static buffer). */
+static int setup_longest_prefix(void **state)
+{
+  static char prefix[XCA_KEY_PREFIX_MAX + 1];
+  memset(prefix, 'p', XCA_KEY_PREFIX_MAX);
+  prefix[XCA_KEY_PREFIX_MAX] = '\0';
+  return setup_prefix(state, prefix);
+}
+
 static void reset(struct fx *fx)
 {
   cJSON_Delete(fx->reply);
@@ -943,6 +952,38 @@ static void test_glob_prefix_is_escaped(void **state)
   assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(data(fx), "cas")), 1);
 }
 
+/* The longest prefix with the longest identity: the admin commands build
+ * the same keys as the connect path (one limit), so a module the broker
+ * would look up can be created, read, listed and deleted. */
+static void test_longest_prefix_and_identity(void **state)
+{
+  struct fx *fx = *state;
+  char device[XCA_ID_MAX + 1];
+  char module[XCA_ID_MAX + 1];
+  char key[XCA_KEY_MAX];
+  struct xca_identity_rec rec;
+
+  memset(device, 'd', XCA_ID_MAX);
+  device[XCA_ID_MAX] = '\0';
+  memset(module, 'm', XCA_ID_MAX);
+  module[XCA_ID_MAX] = '\0';
+  OK(fx, "createDevice", "deviceId", device);
+  OK(fx, "createDevice", "deviceId", device, "moduleId", module, "status", "disabled");
+  snprintf(key, sizeof(key), "%sdevice:%s/%s", fx->reg.prefix, device, module);
+  assert_int_equal(strlen(key), XCA_KEY_PREFIX_MAX + 7 + 2 * XCA_ID_MAX + 1);
+  assert_string_equal(xca_fake_kv_hget(fx->fake, key, "status"), "disabled");
+  snprintf(key, sizeof(key), "%s/%s", device, module);
+  assert_int_equal(xca_registry_get_identity(&fx->reg, key, &rec), XCA_OK);
+  assert_int_equal(rec.enabled, 0);
+  OK(fx, "getDevice", "deviceId", device, "moduleId", module);
+  assert_string_equal(dstr(fx, "status"), "disabled");
+  OK(fx, "listDevices", "deviceId", device);
+  assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(data(fx), "devices")), 1);
+  OK(fx, "deleteDevice", "deviceId", device);
+  assert_int_equal(cJSON_GetObjectItem(data(fx), "modulesDeleted")->valueint, 1);
+  assert_int_equal(xca_fake_kv_count(fx->fake), 0);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Requests as a whole                                                       */
 /* ------------------------------------------------------------------------ */
@@ -1462,6 +1503,8 @@ int main(void)
     T(test_list_devices_paging),
     T(test_list_devices_refusals),
     cmocka_unit_test_setup_teardown(test_glob_prefix_is_escaped, setup_glob_prefix, teardown),
+    cmocka_unit_test_setup_teardown(test_longest_prefix_and_identity, setup_longest_prefix,
+                                    teardown),
     T(test_request_errors),
     T(test_oversize_payload),
     T(test_unknown_and_malformed_commands),

@@ -106,7 +106,7 @@ static struct xca_cert_facts unknown_ca_facts(const char *cn)
 {
   struct xca_cert_facts f = facts_for(cn);
   f.chain_ok = 0;
-  f.x509_error = 20; /* X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY */
+  f.chain.x509_error = 20; /* X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY */
   return f;
 }
 

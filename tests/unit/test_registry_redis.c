@@ -24,6 +24,7 @@
 
 #include "config.h"
 #include "registry.h"
+#include "clock.h"
 #include "registry_redis.h"
 #include "xca_err.h"
 
@@ -365,8 +366,7 @@ static void assert_open(struct fixture *f)
   struct xca_fields set = {0};
   const char *del[] = {"x"};
   unsigned long long cursor = 0;
-  char **keys = NULL;
-  int nkeys = 0;
+  struct xca_strlist keys = {0};
   int accepts = f->fake->accepts;
   long long start = xca_now_ms();
 
@@ -378,7 +378,7 @@ static void assert_open(struct fixture *f)
     assert_int_equal(f->kv.ops->update(f->kv.impl, "k", NULL, NULL, &set, del, 1),
                      XCA_E_REGISTRY_UNAVAILABLE);
     assert_int_equal(f->kv.ops->del(f->kv.impl, "k"), XCA_E_REGISTRY_UNAVAILABLE);
-    assert_int_equal(f->kv.ops->scan(f->kv.impl, "*", &cursor, 10, &keys, &nkeys),
+    assert_int_equal(f->kv.ops->scan(f->kv.impl, "*", &cursor, 10, &keys),
                      XCA_E_REGISTRY_UNAVAILABLE);
   }
   assert_true(xca_now_ms() - start < TIMEOUT_MS);

@@ -62,7 +62,8 @@ static int teardown(void **state)
 }
 
 /* Drain the queue and return how many changes it held; *kinds gets their
- * kinds (up to 8), keys[i] a copy of their keys ("" for NULL). */
+ * kinds (up to 8), keys[i] a copy of their keys ("" for NULL), or for a
+ * RESYNC its names, each followed by "\n". */
 static int drain(struct xca_watcher *w, enum xca_change_kind *kinds, char keys[][64])
 {
   struct xca_change *list = xca_watcher_drain(w);
@@ -72,10 +73,36 @@ static int drain(struct xca_watcher *w, enum xca_change_kind *kinds, char keys[]
     if (n < 8) {
       kinds[n] = c->kind;
       snprintf(keys[n], 64, "%s", c->key != NULL ? c->key : "");
+      for (int i = 0; i < c->names.count; i++) {
+        strncat(keys[n], c->names.item[i], 64 - strlen(keys[n]) - 2);
+        strcat(keys[n], "\n");
+      }
+      assert_true(c->kind == XCA_CHANGE_RESYNC || c->names.count == 0);
     }
   }
   xca_changes_free(list);
   return n;
+}
+
+/* Queue a RESYNC of the names in text (each followed by "\n"); returns what
+ * xca_watcher__resync returned, having checked who owns the names after. */
+static int resync(struct xca_watcher *w, const char *text)
+{
+  struct xca_strlist names = {0};
+  char copy[256];
+  int ok;
+  int n = 0;
+
+  snprintf(copy, sizeof(copy), "%s", text);
+  for (char *p = copy, *nl; (nl = strchr(p, '\n')) != NULL; p = nl + 1, n++) {
+    *nl = '\0';
+    assert_int_equal(xca_strlist_add(&names, p), XCA_OK);
+  }
+  ok = xca_watcher__resync(w, &names);
+  /* Moved into the change when queued, else still the caller's. */
+  assert_int_equal(names.count, ok ? 0 : n);
+  xca_strlist_free(&names);
+  return ok;
 }
 
 /* A healthy watcher, as after its first resync. */
@@ -84,7 +111,7 @@ static void make_healthy(struct xca_watcher *w)
   enum xca_change_kind kinds[8];
   char keys[8][64];
 
-  assert_int_equal(xca_watcher__resync(w, ""), 1);
+  assert_int_equal(resync(w, ""), 1);
   assert_int_equal(drain(w, kinds, keys), 1);
   assert_int_equal(xca_watcher_healthy(w), 1);
 }
@@ -118,7 +145,7 @@ static void a_new_watcher_is_not_healthy_until_its_first_resync(void **state)
   char keys[8][64];
 
   assert_int_equal(xca_watcher_healthy(f->w), 0);
-  assert_int_equal(xca_watcher__resync(f->w, "root\nint1\n"), 1);
+  assert_int_equal(resync(f->w, "root\nint1\n"), 1);
   assert_int_equal(xca_watcher_healthy(f->w), 1);
   assert_int_equal(drain(f->w, kinds, keys), 1);
   assert_int_equal(kinds[0], XCA_CHANGE_RESYNC);
@@ -190,15 +217,15 @@ static void the_resync_waits_for_memory_then_follows_again(void **state)
   allocations_left = 0;
   xca_watcher__push(f->w, XCA_CHANGE_KEY, "device:d1");
   drain(f->w, kinds, keys); /* the LOST */
-  assert_int_equal(xca_watcher__resync(f->w, "root\n"), 0);
+  assert_int_equal(resync(f->w, "root\n"), 0);
   assert_int_equal(xca_watcher_healthy(f->w), 0);
   assert_null(xca_watcher_drain(f->w));
   allocations_left = 1; /* enough for the spare LOST, not for the RESYNC */
-  assert_int_equal(xca_watcher__resync(f->w, "root\n"), 0);
+  assert_int_equal(resync(f->w, "root\n"), 0);
   assert_int_equal(xca_watcher_healthy(f->w), 0);
   assert_null(xca_watcher_drain(f->w));
   allocations_left = -1; /* memory is back */
-  assert_int_equal(xca_watcher__resync(f->w, "root\n"), 1);
+  assert_int_equal(resync(f->w, "root\n"), 1);
   assert_int_equal(xca_watcher_healthy(f->w), 1);
   assert_int_equal(drain(f->w, kinds, keys), 1);
   assert_int_equal(kinds[0], XCA_CHANGE_RESYNC);
@@ -317,7 +344,7 @@ static void the_watchers_own_keys_and_foreign_channels_are_ignored(void **state)
   redisReply *short_array = parse("*2\r\n$10\r\npsubscribe\r\n:1\r\n");
   char canary[128];
 
-  snprintf(canary, sizeof(canary), "__keyspace@0__:x509ca:%s", f->w->canary);
+  snprintf(canary, sizeof(canary), "__keyspace@0__:x509ca:watcher:%s", f->w->canary_id);
   message(f->w, canary);
   assert_true(f->w->canary_seen_ms > 0);
   message(f->w, "__keyspace@0__:x509ca:watcher:other-broker");

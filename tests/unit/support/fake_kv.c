@@ -187,12 +187,11 @@ static int kv_del(void *impl, const char *key)
 }
 
 static int kv_scan(void *impl, const char *match, unsigned long long *cursor, int count,
-                   char ***keys, int *nkeys)
+                   struct xca_strlist *keys)
 {
   struct xca_fake_kv *f = impl;
   unsigned long long i = *cursor;
-  int n = 0;
-  char **out;
+  int rc = XCA_OK;
 
   if (f->down) {
     return XCA_E_REGISTRY_UNAVAILABLE;
@@ -201,20 +200,17 @@ static int kv_scan(void *impl, const char *match, unsigned long long *cursor, in
   if (count <= 0) {
     count = 10;
   }
-  out = calloc((size_t)count + 1, sizeof(char *));
-  if (out == NULL) {
-    return XCA_E_NOMEM;
-  }
-  for (int seen = 0; i < (unsigned long long)f->nslots && seen < count; i++, seen++) {
+  for (int seen = 0; rc == XCA_OK && i < (unsigned long long)f->nslots && seen < count;
+       i++, seen++) {
     const char *k = f->slots[i].key;
     if (k != NULL && fnmatch(match, k, 0) == 0) {
-      out[n++] = strdup(k);
+      rc = xca_strlist_add(keys, k);
     }
   }
-  *cursor = i >= (unsigned long long)f->nslots ? 0 : i;
-  *keys = out;
-  *nkeys = n;
-  return XCA_OK;
+  if (rc == XCA_OK) {
+    *cursor = i >= (unsigned long long)f->nslots ? 0 : i;
+  }
+  return rc;
 }
 
 static const struct xca_kv_ops fake_ops = {
