@@ -10,6 +10,14 @@
 #include <stddef.h>
 
 #define XCA_MAX_ADMIN_USERS 32
+#define XCA_MAX_SENTINELS 16 /* entries of plugin_opt_redis_sentinels */
+#define XCA_HOST_MAX 253     /* longest host name of an option (DNS's limit) */
+
+/* A host and port, e.g. one Redis Sentinel. */
+struct xca_hostport {
+  char host[XCA_HOST_MAX + 1];
+  int port;
+};
 
 struct xca_config {
   char *redis_host;           /* registry host [127.0.0.1] */
@@ -28,6 +36,9 @@ struct xca_config {
   int max_chain_depth;        /* max certificates between leaf and anchor [5] */
   int max_admin_payload;      /* bytes [65536] */
   int min_rsa_bits;           /* certificate policy: smallest RSA key accepted [2048] */
+  struct xca_hostport sentinels[XCA_MAX_SENTINELS]; /* Redis Sentinels, asked in this order */
+  int sentinel_count;         /* 0 = no Sentinel: redis_host:redis_port is the primary */
+  char *sentinel_master;      /* the master name the Sentinels monitor [mymaster] */
 };
 
 /* Fill cfg with the defaults. Returns XCA_OK or XCA_E_NOMEM (cfg is then
