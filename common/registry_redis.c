@@ -7,11 +7,13 @@
 
 #include <hiredis/hiredis.h>
 
+#include "sentinel.h"
 #include "xca_err.h"
 
 struct xca_redis {
   const struct xca_config *cfg;
   redisContext *ctx;
+  struct xca_hostport addr;  /* the node connected to, or last tried */
   long long next_attempt_ms; /* breaker: no reconnect before this */
   int up;
   int down_reported; /* the current outage has been reported */
@@ -71,6 +73,8 @@ struct xca_redis *xca_redis_new(const struct xca_config *cfg, xca_redis_state_fn
     return NULL;
   }
   r->cfg = cfg;
+  snprintf(r->addr.host, sizeof(r->addr.host), "%s", cfg->redis_host);
+  r->addr.port = cfg->redis_port;
   r->on_state = on_state;
   r->arg = arg;
   return r;
@@ -101,6 +105,10 @@ static redisReply *run(struct xca_redis *r, int argc, const char **argv, const s
     char why[160];
     snprintf(why, sizeof(why), "%s", r->ctx->errstr[0] ? r->ctx->errstr : "I/O error");
     set_down(r, why);
+  } else if (reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "READONLY", 8) == 0) {
+    /* The node was demoted to a replica: reconnect (through the Sentinels,
+     * when configured) instead of failing every write until it goes away. */
+    set_down(r, "the node became a replica (READONLY)");
   }
   return reply;
 }
@@ -122,6 +130,9 @@ static int handshake(struct xca_redis *r, char *why, size_t whylen)
     }
     freeReplyObject(reply);
   }
+  if (xca_sentinel_check_role(r->cfg, r->ctx, why, whylen) != XCA_OK) {
+    return XCA_E_REGISTRY;
+  }
   snprintf(db, sizeof(db), "%d", r->cfg->redis_db);
   argv[0] = "SELECT";
   argv[1] = db;
@@ -139,6 +150,7 @@ int xca_redis_connect(struct xca_redis *r, int force)
 {
   char why[160] = "";
   struct timeval tv = ms_to_tv(r->cfg->redis_timeout_ms);
+  struct xca_hostport before = r->addr;
 
   if (r->ctx != NULL) {
     return XCA_OK;
@@ -146,7 +158,12 @@ int xca_redis_connect(struct xca_redis *r, int force)
   if (!force && xca_now_ms() < r->next_attempt_ms) {
     return XCA_E_REGISTRY;
   }
-  r->ctx = redisConnectWithTimeout(r->cfg->redis_host, r->cfg->redis_port, tv);
+  if (xca_sentinel_resolve(r->cfg, r->cfg->redis_timeout_ms, &r->addr, why, sizeof(why)) !=
+      XCA_OK) {
+    set_down(r, why);
+    return XCA_E_REGISTRY;
+  }
+  r->ctx = redisConnectWithTimeout(r->addr.host, r->addr.port, tv);
   if (r->ctx == NULL || r->ctx->err) {
     snprintf(why, sizeof(why), "%s", r->ctx ? r->ctx->errstr : "out of memory");
   } else if (redisSetTimeout(r->ctx, tv) != REDIS_OK) {
@@ -158,12 +175,28 @@ int xca_redis_connect(struct xca_redis *r, int force)
     set_down(r, why);
     return XCA_E_REGISTRY;
   }
+  /* A reconnect to the node already in use is no news. */
+  int news = !r->up || before.port != r->addr.port || strcmp(before.host, r->addr.host) != 0;
   r->up = 1;
   r->down_reported = 0;
-  if (r->on_state != NULL) {
+  if (news && r->on_state != NULL) {
     r->on_state(r->arg, 1, "connected");
   }
   return XCA_OK;
+}
+
+int xca_redis_reconnect(struct xca_redis *r)
+{
+  if (r->ctx != NULL) {
+    redisFree(r->ctx);
+    r->ctx = NULL;
+  }
+  return xca_redis_connect(r, 1);
+}
+
+const struct xca_hostport *xca_redis_address(const struct xca_redis *r)
+{
+  return &r->addr;
 }
 
 int xca_redis_is_up(const struct xca_redis *r)

@@ -4,7 +4,10 @@
  * a breaker: after a failure the connection is dropped and calls fail at once
  * with XCA_E_REGISTRY until redis_retry_ms has passed, when one reconnect is
  * tried. So an outage costs at most one timeout per retry interval instead
- * of one per connect. Not thread-safe: one owner thread.
+ * of one per connect. With Sentinels configured every (re)connect asks them
+ * where the primary is and checks its ROLE (sentinel.h); a READONLY reply
+ * (the node was demoted) drops the connection like a failure. Not
+ * thread-safe: one owner thread.
  */
 #ifndef XCA_REGISTRY_REDIS_H
 #define XCA_REGISTRY_REDIS_H
@@ -29,6 +32,17 @@ void xca_redis_free(struct xca_redis *r);
 /* Connect now if not connected and the breaker allows it (force = 1 ignores
  * the retry interval). Returns XCA_OK when connected, else XCA_E_REGISTRY. */
 int xca_redis_connect(struct xca_redis *r, int force);
+
+/* Drop the connection and connect again now, ignoring the breaker (a loss
+ * is reported only if that fails). For when the change feed has just come
+ * back: this connection may still point at a node that died or was
+ * demoted, without knowing it until its next call fails. Returns as
+ * xca_redis_connect. */
+int xca_redis_reconnect(struct xca_redis *r);
+
+/* The node connected to, or last tried: with Sentinels configured, the
+ * primary they named (see sentinel.h); else redis_host:redis_port. */
+const struct xca_hostport *xca_redis_address(const struct xca_redis *r);
 
 /* Return 1 if the last call succeeded and the connection is open. */
 int xca_redis_is_up(const struct xca_redis *r);

@@ -11,6 +11,7 @@
 #include <openssl/rand.h>
 
 #include "registry_redis.h"
+#include "sentinel.h"
 #include "xca_err.h"
 
 /* Health is proven, not assumed: every CANARY_EVERY_MS the watcher writes its
@@ -167,19 +168,23 @@ static int run_ok(redisContext *ctx, int argc, const char **argv)
   return reply != NULL;
 }
 
-/* Connect with a 1 s timeout, authenticate and select the database.
- * Returns NULL on any failure. */
-static redisContext *connect_to_registry(const struct xca_config *cfg)
+/* Connect to addr with a 1 s timeout, authenticate, check that it is the
+ * primary (with Sentinels) and select the database. Returns NULL on any
+ * failure. */
+static redisContext *connect_to_registry(const struct xca_config *cfg,
+                                         const struct xca_hostport *addr)
 {
   struct timeval tv = {1, 0};
-  redisContext *ctx = redisConnectWithTimeout(cfg->redis_host, cfg->redis_port, tv);
+  redisContext *ctx = redisConnectWithTimeout(addr->host, addr->port, tv);
   char db[16];
+  char why[160];
   const char *auth[] = {"AUTH", cfg->redis_password};
   const char *select[] = {"SELECT", db};
 
   snprintf(db, sizeof(db), "%d", cfg->redis_db);
   if (ctx == NULL || ctx->err || redisSetTimeout(ctx, tv) != REDIS_OK ||
-      (cfg->redis_password != NULL && !run_ok(ctx, 2, auth)) || !run_ok(ctx, 2, select)) {
+      (cfg->redis_password != NULL && !run_ok(ctx, 2, auth)) ||
+      xca_sentinel_check_role(cfg, ctx, why, sizeof(why)) != XCA_OK || !run_ok(ctx, 2, select)) {
     if (ctx != NULL) {
       redisFree(ctx);
     }
@@ -190,9 +195,9 @@ static redisContext *connect_to_registry(const struct xca_config *cfg)
 
 /* Connect, turn notifications on and subscribe to the prefix's keyspace
  * channel (which names the database, so SELECT does not matter to it). */
-static redisContext *subscribe(struct xca_watcher *w)
+static redisContext *subscribe(struct xca_watcher *w, const struct xca_hostport *addr)
 {
-  redisContext *ctx = connect_to_registry(w->cfg);
+  redisContext *ctx = connect_to_registry(w->cfg, addr);
   char pattern[340];
   const char *sub[] = {"PSUBSCRIBE", pattern};
 
@@ -450,10 +455,15 @@ static void *watcher_main(void *arg)
   int backoff_ms = 100;
 
   while (!atomic_load(&w->stop)) {
-    redisContext *ctx = subscribe(w);
-    /* A second, plain connection for the canary writes and the CA scan: a
-     * subscribed connection can run neither. */
-    redisContext *writer = ctx != NULL ? connect_to_registry(w->cfg) : NULL;
+    /* Asked again at every reconnect: after a failover the Sentinels name
+     * the new primary, and notifications come from the node written to. */
+    struct xca_hostport addr;
+    char why[200];
+    int found = xca_sentinel_resolve(w->cfg, 1000, &addr, why, sizeof(why)) == XCA_OK;
+    redisContext *ctx = found ? subscribe(w, &addr) : NULL;
+    /* A second, plain connection (to the same node) for the canary writes
+     * and the CA scan: a subscribed connection can run neither. */
+    redisContext *writer = ctx != NULL ? connect_to_registry(w->cfg, &addr) : NULL;
     if (writer != NULL) {
       backoff_ms = 100;
       follow(w, ctx, writer); /* healthy only while canaries come back */
