@@ -2,7 +2,9 @@
 
 #include "watcher_internal.h"
 
+#include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -443,7 +445,7 @@ static void follow(struct xca_watcher *w, redisContext *ctx, redisContext *write
       continue;
     }
     int n = poll(&pfd, 1, 100);
-    if (n < 0 || (n > 0 && redisBufferRead(ctx) != REDIS_OK)) {
+    if ((n < 0 && errno != EINTR) || (n > 0 && redisBufferRead(ctx) != REDIS_OK)) {
       return;
     }
   }
@@ -473,6 +475,9 @@ static void *watcher_main(void *arg)
     }
     if (ctx != NULL) {
       redisFree(ctx);
+    }
+    if (atomic_load(&w->stop)) {
+      break; /* stopping is not losing the feed: nothing to report */
     }
     xca_watcher__set_unhealthy(w);
     for (int slept = 0; slept < backoff_ms && !atomic_load(&w->stop); slept += 50) {
@@ -516,11 +521,32 @@ void xca_watcher__free(struct xca_watcher *w)
   free(w);
 }
 
+/* Start the thread with the broker's signals blocked, so that they reach
+ * the broker's own thread: a SIGTERM landing on the watcher's poll() would
+ * otherwise look like a lost connection just before a clean shutdown. */
+static int start_thread(struct xca_watcher *w)
+{
+  static const int broker_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGPIPE,
+                                       SIGALRM, SIGCHLD};
+  sigset_t block;
+  sigset_t old;
+  int rc;
+
+  sigemptyset(&block);
+  for (size_t i = 0; i < sizeof(broker_signals) / sizeof(broker_signals[0]); i++) {
+    sigaddset(&block, broker_signals[i]);
+  }
+  pthread_sigmask(SIG_BLOCK, &block, &old);
+  rc = pthread_create(&w->thread, NULL, watcher_main, w);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return rc;
+}
+
 struct xca_watcher *xca_watcher_start(const struct xca_config *cfg)
 {
   struct xca_watcher *w = xca_watcher__new(cfg);
 
-  if (w != NULL && pthread_create(&w->thread, NULL, watcher_main, w) != 0) {
+  if (w != NULL && start_thread(w) != 0) {
     xca_watcher__free(w);
     return NULL;
   }
