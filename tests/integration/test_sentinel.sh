@@ -7,8 +7,11 @@
 # follow the new primary by themselves, turn keyspace notifications on
 # there, and a disable written to the NEW primary drops a live session on
 # both within 1 s. The time from the kill until a device is accepted again
-# is measured (README, "Redis Sentinel"). Also: a Sentinel's answer is
-# checked with ROLE, an unknown master name and an invalid option.
+# is measured (README, "Redis Sentinel"); an idle broker, whose registry
+# connection still points at the dead primary when its feed comes back,
+# admits devices at once. Also: a Sentinel's answer is checked with ROLE, a
+# primary demoted under a live connection (READONLY) is left, an unknown
+# master name, and an invalid option.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 xca_setup
@@ -100,7 +103,10 @@ BROKER_OPTS=("plugin_opt_redis_sentinels $SENTINELS" "plugin_opt_redis_port $DEA
 # (stale_max 0): the time until it accepts again is the failover's cost.
 xca_start_broker b1 "${BROKER_OPTS[@]}" 'plugin_opt_stale_max 0'
 xca_start_broker b2 "${BROKER_OPTS[@]}"
-for b in b1 b2; do
+# b5 stays idle during the failover: no connect makes it notice the loss
+# before its change feed does.
+xca_start_broker b5 "${BROKER_OPTS[@]}"
+for b in b1 b2 b5; do
     xca_wait_for "$b found the primary through the Sentinels" 5 xca_log_has "$b" \
         "x509ca: connected to Redis at 127\.0\.0\.1:$PRIMARY [(]primary of 'mymaster' per Sentinel[)]"
     xca_wait_for "$b follows registry changes" 5 xca_log_has "$b" "x509ca: following registry changes in Redis"
@@ -117,7 +123,7 @@ rcli "$PRIMARY" HSET x509ca:device:dev-live status enabled >/dev/null
 # Replication is asynchronous: let the replica have the registry before the
 # primary dies, or the failover itself would lose it.
 xca_check "the registry reached the replica" test "$(rcli "$PRIMARY" WAIT 1 5000)" -ge 1
-for b in b1 b2; do
+for b in b1 b2 b5; do
     xca_wait_for "dev-ok is accepted on $b" 5 connects "$b" dev-ok
     xca_check_refused "disabled dev-off refused on $b: identity is disabled" "$b" \
         "$(refusal dev-off "identity is disabled")" connects "$b" dev-off
@@ -141,6 +147,31 @@ xca_check "... nor turned notifications on there" \
     bash -c "test -z \"\$(redis-cli -p $REPLICA CONFIG GET notify-keyspace-events | sed -n 2p)\""
 xca_check "b3 exits 0 on SIGTERM" xca_stop_broker b3
 xca_bg_stop fake || true
+
+# --- A primary demoted under a live connection ---------------------------------------
+# A standalone Redis named as primary by a fake Sentinel; made a replica
+# with REPLICAOF (which keeps its clients connected), it answers writes with
+# READONLY: the broker must drop the connection and ask again.
+xca_start_redis solo
+SOLO=$REDIS_PORT_SOLO
+FAKE2=$(xca_free_port)
+xca_bg fake2 python3 "$XCA_SOURCE_DIR/tests/integration/clients/fake_sentinel.py" \
+    "$FAKE2" 127.0.0.1 "$SOLO"
+xca_wait_for "a fake Sentinel naming the standalone Redis listens" 5 grep -q listening "$XCA_TMP/fake2.out"
+xca_start_broker b6 "plugin_opt_redis_sentinels 127.0.0.1:$FAKE2" "plugin_opt_redis_port $DEAD"
+xca_wait_for "b6 uses the standalone Redis (ROLE master)" 5 xca_log_has b6 \
+    "x509ca: connected to Redis at 127\.0\.0\.1:$SOLO [(]primary of 'mymaster' per Sentinel[)]"
+# creates ID REGEX: createDevice ID on b6; its reply matches REGEX.
+creates() { xca_admin_rr b6 "{\"commands\":[{\"command\":\"createDevice\",\"deviceId\":\"$1\"}]}" | grep -q -- "$2"; }
+xca_check "b6 writes to it: createDevice" creates w1 '"data"'
+rcli "$SOLO" REPLICAOF 127.0.0.1 "$REPLICA" >/dev/null
+xca_log_mark b6
+xca_check "after the demotion a write fails: registry unavailable" creates w2 '"error":"registry unavailable"'
+xca_check "b6 dropped the connection for the READONLY reply" xca_wait_log b6 \
+    "x509ca: lost Redis at 127\.0\.0\.1:$SOLO [(]primary of 'mymaster' per Sentinel[)]: the node became a replica [(]READONLY[)]"
+xca_check "b6 exits 0 on SIGTERM" xca_stop_broker b6
+xca_bg_stop fake2 || true
+xca_stop_redis solo || true
 
 # --- An unknown master name ------------------------------------------------------
 xca_start_broker b4 "plugin_opt_redis_sentinels $SENTINELS" "plugin_opt_redis_port $DEAD" \
@@ -177,7 +208,7 @@ lines() { test "$(wc -l <"$1")" -ge "$2"; }
 for f in storm-b1-ok storm-b2-ok storm-b1-bad storm-b2-bad; do
     xca_wait_for "the $f connects are running" 10 lines "$XCA_TMP/$f.out" 2
 done
-for b in b1 b2; do xca_log_mark "$b"; done
+for b in b1 b2 b5; do xca_log_mark "$b"; done
 KILL_MS=$(xca__now_ms)
 xca_stop_redis primary KILL || true
 echo "# primary (port $PRIMARY) killed at $KILL_MS"
@@ -188,6 +219,13 @@ for b in b1 b2; do
     xca_check "$b resyncs after the failover" \
         xca_wait_log "$b" "x509ca: following registry changes in Redis" 10
 done
+# The idle broker's registry connection still points at the dead primary
+# when its feed comes back: the resync must reread from the new one.
+xca_check "b5 (idle) resyncs after the failover" \
+    xca_wait_log b5 "x509ca: following registry changes in Redis" 30
+xca_check "b5 admits dev-ok at the first try right after its resync" connects b5 dev-ok
+xca_check "b5 follows the new primary" xca_log_has_since b5 \
+    "x509ca: connected to Redis at 127\.0\.0\.1:$REPLICA [(]primary of 'mymaster' per Sentinel[)]"
 # recovery_ms FILE: the ms from the kill until the end of the first accepted
 # connect that followed a refusal after the kill (fails when there is none).
 recovery_ms() {
@@ -253,7 +291,7 @@ xca_check_refused "dev-live is refused on b1 now: identity is disabled" b1 \
     "$(refusal dev-live "identity is disabled")" connects b1 dev-live
 xca_check "dev-ok still connects on b2" connects b2 dev-ok
 
-for b in b1 b2; do
+for b in b1 b2 b5; do
     xca_check "$b exits 0 on SIGTERM" xca_stop_broker "$b"
 done
 xca_done
