@@ -9,6 +9,7 @@
 #include "admin_internal.h"
 #include "xca_err.h"
 
+#define SHOWN_VALUE_MAX 64 /* longest bad argument value an error text quotes */
 
 void xca_admin_result_free(struct xca_admin_result *r)
 {
@@ -46,11 +47,20 @@ int xca_admin__arg_str(struct xca_admin_cmd *c, const char *name, int required,
     return XCA_OK;
   }
   if (!cJSON_IsString(item) || item->valuestring == NULL) {
-    c->bad_arg = name;
-    return XCA_E_MISSING_ARG;
+    return xca_admin__bad_arg(c, XCA_E_MISSING_ARG, name, NULL,
+                              item != NULL ? "must be a string" : NULL);
   }
   *out = item->valuestring;
   return XCA_OK;
+}
+
+int xca_admin__bad_arg(struct xca_admin_cmd *c, int err, const char *name, const char *value,
+                       const char *rule)
+{
+  c->bad_arg = name;
+  c->bad_value = value;
+  c->rule = rule;
+  return err;
 }
 
 int xca_admin__add_str(cJSON *obj, const char *name, const char *value)
@@ -127,14 +137,36 @@ static xca_admin_handler_fn find_handler(const char *name)
   return NULL;
 }
 
-/* The reply's error text: contextual for not-found/exists, bad arguments
- * and what a refused certificate breaks. */
-static void error_text(const struct xca_admin_cmd *c, int rc, char *buf, size_t len)
+/* Write " '<value>'" into buf for an error text: the value as given, with
+ * control and non-ASCII bytes shown as '?' (the text reaches the audit log
+ * too) and cut after SHOWN_VALUE_MAX characters; "" when value is NULL. */
+static void shown_value(const char *value, char *buf, size_t len)
+{
+  char safe[SHOWN_VALUE_MAX + 1];
+
+  if (value == NULL) {
+    buf[0] = '\0';
+    return;
+  }
+  xca_log_sanitize(value, safe, sizeof(safe));
+  snprintf(buf, len, " '%s%s'", safe, strlen(value) > SHOWN_VALUE_MAX ? "..." : "");
+}
+
+/* The error text: contextual for not-found/exists, bad arguments and what
+ * a refused certificate breaks. For the reply (for_reply = 1) a bad
+ * argument is named with the value given and the rule it breaks; the audit
+ * line names the argument only, so that it never holds request text. */
+static void error_text(const struct xca_admin_cmd *c, int rc, int for_reply, char *buf,
+                       size_t len)
 {
   if ((rc == XCA_E_NOT_FOUND || rc == XCA_E_EXISTS) && c->what != NULL) {
     snprintf(buf, len, "%s %s", c->what, xca_strerror(rc));
   } else if (c->bad_arg != NULL) {
-    snprintf(buf, len, "%s: %s", xca_strerror(rc), c->bad_arg);
+    char value[SHOWN_VALUE_MAX + 8];
+    const char *rule = for_reply && c->rule != NULL ? c->rule : NULL;
+    shown_value(for_reply ? c->bad_value : NULL, value, sizeof(value));
+    snprintf(buf, len, "%s: %s%s%s%s", xca_strerror(rc), c->bad_arg, value, rule ? " " : "",
+             rule ? rule : "");
   } else if (c->detail[0] != '\0') {
     snprintf(buf, len, "%s (%s)", xca_strerror(rc), c->detail);
   } else {
@@ -228,6 +260,7 @@ static int run_command(const struct xca_admin_ctx *ctx, const cJSON *item, const
   const char *command = cJSON_IsString(name) ? name->valuestring : NULL;
   xca_admin_handler_fn fn = find_handler(command);
   char error[256];
+  char audit_error[256];
   int rc;
 
   c.data = cJSON_CreateObject();
@@ -241,14 +274,16 @@ static int run_command(const struct xca_admin_ctx *ctx, const cJSON *item, const
     rc = fn ? fn(&c) : XCA_E_UNKNOWN_COMMAND;
   }
   if (rc != XCA_OK) {
-    error_text(&c, rc, error, sizeof(error));
+    error_text(&c, rc, 1, error, sizeof(error));
+    error_text(&c, rc, 0, audit_error, sizeof(audit_error));
   }
   int rrc = respond(responses, command, &c, rc != XCA_OK ? error : NULL,
                     cJSON_GetObjectItemCaseSensitive(item, "correlationData"));
   cJSON_Delete(c.data);
   if (rrc == XCA_OK) {
     /* An unknown command name is not echoed: it could be anything pasted. */
-    rrc = audit(out, admin, fn != NULL ? command : "unknown", &c, rc != XCA_OK ? error : NULL);
+    rrc = audit(out, admin, fn != NULL ? command : "unknown", &c,
+                rc != XCA_OK ? audit_error : NULL);
   }
   return rrc;
 }
@@ -260,7 +295,7 @@ static int request_error(cJSON *responses, const char *admin, int err, const cha
   struct xca_admin_cmd c = {.bad_arg = bad_arg};
   char error[128];
 
-  error_text(&c, err, error, sizeof(error));
+  error_text(&c, err, 1, error, sizeof(error));
   if (respond(responses, NULL, &c, error, NULL) != XCA_OK) {
     return XCA_E_NOMEM;
   }

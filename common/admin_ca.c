@@ -31,8 +31,7 @@ static int ca_name_arg(struct xca_admin_cmd *c, const char **name, char key[XCA_
     return rc;
   }
   if (!xca_ca_name_valid(*name)) {
-    c->bad_arg = "name";
-    return XCA_E_BAD_NAME;
+    return xca_admin__bad_arg(c, XCA_E_BAD_NAME, "name", *name, XCA_CA_NAME_RULE);
   }
   c->what = "CA";
   xca_admin__target(c, XCA_KEY_CA, *name);

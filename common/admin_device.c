@@ -12,6 +12,10 @@
 #define LIST_COUNT_MAX 1000
 #define LIST_STEPS_MAX 16 /* SCAN steps per listDevices page: bounds one call's work */
 #define CURSOR_MAX 32
+#define STR(x) #x
+#define XSTR(x) STR(x)
+#define COUNT_RULE "must be 1\u2013" XSTR(LIST_COUNT_MAX)
+#define THUMB_RULE "must be 40 (SHA-1) or 64 (SHA-256) hex digits, ':' allowed"
 
 static const char *const thumb_names[2] = {"primaryThumbprint", "secondaryThumbprint"};
 
@@ -36,15 +40,13 @@ static int ident_arg(struct xca_admin_cmd *c, struct xca_ident *id, char key[XCA
   int rc = xca_admin__arg_str(c, "deviceId", 1, &device);
 
   if (rc == XCA_OK && !xca_id_valid(device)) {
-    c->bad_arg = "deviceId";
-    rc = XCA_E_BAD_ID;
+    rc = xca_admin__bad_arg(c, XCA_E_BAD_ID, "deviceId", device, XCA_ID_RULE);
   }
   if (rc == XCA_OK && !cJSON_IsNull(xca_admin__arg(c, "moduleId"))) {
     rc = xca_admin__arg_str(c, "moduleId", 0, &module);
   }
   if (rc == XCA_OK && module != NULL && !xca_id_valid(module)) {
-    c->bad_arg = "moduleId";
-    rc = XCA_E_BAD_ID;
+    rc = xca_admin__bad_arg(c, XCA_E_BAD_ID, "moduleId", module, XCA_ID_RULE);
   }
   if (rc != XCA_OK) {
     return rc;
@@ -67,14 +69,14 @@ static int thumb_arg(struct xca_admin_cmd *c, int i, struct dev_settings *s)
   if (cJSON_IsNull(item) || (cJSON_IsString(item) && item->valuestring[0] == '\0')) {
     return XCA_OK;
   }
-  c->bad_arg = thumb_names[i];
   if (!cJSON_IsString(item)) {
-    return XCA_E_MISSING_ARG;
+    return xca_admin__bad_arg(c, XCA_E_MISSING_ARG, thumb_names[i], NULL,
+                              "must be a string or null");
   }
   if (xca_thumbprint_normalize(item->valuestring, s->thumb[i]) != XCA_OK) {
-    return XCA_E_BAD_THUMBPRINT;
+    return xca_admin__bad_arg(c, XCA_E_BAD_THUMBPRINT, thumb_names[i], item->valuestring,
+                              THUMB_RULE);
   }
-  c->bad_arg = NULL;
   return XCA_OK;
 }
 
@@ -85,16 +87,16 @@ static int settings_arg(struct xca_admin_cmd *c, struct dev_settings *s)
 
   if (rc == XCA_OK && s->status != NULL && strcmp(s->status, "enabled") != 0 &&
       strcmp(s->status, "disabled") != 0) {
-    c->bad_arg = "status";
-    rc = XCA_E_BAD_STATUS;
+    rc = xca_admin__bad_arg(c, XCA_E_BAD_STATUS, "status", s->status,
+                            "must be enabled or disabled");
   }
   if (rc == XCA_OK) {
     rc = xca_admin__arg_str(c, "authentication", 0, &s->auth);
   }
   if (rc == XCA_OK && s->auth != NULL && strcmp(s->auth, "certificateAuthority") != 0 &&
       strcmp(s->auth, "selfSigned") != 0) {
-    c->bad_arg = "authentication";
-    rc = XCA_E_BAD_AUTH_TYPE;
+    rc = xca_admin__bad_arg(c, XCA_E_BAD_AUTH_TYPE, "authentication", s->auth,
+                            "must be certificateAuthority or selfSigned");
   }
   for (int i = 0; rc == XCA_OK && i < 2; i++) {
     rc = thumb_arg(c, i, s);
@@ -114,10 +116,13 @@ static int dev_read(const struct xca_admin_cmd *c, const char *key, struct xca_f
 
 /* Add an identity as {deviceId, moduleId?, status, authentication,
  * primaryThumbprint, secondaryThumbprint} to obj, with the schema's
- * defaults applied to status and authentication. */
+ * defaults applied to absent fields. A status that is neither enabled nor
+ * disabled (written with redis-cli) is shown as stored, not as the
+ * "disabled" it counts as: the operator sees what is there to fix. */
 static int identity_json(cJSON *obj, const struct xca_ident *id, const struct xca_fields *f)
 {
   struct xca_identity_rec rec;
+  const char *status = xca_fields_get(f, "status");
   int rc = xca_admin__add_str(obj, "deviceId", id->device);
 
   xca_identity_from_fields(f, &rec);
@@ -125,7 +130,7 @@ static int identity_json(cJSON *obj, const struct xca_ident *id, const struct xc
     rc = xca_admin__add_str(obj, "moduleId", id->module);
   }
   if (rc == XCA_OK) {
-    rc = xca_admin__add_str(obj, "status", rec.enabled ? "enabled" : "disabled");
+    rc = xca_admin__add_str(obj, "status", status != NULL ? status : "enabled");
   }
   if (rc == XCA_OK) {
     rc = xca_admin__add_str(obj, "authentication", xca_auth_type_name(rec.auth));
@@ -390,14 +395,13 @@ static int list_arg(struct xca_admin_cmd *c, struct list_args *a)
   if (rc == XCA_OK && cursor != NULL) {
     a->cursor = strtoull(cursor, &end, 10);
     if (cursor[0] < '0' || cursor[0] > '9' || *end != '\0') {
-      c->bad_arg = "cursor";
-      return XCA_E_MISSING_ARG;
+      return xca_admin__bad_arg(c, XCA_E_MISSING_ARG, "cursor", cursor,
+                                "must be the decimal cursor of an earlier reply (\"0\" starts)");
     }
   }
   if (rc == XCA_OK && count != NULL) {
     if (!cJSON_IsNumber(count) || count->valuedouble < 1 || count->valuedouble > LIST_COUNT_MAX) {
-      c->bad_arg = "count";
-      return XCA_E_MISSING_ARG;
+      return xca_admin__bad_arg(c, XCA_E_MISSING_ARG, "count", NULL, COUNT_RULE);
     }
     a->count = (int)count->valuedouble;
   }
@@ -405,8 +409,7 @@ static int list_arg(struct xca_admin_cmd *c, struct list_args *a)
     rc = xca_admin__arg_str(c, "deviceId", 0, &a->device);
   }
   if (rc == XCA_OK && a->device != NULL && !xca_id_valid(a->device)) {
-    c->bad_arg = "deviceId";
-    rc = XCA_E_BAD_ID;
+    rc = xca_admin__bad_arg(c, XCA_E_BAD_ID, "deviceId", a->device, XCA_ID_RULE);
   }
   return rc;
 }

@@ -38,6 +38,9 @@ typedef int (*xca_lookup_fn)(void *arg, const char *identity, struct xca_identit
  * a leaf issued by an unknown CA is refused without reading the registry.
  * A chain refused by the certificate policy gives the policy's error
  * (facts->chain.policy_error, e.g. XCA_E_WEAK_KEY) instead of XCA_E_CHAIN.
+ * An unregistered client id presented with a CA-signed (not self-signed)
+ * certificate whose CN is another id gives XCA_E_CN_MISMATCH, not
+ * XCA_E_NOT_FOUND: the CN names the identity the device meant.
  * Returns XCA_OK with *ident filled, or the error code of the first failed
  * check (xca_strerror() gives the reason for the log). */
 int xca_auth_decide(const struct xca_cert_facts *facts, const char *client_id,

@@ -7,12 +7,14 @@
 #include <hiredis/hiredis.h>
 
 #include "clock.h"
+#include "sentinel.h"
 #include "xca_err.h"
 
 struct xca_redis {
   const struct xca_config *cfg; /* NULL when wrapped */
   redisContext *ctx;
   int wrapped; /* ctx is the caller's: never freed, never reopened */
+  struct xca_hostport addr;  /* the node connected to, or last tried */
   long long next_attempt_ms; /* breaker: no reconnect before this */
   long long (*now_ms)(void); /* the breaker's clock; NULL = xca_now_ms */
   int up;
@@ -77,6 +79,8 @@ struct xca_redis *xca_redis_new(const struct xca_config *cfg, xca_redis_state_fn
     return NULL;
   }
   r->cfg = cfg;
+  snprintf(r->addr.host, sizeof(r->addr.host), "%s", cfg->redis_host);
+  r->addr.port = cfg->redis_port;
   r->on_state = on_state;
   r->arg = arg;
   return r;
@@ -133,6 +137,10 @@ static redisReply *run(struct xca_redis *r, int argc, const char **argv, const s
     char why[160];
     snprintf(why, sizeof(why), "%s", r->ctx->errstr[0] ? r->ctx->errstr : "I/O error");
     set_down(r, why);
+  } else if (reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "READONLY", 8) == 0) {
+    /* The node was demoted to a replica: reconnect (through the Sentinels,
+     * when configured) instead of failing every write until it goes away. */
+    set_down(r, "the node became a replica (READONLY)");
   }
   return reply;
 }
@@ -161,12 +169,13 @@ static void set_why(char *why, size_t whylen, const char *text)
   }
 }
 
-redisContext *xca_redis_open(const struct xca_config *cfg, int timeout_ms, char *why,
-                             size_t whylen)
+redisContext *xca_redis_open_at(const struct xca_config *cfg, const struct xca_hostport *addr,
+                                int timeout_ms, char *why, size_t whylen)
 {
   struct timeval tv = ms_to_tv(timeout_ms);
-  redisContext *ctx = redisConnectWithTimeout(cfg->redis_host, cfg->redis_port, tv);
+  redisContext *ctx = redisConnectWithTimeout(addr->host, addr->port, tv);
   char db[16];
+  char role_why[160];
 
   snprintf(db, sizeof(db), "%d", cfg->redis_db);
   if (ctx == NULL || ctx->err) {
@@ -175,6 +184,8 @@ redisContext *xca_redis_open(const struct xca_config *cfg, int timeout_ms, char 
     set_why(why, whylen, "cannot set timeout");
   } else if (cfg->redis_password != NULL && !handshake_step(ctx, "AUTH", cfg->redis_password)) {
     set_why(why, whylen, "AUTH failed");
+  } else if (xca_sentinel_check_role(cfg, ctx, role_why, sizeof(role_why)) != XCA_OK) {
+    set_why(why, whylen, role_why);
   } else if (!handshake_step(ctx, "SELECT", db)) {
     char text[32];
     snprintf(text, sizeof(text), "SELECT %s failed", db);
@@ -188,9 +199,23 @@ redisContext *xca_redis_open(const struct xca_config *cfg, int timeout_ms, char 
   return NULL;
 }
 
+redisContext *xca_redis_open(const struct xca_config *cfg, int timeout_ms, char *why,
+                             size_t whylen)
+{
+  struct xca_hostport addr;
+  char resolve_why[160];
+
+  if (xca_sentinel_resolve(cfg, timeout_ms, &addr, resolve_why, sizeof(resolve_why)) != XCA_OK) {
+    set_why(why, whylen, resolve_why);
+    return NULL;
+  }
+  return xca_redis_open_at(cfg, &addr, timeout_ms, why, whylen);
+}
+
 int xca_redis_connect(struct xca_redis *r, int force)
 {
   char why[160] = "";
+  struct xca_hostport before = r->addr;
 
   if (r->ctx != NULL) {
     return XCA_OK;
@@ -198,18 +223,37 @@ int xca_redis_connect(struct xca_redis *r, int force)
   if (!force && breaker_now(r) < r->next_attempt_ms) {
     return XCA_E_REGISTRY_UNAVAILABLE;
   }
-  r->ctx = xca_redis_open(r->cfg, r->cfg->redis_timeout_ms, why, sizeof(why));
+  if (xca_sentinel_resolve(r->cfg, r->cfg->redis_timeout_ms, &r->addr, why, sizeof(why)) ==
+      XCA_OK) {
+    r->ctx = xca_redis_open_at(r->cfg, &r->addr, r->cfg->redis_timeout_ms, why, sizeof(why));
+  }
   if (r->ctx == NULL) {
     xca_stats_redis_error(r->stats);
     set_down(r, why);
     return XCA_E_REGISTRY_UNAVAILABLE;
   }
+  /* A reconnect to the node already in use is no news. */
+  int news = !r->up || before.port != r->addr.port || strcmp(before.host, r->addr.host) != 0;
   r->up = 1;
   r->down_reported = 0;
-  if (r->on_state != NULL) {
+  if (news && r->on_state != NULL) {
     r->on_state(r->arg, 1, "connected");
   }
   return XCA_OK;
+}
+
+int xca_redis_reconnect(struct xca_redis *r)
+{
+  if (r->ctx != NULL) {
+    redisFree(r->ctx);
+    r->ctx = NULL;
+  }
+  return xca_redis_connect(r, 1);
+}
+
+const struct xca_hostport *xca_redis_address(const struct xca_redis *r)
+{
+  return &r->addr;
 }
 
 int xca_redis_is_up(const struct xca_redis *r)

@@ -32,6 +32,9 @@ struct xca_chain_result {
   char anchors[XCA_CHAIN_NAMES_MAX][XCA_CA_NAME_MAX + 1];
 };
 
+/* The rule of xca_ca_name_valid, as error messages state it. */
+#define XCA_CA_NAME_RULE "must be 1\u2013" "64 of A-Z a-z 0-9 . _ -"
+
 /* Return 1 if name is a valid CA name ([A-Za-z0-9._-]{1,64}), else 0. */
 int xca_ca_name_valid(const char *name);
 

@@ -2,7 +2,9 @@
 
 #include "watcher_internal.h"
 
+#include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 
 #include "clock.h"
 #include "registry_redis.h"
+#include "sentinel.h"
 #include "xca_err.h"
 
 /* Health is proven, not assumed: every CANARY_EVERY_MS the watcher writes its
@@ -182,19 +185,21 @@ static int run_ok(redisContext *ctx, int argc, const char **argv)
   return reply != NULL;
 }
 
-/* Connect with the watcher's timeout, authenticated, the database
+/* Connect to addr (the primary the loop resolved) with the watcher's
+ * timeout, authenticated, checked to be the primary, the database
  * selected. Returns NULL on any failure (the thread retries). */
-static redisContext *connect_to_registry(const struct xca_config *cfg)
+static redisContext *connect_to_registry(const struct xca_config *cfg,
+                                         const struct xca_hostport *addr)
 {
-  return xca_redis_open(cfg, WATCHER_TIMEOUT_MS, NULL, 0);
+  return xca_redis_open_at(cfg, addr, WATCHER_TIMEOUT_MS, NULL, 0);
 }
 
 /* Connect, turn notifications on and subscribe to the prefix's keyspace
  * channel (which names the database, so SELECT does not matter to it); the
  * channel is matched literally, whatever characters the prefix holds. */
-static redisContext *subscribe(struct xca_watcher *w)
+static redisContext *subscribe(struct xca_watcher *w, const struct xca_hostport *addr)
 {
-  redisContext *ctx = connect_to_registry(w->cfg);
+  redisContext *ctx = connect_to_registry(w->cfg, addr);
   char pattern[2 * sizeof(w->channel_prefix) + 1];
   const char *sub[] = {"PSUBSCRIBE", pattern};
   int subscribed = 0;
@@ -405,7 +410,7 @@ static void follow(struct xca_watcher *w, redisContext *ctx, redisContext *write
       continue;
     }
     int n = poll(&pfd, 1, 100);
-    if (n < 0 || (n > 0 && redisBufferRead(ctx) != REDIS_OK)) {
+    if ((n < 0 && errno != EINTR) || (n > 0 && redisBufferRead(ctx) != REDIS_OK)) {
       return;
     }
   }
@@ -417,10 +422,15 @@ static void *watcher_main(void *arg)
   int backoff_ms = 100;
 
   while (!atomic_load(&w->stop)) {
-    redisContext *ctx = subscribe(w);
-    /* A second, plain connection for the canary writes and the CA scan: a
-     * subscribed connection can run neither. */
-    redisContext *writer = ctx != NULL ? connect_to_registry(w->cfg) : NULL;
+    /* Asked again at every reconnect: after a failover the Sentinels name
+     * the new primary, and notifications come from the node written to. */
+    struct xca_hostport addr;
+    char why[200];
+    int found = xca_sentinel_resolve(w->cfg, WATCHER_TIMEOUT_MS, &addr, why, sizeof(why)) == XCA_OK;
+    redisContext *ctx = found ? subscribe(w, &addr) : NULL;
+    /* A second, plain connection (to the same node) for the canary writes
+     * and the CA scan: a subscribed connection can run neither. */
+    redisContext *writer = ctx != NULL ? connect_to_registry(w->cfg, &addr) : NULL;
     if (writer != NULL) {
       backoff_ms = 100;
       follow(w, ctx, writer); /* healthy only while canaries come back */
@@ -430,6 +440,9 @@ static void *watcher_main(void *arg)
     }
     if (ctx != NULL) {
       redisFree(ctx);
+    }
+    if (atomic_load(&w->stop)) {
+      break; /* stopping is not losing the feed: nothing to report */
     }
     xca_watcher__set_unhealthy(w);
     for (int slept = 0; slept < backoff_ms && !atomic_load(&w->stop); slept += 50) {
@@ -480,11 +493,32 @@ void xca_watcher__free(struct xca_watcher *w)
   free(w);
 }
 
+/* Start the thread with the broker's signals blocked, so that they reach
+ * the broker's own thread: a SIGTERM landing on the watcher's poll() would
+ * otherwise look like a lost connection just before a clean shutdown. */
+static int start_thread(struct xca_watcher *w)
+{
+  static const int broker_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGPIPE,
+                                       SIGALRM, SIGCHLD};
+  sigset_t block;
+  sigset_t old;
+  int rc;
+
+  sigemptyset(&block);
+  for (size_t i = 0; i < sizeof(broker_signals) / sizeof(broker_signals[0]); i++) {
+    sigaddset(&block, broker_signals[i]);
+  }
+  pthread_sigmask(SIG_BLOCK, &block, &old);
+  rc = pthread_create(&w->thread, NULL, watcher_main, w);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return rc;
+}
+
 struct xca_watcher *xca_watcher_start(const struct xca_config *cfg)
 {
   struct xca_watcher *w = xca_watcher__new(cfg);
 
-  if (w != NULL && pthread_create(&w->thread, NULL, watcher_main, w) != 0) {
+  if (w != NULL && start_thread(w) != 0) {
     xca_watcher__free(w);
     return NULL;
   }

@@ -7,6 +7,9 @@
  * but hiredis and the queue. FLUSHDB, FLUSHALL and SWAPDB send no
  * notification: the thread sees them within about half a second through the
  * <prefix>epoch key (see "The registry in Redis" in README.md) and resyncs.
+ * With Sentinels configured, every (re)connect first asks them where the
+ * primary is and checks its ROLE (sentinel.h): after a failover the thread
+ * follows the new primary, and its reconnect is a resync.
  */
 #ifndef XCA_WATCHER_H
 #define XCA_WATCHER_H

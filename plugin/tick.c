@@ -44,6 +44,9 @@ static void apply_change(const struct xca_change *c)
     /* Changes may have been missed: forget the cache, reread the CAs and
      * re-check every live session. */
     mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "following registry changes in Redis");
+    /* The feed may follow a new primary (Redis restarted, or a Sentinel
+     * failover): reread from where it comes from, not a dead connection. */
+    xca_redis_reconnect(xca_g.redis);
     xca_cache_clear(xca_g.cache);
     xca_cas_load_named(&c->names);
     xca_sessions_mark_all(xca_g.sessions);

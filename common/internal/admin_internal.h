@@ -20,6 +20,8 @@ struct xca_admin_cmd {
   char target[XCA_KEY_UNPREFIXED_MAX]; /* audit target: the key without prefix, once validated */
   const char *what;              /* "CA", "device", "module": names NOT_FOUND/EXISTS */
   const char *bad_arg;           /* static name of the argument an error is about */
+  const char *bad_value;         /* its value as given (borrowed from the request), or NULL */
+  const char *rule;              /* static rule it breaks, e.g. "must be enabled or disabled" */
   const char *audit_extra;       /* static text added to the audit line */
   char detail[96];               /* what the error is about, e.g. "RSA 1024 bits < 2048", or "" */
 };
@@ -33,9 +35,18 @@ time_t xca_admin__now(const struct xca_admin_cmd *c);
 
 /* Read string argument name into *out (borrowed from the request). Absent:
  * XCA_E_MISSING_ARG when required, else XCA_OK with *out = NULL. Present
- * but not a string: XCA_E_MISSING_ARG. c->bad_arg names it on error. */
+ * but not a string: XCA_E_MISSING_ARG ("must be a string"). c->bad_arg
+ * names it on error. */
 int xca_admin__arg_str(struct xca_admin_cmd *c, const char *name, int required,
                        const char **out);
+
+/* Record that argument name (static) is wrong: value (borrowed from the
+ * request; NULL = not shown) breaks rule (static; NULL = none stated). The
+ * error then reads "<reason>: <name> '<value>' <rule>", the reason coming
+ * from the error table (xca_err.h). Returns err, for `return
+ * xca_admin__bad_arg(...)`. */
+int xca_admin__bad_arg(struct xca_admin_cmd *c, int err, const char *name, const char *value,
+                       const char *rule);
 
 /* Return the argument item name (borrowed) or NULL. */
 const cJSON *xca_admin__arg(const struct xca_admin_cmd *c, const char *name);

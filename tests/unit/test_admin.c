@@ -236,6 +236,18 @@ static const char *cmd(struct fx *fx, const char *command, ...)
     assert_int_equal((fx)->res.changed.count, 0);   \
   } while (0)
 
+/* The errors of a bad argument: the reason (xca_err.h), the argument, the
+ * value given and the rule it breaks, spelt out here as the reply has them. */
+#define ID_RULE "must be 1–128 of A-Z a-z 0-9 - . % _ * ? ! ( ) , : = @ $ '"
+#define BAD_ID(arg, value) "invalid identity id: " arg " '" value "' " ID_RULE
+#define BAD_NAME(value) "invalid name: name '" value "' must be 1–64 of A-Z a-z 0-9 . _ -"
+#define BAD_CURSOR(value)                                                                    \
+  "missing or invalid argument: cursor '" value "' must be the decimal cursor of an earlier " \
+  "reply (\"0\" starts)"
+#define BAD_COUNT "missing or invalid argument: count must be 1–1000"
+#define BAD_THUMB(arg, value) \
+  "invalid thumbprint: " arg " '" value "' must be 40 (SHA-1) or 64 (SHA-256) hex digits, ':' allowed"
+
 static cJSON *data(struct fx *fx)
 {
   return cJSON_GetObjectItemCaseSensitive(resp(fx, 0), "data");
@@ -378,18 +390,20 @@ static void test_upload_ca_refuses_bad_input(void **state)
         leaf_pem);
   FAILS(fx, "certificate is outside its validity period", "uploadCA", "name", "r",
         "certificate", expired_pem);
-  FAILS(fx, "invalid name: name", "uploadCA", "name", "a b", "certificate", root_pem);
-  FAILS(fx, "invalid name: name", "uploadCA", "name", "a/b", "certificate", root_pem);
-  FAILS(fx, "invalid name: name", "uploadCA", "name", "", "certificate", root_pem);
+  FAILS(fx, BAD_NAME("a b"), "uploadCA", "name", "a b", "certificate", root_pem);
+  FAILS(fx, BAD_NAME("a/b"), "uploadCA", "name", "a/b", "certificate", root_pem);
+  FAILS(fx, BAD_NAME(""), "uploadCA", "name", "", "certificate", root_pem);
   memset(name65, 'n', 65);
   name65[65] = '\0';
-  FAILS(fx, "invalid name: name", "uploadCA", "name", name65, "certificate", root_pem);
+  /* A long value is cut after 64 characters. */
+  FAILS(fx, BAD_NAME("nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn..."), "uploadCA",
+        "name", name65, "certificate", root_pem);
   name65[64] = '\0';
   OK(fx, "uploadCA", "name", name65, "certificate", root_pem);
   FAILS(fx, "missing or invalid argument: name", "uploadCA", "certificate", root_pem);
   FAILS(fx, "missing or invalid argument: certificate", "uploadCA", "name", "r");
   run_str(fx, "{\"commands\":[{\"command\":\"uploadCA\",\"name\":5,\"certificate\":\"x\"}]}");
-  assert_string_equal(err_of(fx, 0), "missing or invalid argument: name");
+  assert_string_equal(err_of(fx, 0), "missing or invalid argument: name must be a string");
   assert_int_equal(xca_fake_kv_count(fx->fake), 1);
 }
 
@@ -462,7 +476,7 @@ static void test_generate_code_refusals(void **state)
   const char *code;
 
   FAILS(fx, "CA not found", "generateVerificationCode", "name", "nope");
-  FAILS(fx, "invalid name: name", "generateVerificationCode", "name", "*");
+  FAILS(fx, BAD_NAME("*"), "generateVerificationCode", "name", "*");
   FAILS(fx, "missing or invalid argument: name", "generateVerificationCode");
   code = upload(fx, "r", root_pem);
   assert_null(verify(fx, "r", code, &root_ca));
@@ -649,7 +663,7 @@ static void test_delete_ca(void **state)
   assert_non_null(strstr(audit_line(fx, 0), "command=deleteCA target=ca:r result=ok"));
   FAILS(fx, "CA not found", "deleteCA", "name", "r");
   assert_non_null(strstr(audit_line(fx, 0), "result=error (CA not found)"));
-  FAILS(fx, "invalid name: name", "deleteCA", "name", "../x");
+  FAILS(fx, BAD_NAME("../x"), "deleteCA", "name", "../x");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -701,31 +715,45 @@ static void test_create_device_refusals(void **state)
   char long_id[131];
 
   FAILS(fx, "missing or invalid argument: deviceId", "createDevice");
-  FAILS(fx, "invalid identity id: deviceId", "createDevice", "deviceId", "a/b");
-  FAILS(fx, "invalid identity id: deviceId", "createDevice", "deviceId", "a b");
-  FAILS(fx, "invalid identity id: deviceId", "createDevice", "deviceId", "a#");
-  FAILS(fx, "invalid identity id: deviceId", "createDevice", "deviceId", "");
+  FAILS(fx, BAD_ID("deviceId", "a/b"), "createDevice", "deviceId", "a/b");
+  FAILS(fx, BAD_ID("deviceId", "a b"), "createDevice", "deviceId", "a b");
+  FAILS(fx, BAD_ID("deviceId", "a#"), "createDevice", "deviceId", "a#");
+  FAILS(fx, BAD_ID("deviceId", ""), "createDevice", "deviceId", "");
   memset(long_id, 'd', 129);
   long_id[129] = '\0';
-  FAILS(fx, "invalid identity id: deviceId", "createDevice", "deviceId", long_id);
+  FAILS(fx,
+        BAD_ID("deviceId", "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd..."),
+        "createDevice", "deviceId", long_id);
   long_id[128] = '\0';
   OK(fx, "createDevice", "deviceId", long_id);
-  FAILS(fx, "invalid identity id: moduleId", "createDevice", "deviceId", "d", "moduleId", "m+");
-  FAILS(fx, "invalid identity id: moduleId", "createDevice", "deviceId", "d", "moduleId", "");
-  FAILS(fx, "invalid status: status", "createDevice", "deviceId", "d", "status", "on");
-  FAILS(fx, "invalid authentication type: authentication", "createDevice", "deviceId", "d",
-        "authentication", "x509");
-  FAILS(fx, "invalid thumbprint: primaryThumbprint", "createDevice", "deviceId", "d",
+  FAILS(fx, BAD_ID("moduleId", "m+"), "createDevice", "deviceId", "d", "moduleId", "m+");
+  FAILS(fx, BAD_ID("moduleId", ""), "createDevice", "deviceId", "d", "moduleId", "");
+  FAILS(fx, "invalid status: status 'on' must be enabled or disabled", "createDevice", "deviceId",
+        "d", "status", "on");
+  FAILS(fx,
+        "invalid authentication type: authentication 'x509' must be certificateAuthority or "
+        "selfSigned",
+        "createDevice", "deviceId", "d", "authentication", "x509");
+  FAILS(fx, BAD_THUMB("primaryThumbprint", "abc"), "createDevice", "deviceId", "d",
         "primaryThumbprint", "abc");
-  FAILS(fx, "invalid thumbprint: secondaryThumbprint", "createDevice", "deviceId", "d",
+  FAILS(fx, BAD_THUMB("secondaryThumbprint", T1 "00"), "createDevice", "deviceId", "d",
         "secondaryThumbprint", T1 "00");
+  run_str(fx, "{\"commands\":[{\"command\":\"createDevice\",\"deviceId\":7},"
+              "{\"command\":\"createDevice\",\"deviceId\":\"d\",\"status\":true},"
+              "{\"command\":\"createDevice\",\"deviceId\":\"d\",\"primaryThumbprint\":1}]}");
+  assert_string_equal(err_of(fx, 0), "missing or invalid argument: deviceId must be a string");
+  assert_string_equal(err_of(fx, 1), "missing or invalid argument: status must be a string");
+  assert_string_equal(err_of(fx, 2),
+                      "missing or invalid argument: primaryThumbprint must be a string or null");
   FAILS(fx, "selfSigned authentication requires a primaryThumbprint", "createDevice", "deviceId",
         "d", "authentication", "selfSigned");
   FAILS(fx, "selfSigned authentication requires a primaryThumbprint", "createDevice", "deviceId",
         "d", "authentication", "selfSigned", "secondaryThumbprint", T2);
   assert_false(xca_fake_kv_exists(fx->fake, "x509ca:device:d"));
-  /* The audit line never shows an invalid id. */
-  FAILS(fx, "invalid identity id: deviceId", "createDevice", "deviceId", "evil\nline");
+  /* The reply shows an invalid id sanitised; the audit line never shows it. */
+  FAILS(fx, BAD_ID("deviceId", "evil?line"), "createDevice", "deviceId", "evil\nline");
+  assert_null(strstr(audit_line(fx, 0), "evil"));
+  assert_non_null(strstr(audit_line(fx, 0), "result=error (invalid identity id: deviceId)"));
   assert_null(strchr(audit_line(fx, 0), '\n'));
   assert_non_null(strstr(audit_line(fx, 0), "target=- result=error"));
 }
@@ -761,11 +789,16 @@ static void test_get_device(void **state)
   assert_string_equal(dstr(fx, "authentication"), "certificateAuthority");
   assert_string_equal(dstr(fx, "primaryThumbprint"), T2);
   assert_int_equal(fx->res.changed.count, 0);
+  /* A status that is neither enabled nor disabled counts as disabled, and
+   * is shown as stored. */
   xca_fake_kv_hset(fx->fake, "x509ca:device:d", "status", "off");
   xca_fake_kv_hset(fx->fake, "x509ca:device:d", "authentication", "psk");
   OK(fx, "getDevice", "deviceId", "d");
-  assert_string_equal(dstr(fx, "status"), "disabled");
+  assert_string_equal(dstr(fx, "status"), "off");
   assert_string_equal(dstr(fx, "authentication"), "invalid");
+  OK(fx, "listDevices");
+  cJSON *listed = cJSON_GetArrayItem(cJSON_GetObjectItem(data(fx), "devices"), 0);
+  assert_string_equal(cJSON_GetObjectItem(listed, "status")->valuestring, "off");
 }
 
 static void test_update_device_changes_only_given_fields(void **state)
@@ -794,8 +827,9 @@ static void test_update_device_changes_only_given_fields(void **state)
   OK(fx, "updateDevice", "deviceId", "d", "status", "enabled", "authentication",
      "certificateAuthority");
   assert_string_equal(dstr(fx, "primaryThumbprint"), T1N);
-  FAILS(fx, "invalid status: status", "updateDevice", "deviceId", "d", "status", "paused");
-  FAILS(fx, "invalid thumbprint: primaryThumbprint", "updateDevice", "deviceId", "d",
+  FAILS(fx, "invalid status: status 'paused' must be enabled or disabled", "updateDevice",
+        "deviceId", "d", "status", "paused");
+  FAILS(fx, BAD_THUMB("primaryThumbprint", "zz"), "updateDevice", "deviceId", "d",
         "primaryThumbprint", "zz");
   run_str(fx, "{\"commands\":[{\"command\":\"updateDevice\",\"deviceId\":\"d\","
               "\"primaryThumbprint\":null}]}");
@@ -919,17 +953,17 @@ static void test_list_devices_refusals(void **state)
 {
   struct fx *fx = *state;
 
-  FAILS(fx, "missing or invalid argument: cursor", "listDevices", "cursor", "abc");
-  FAILS(fx, "missing or invalid argument: cursor", "listDevices", "cursor", "-1");
-  FAILS(fx, "missing or invalid argument: cursor", "listDevices", "cursor", "");
-  FAILS(fx, "invalid identity id: deviceId", "listDevices", "deviceId", "a/b");
+  FAILS(fx, BAD_CURSOR("abc"), "listDevices", "cursor", "abc");
+  FAILS(fx, BAD_CURSOR("-1"), "listDevices", "cursor", "-1");
+  FAILS(fx, BAD_CURSOR(""), "listDevices", "cursor", "");
+  FAILS(fx, BAD_ID("deviceId", "a/b"), "listDevices", "deviceId", "a/b");
   run_str(fx, "{\"commands\":[{\"command\":\"listDevices\",\"count\":0},"
               "{\"command\":\"listDevices\",\"count\":1001},"
               "{\"command\":\"listDevices\",\"count\":\"5\"},"
               "{\"command\":\"listDevices\",\"count\":1000}]}");
-  assert_string_equal(err_of(fx, 0), "missing or invalid argument: count");
-  assert_string_equal(err_of(fx, 1), "missing or invalid argument: count");
-  assert_string_equal(err_of(fx, 2), "missing or invalid argument: count");
+  assert_string_equal(err_of(fx, 0), BAD_COUNT);
+  assert_string_equal(err_of(fx, 1), BAD_COUNT);
+  assert_string_equal(err_of(fx, 2), BAD_COUNT);
   assert_null(err_of(fx, 3));
   assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(resp(fx, 3), "data"),
                                                           "devices")),
@@ -1282,7 +1316,7 @@ static void test_escaped_backslash_is_no_nul(void **state)
   assert_string_equal(cJSON_GetObjectItem(resp(fx, 0), "correlationData")->valuestring,
                       "c\\u0000d");
   run_str(fx, REQ("{\"command\":\"deleteDevice\",\"deviceId\":\"v\\\\u0000\"}"));
-  assert_string_equal(err_of(fx, 0), "invalid identity id: deviceId");
+  assert_string_equal(err_of(fx, 0), BAD_ID("deviceId", "v\\u0000"));
   run_str(fx, REQ("{\"command\":\"listCAs\",\"correlationData\":\"\\\\\\\\u0000\"}"));
   assert_null(err_of(fx, 0));
   nul_refused(fx, REQ("{\"command\":\"listCAs\",\"correlationData\":\"c\\\\\\u0000\"}"));

@@ -395,6 +395,46 @@ static void test_ca_cn_not_ok_refused(void **state)
   assert_refused(decide(&f, "dev", NULL, NULL), XCA_E_CN_MISMATCH);
 }
 
+/* An unregistered client id with a CA-signed certificate of another CN:
+ * the refusal names the CN mismatch, not "not found". */
+static void test_unregistered_id_with_other_cn_refused_for_cn(void **state)
+{
+  struct xca_cert_facts f = facts_for("dev");
+  struct xca_cert_facts g = facts_for("dev/mod");
+  struct xca_cert_facts h = facts_for("nobody");
+  (void)state;
+  assert_refused(decide(&f, "nobody", NULL, NULL), XCA_E_CN_MISMATCH);
+  assert_refused(decide(&g, "dev/ghost", NULL, NULL), XCA_E_CN_MISMATCH);
+  h.cn_ok = 0; /* no single CN */
+  assert_refused(decide(&h, "nobody", NULL, NULL), XCA_E_CN_MISMATCH);
+}
+
+/* A self-signed leaf needs no CN match (selfSigned identities go by
+ * thumbprint): an unregistered id stays "not found" whatever its CN. */
+static void test_unregistered_id_with_self_signed_leaf_not_found(void **state)
+{
+  struct xca_cert_facts f = self_signed_facts("other");
+  (void)state;
+  assert_refused(decide(&f, "nobody", NULL, NULL), XCA_E_NOT_FOUND);
+}
+
+/* The CN rule refines "not found" only: a registered identity's own state
+ * (disabled) and the registry's (unavailable) are still reported, and a
+ * failed chain is still refused before any lookup. */
+static void test_cn_rule_changes_only_not_found(void **state)
+{
+  struct xca_cert_facts f = facts_for("dev");
+  struct xca_cert_facts bad = unknown_ca_facts("dev");
+  (void)state;
+  assert_refused(decide(&f, "off", NULL, NULL), XCA_E_DISABLED);
+  assert_refused(decide(&f, "down", NULL, NULL), XCA_E_REGISTRY_UNAVAILABLE);
+  assert_refused(decide(&f, "stale", NULL, NULL), XCA_E_STALE);
+  assert_refused(decide(&f, "nodev/mod", NULL, NULL), XCA_E_DEVICE_DISABLED);
+  lookups = 0;
+  assert_refused(decide(&bad, "nobody", NULL, NULL), XCA_E_CHAIN);
+  assert_int_equal(lookups, 0);
+}
+
 /* ---- selfSigned -------------------------------------------------------- */
 
 static void test_self_signed_primary_sha1_accepted(void **state)
@@ -517,6 +557,9 @@ int main(void)
     T(test_ca_cn_case_differs_refused),
     T(test_ca_module_cn_of_device_refused),
     T(test_ca_cn_not_ok_refused),
+    T(test_unregistered_id_with_other_cn_refused_for_cn),
+    T(test_unregistered_id_with_self_signed_leaf_not_found),
+    T(test_cn_rule_changes_only_not_found),
     T(test_self_signed_primary_sha1_accepted),
     T(test_self_signed_secondary_sha256_accepted),
     T(test_self_signed_module_accepted),

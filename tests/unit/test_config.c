@@ -320,6 +320,116 @@ static void test_stream_and_stats_can_be_turned_off(void **state)
   assert_non_null(strstr(err, "plugin_opt_stats_interval"));
 }
 
+/* ---- redis_sentinels, redis_sentinel_master ----------------------------- */
+
+static void test_sentinels_default_none_master_mymaster(void **state)
+{
+  struct xca_config *cfg = *state;
+  assert_int_equal(cfg->sentinel_count, 0);
+  assert_string_equal(cfg->sentinel_master, "mymaster");
+}
+
+static void test_sentinels_list_parsed_in_order(void **state)
+{
+  struct xca_config *cfg = *state;
+  assert_int_equal(set(cfg, "redis_sentinels", "10.0.0.1:26379, s2.example:26380 ,[::1]:1"),
+                   XCA_OK);
+  assert_int_equal(cfg->sentinel_count, 3);
+  assert_string_equal(cfg->sentinels[0].host, "10.0.0.1");
+  assert_int_equal(cfg->sentinels[0].port, 26379);
+  assert_string_equal(cfg->sentinels[1].host, "s2.example");
+  assert_int_equal(cfg->sentinels[1].port, 26380);
+  assert_string_equal(cfg->sentinels[2].host, "::1");
+  assert_int_equal(cfg->sentinels[2].port, 1);
+}
+
+static void test_sentinels_single(void **state)
+{
+  struct xca_config *cfg = *state;
+  assert_int_equal(set(cfg, "redis_sentinels", "127.0.0.1:65535"), XCA_OK);
+  assert_int_equal(cfg->sentinel_count, 1);
+  assert_int_equal(cfg->sentinels[0].port, 65535);
+}
+
+/* Each value is refused, the message names the option, the value and the
+ * rule, and the list set before is kept. */
+static void test_sentinels_invalid_refused_and_list_kept(void **state)
+{
+  static const char *const bad[] = {
+    "",                     /* empty */
+    "host",                 /* no port */
+    "host:",                /* empty port */
+    ":26379",               /* empty host */
+    "host:0",               /* port out of range */
+    "host:65536",           /* port out of range */
+    "host:26379x",          /* trailing garbage */
+    "host:-1",              /* negative */
+    "a:1,,b:2",             /* empty item */
+    "a:1,",                 /* trailing comma */
+    ",a:1",                 /* leading comma */
+    "a b:1",                /* space inside the host */
+    "::1:26379",            /* IPv6 without brackets */
+    "[::1]",                /* brackets, no port */
+    "[::1:26379",           /* unbalanced bracket */
+    "h\xc3\xa9:1",          /* non-ASCII */
+  };
+  struct xca_config *cfg = *state;
+
+  assert_int_equal(set(cfg, "redis_sentinels", "keep:1"), XCA_OK);
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    char want[64];
+    assert_int_equal(set(cfg, "redis_sentinels", bad[i]), XCA_E_OPTION);
+    snprintf(want, sizeof(want), "'%s'", bad[i]);
+    assert_non_null(strstr(err, "plugin_opt_redis_sentinels"));
+    assert_non_null(strstr(err, want));
+    assert_non_null(strstr(err, "host:port"));
+    assert_int_equal(cfg->sentinel_count, 1);
+    assert_string_equal(cfg->sentinels[0].host, "keep");
+  }
+}
+
+static void test_sentinels_max_count(void **state)
+{
+  struct xca_config *cfg = *state;
+  char list[XCA_MAX_SENTINELS * 16 + 16] = "";
+
+  for (int i = 0; i < XCA_MAX_SENTINELS; i++) {
+    snprintf(list + strlen(list), sizeof(list) - strlen(list), "%sh%d:%d", i ? "," : "", i,
+             26379 + i);
+  }
+  assert_int_equal(set(cfg, "redis_sentinels", list), XCA_OK);
+  assert_int_equal(cfg->sentinel_count, XCA_MAX_SENTINELS);
+  assert_string_equal(cfg->sentinels[XCA_MAX_SENTINELS - 1].host, "h15");
+  strcat(list, ",one:1");
+  assert_int_equal(set(cfg, "redis_sentinels", list), XCA_E_OPTION);
+  assert_int_equal(cfg->sentinel_count, XCA_MAX_SENTINELS);
+}
+
+static void test_sentinels_host_length_253_ok_254_refused(void **state)
+{
+  struct xca_config *cfg = *state;
+  char item[300];
+  memset(item, 'h', 254);
+  strcpy(item + 254, ":1");
+  assert_int_equal(set(cfg, "redis_sentinels", item), XCA_E_OPTION);
+  assert_int_equal(cfg->sentinel_count, 0);
+  strcpy(item + 253, ":1");
+  assert_int_equal(set(cfg, "redis_sentinels", item), XCA_OK);
+  assert_int_equal(strlen(cfg->sentinels[0].host), 253);
+}
+
+static void test_sentinel_master_set_and_refused(void **state)
+{
+  struct xca_config *cfg = *state;
+  assert_int_equal(set(cfg, "redis_sentinel_master", "registry-1"), XCA_OK);
+  assert_string_equal(cfg->sentinel_master, "registry-1");
+  assert_int_equal(set(cfg, "redis_sentinel_master", ""), XCA_E_OPTION);
+  assert_non_null(strstr(err, "plugin_opt_redis_sentinel_master"));
+  assert_int_equal(set(cfg, "redis_sentinel_master", "two words"), XCA_E_OPTION);
+  assert_non_null(strstr(err, "'two words'"));
+  assert_string_equal(cfg->sentinel_master, "registry-1");
+}
+
 /* ---- key_prefix -------------------------------------------------------- */
 
 static void test_key_prefix_accepts_plain(void **state)
@@ -705,6 +815,13 @@ int main(void)
     T(test_broker_id_accepts_name),
     T(test_broker_id_refuses_empty_space_and_keeps_old),
     T(test_stream_and_stats_can_be_turned_off),
+    T(test_sentinels_default_none_master_mymaster),
+    T(test_sentinels_list_parsed_in_order),
+    T(test_sentinels_single),
+    T(test_sentinels_invalid_refused_and_list_kept),
+    T(test_sentinels_max_count),
+    T(test_sentinels_host_length_253_ok_254_refused),
+    T(test_sentinel_master_set_and_refused),
     T(test_key_prefix_accepts_plain),
     T(test_key_prefix_refuses_glob_characters),
     T(test_key_prefix_refuses_empty),
