@@ -3,6 +3,7 @@
 tests/integration/test_hostile_certs.sh into DIR (nothing is checked in).
 
 Usage: make_corpus.py --dir DIR
+       make_corpus.py --dir DIR --proofs CA CODE
 
 Keys and signatures come from the `openssl` CLI (genpkey, pkey, dgst); the
 certificates themselves are assembled here in DER, so that each case can be
@@ -18,6 +19,10 @@ For every entity NAME it writes DIR/NAME.crt (PEM), NAME.key (PEM, mode
 case CASE it writes DIR/CASE.chain.pem (the certificates the client sends,
 leaf first) and DIR/CASE.key (the leaf's key). The test decides which CAs
 are verified in the registry and what each refusal must say.
+
+With --proofs, it only writes verification certificates for CODE signed by
+the CA in DIR/CA.crt and DIR/CA.key (see make_proofs), for
+tests/integration/test_hostile_admin.sh.
 """
 import argparse
 import base64
@@ -175,6 +180,7 @@ def opaque_extension(size, critical=False):
 # Keys and signatures (openssl CLI)
 # ---------------------------------------------------------------------------
 
+OID_EC_KEY = "1.2.840.10045.2.1"
 SIG_ALGS = {  # (key kind, digest) -> AlgorithmIdentifier
     ("ec", "sha256"): seq(oid("1.2.840.10045.4.3.2")),
     ("ec", "sha1"): seq(oid("1.2.840.10045.4.1")),
@@ -195,16 +201,20 @@ class Key:
     """A private key in a file, with its SubjectPublicKeyInfo and key id."""
 
     def __init__(self, path, kind, spec):
+        """A new key of kind "ec" (spec: curve) or "rsa" (spec: bits) in
+        path; kind None loads the key already in path instead."""
         if kind == "rsa":
             opts = ["-algorithm", "RSA", "-pkeyopt", f"rsa_keygen_bits:{spec}"]
-        else:
+        elif kind == "ec":
             opts = ["-algorithm", "EC", "-pkeyopt", f"ec_paramgen_curve:{spec}"]
-        openssl("genpkey", *opts, "-out", path)
-        os.chmod(path, 0o600)
-        self.path, self.kind = path, kind
+        if kind is not None:
+            openssl("genpkey", *opts, "-out", path)
+            os.chmod(path, 0o600)
+        self.path = path
         self.spki = openssl("pkey", "-in", path, "-pubout", "-outform", "DER")
-        public_key = children(read_tlv(self.spki)[1])[1][1][1:]  # BIT STRING, no pad byte
-        self.keyid = hashlib.sha1(public_key).digest()  # RFC 5280 method 1
+        algorithm, public_key = children(read_tlv(self.spki)[1])
+        self.kind = "ec" if children(algorithm[1])[0][2] == oid(OID_EC_KEY) else "rsa"
+        self.keyid = hashlib.sha1(public_key[1][1:]).digest()  # RFC 5280 method 1
 
     def sign(self, tbs, digest):
         return openssl("dgst", f"-{digest}", "-sign", self.path, data=tbs)
@@ -479,10 +489,54 @@ def make(c):
     c.client("hv-revoked-inter", c.leaf("hv-revoked-inter", "hv-revoked-inter", rev_inter), rev_inter)
 
 
+def load(c, label):
+    """DIR/LABEL.crt with the key in DIR/LABEL.key, as an issuer."""
+    with open(c.path(label, ".crt")) as f:
+        der = base64.b64decode("".join(l for l in f if not l.startswith("-----")))
+    tbs_fields = children(children(read_tlv(der)[1])[0][1])
+    cert = Cert(der, Key(c.path(label, ".key"), None, None), tbs_fields[5][2])
+    for tag, value, _ in tbs_fields:
+        if tag == 0xA3:  # extensions: use the subject key id the CA states
+            for _, ext, _ in children(read_tlv(value)[1]):
+                parts = children(ext)
+                if parts[0][2] == oid("2.5.29.14"):
+                    cert.keyid = read_tlv(parts[-1][1])[1]
+    return cert
+
+
+def make_proofs(c, ca_label, code):
+    """Verification certificates for code, all but one refused by verifyCA:
+    DIR/CA-proof-VARIANT.crt. "ok" is a valid proof (CN = code, signed by
+    the CA's key, valid now); the others break one rule each."""
+    ca = load(c, ca_label)
+    other = os.urandom(24).hex().upper()
+    variants = {
+        "ok": dict(subject=cn_name(code)),
+        "other-code": dict(subject=cn_name(other)),
+        "code-suffix": dict(subject=cn_name(code + "0")),
+        "code-nul": dict(subject=cn_name(code.encode() + b"\x00")),
+        "two-cn": dict(subject=name([(OID_CN, code)], [(OID_CN, code)])),
+        "wrong-key": dict(subject=cn_name(code), issuer=None, issuer_name=ca.subject),
+        "expired": dict(subject=cn_name(code), validity=EXPIRED),
+        "future": dict(subject=cn_name(code), validity=NOT_YET),
+        "sha1": dict(subject=cn_name(code), digest="sha1"),
+    }
+    for variant, kw in variants.items():
+        label = f"{ca_label}-proof-{variant}"
+        kw.setdefault("issuer", ca)
+        c.issue(label, kw.pop("subject"), exts=LEAF_EXTS, **kw)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dir", required=True)
-    make(Corpus(parser.parse_args().dir))
+    parser.add_argument("--proofs", nargs=2, metavar=("CA", "CODE"),
+                        help="only make verification certificates for CODE signed by DIR/CA")
+    args = parser.parse_args()
+    if args.proofs:
+        make_proofs(Corpus(args.dir), *args.proofs)
+    else:
+        make(Corpus(args.dir))
 
 
 if __name__ == "__main__":
