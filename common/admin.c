@@ -335,6 +335,18 @@ static int json_has_nul_string(const char *text, size_t len)
 }
 
 /* Run every command of the parsed request, or answer why none can run. */
+/* Return 1 when nothing but whitespace (as cJSON counts it: bytes up to
+ * 0x20) follows end in the len bytes at payload. */
+static int only_whitespace_after(const char *payload, size_t len, const char *end)
+{
+  for (const char *p = end; p < payload + len; p++) {
+    if ((unsigned char)*p > 0x20) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
 static int run_request(const struct xca_admin_ctx *ctx, const char *payload, size_t len,
                        const char *admin, cJSON *responses, struct xca_admin_result *out)
 {
@@ -348,6 +360,12 @@ static int run_request(const struct xca_admin_ctx *ctx, const char *payload, siz
     return request_error(responses, admin, XCA_E_TOO_LARGE, NULL, out);
   }
   tree = cJSON_ParseWithLengthOpts(payload, len, &end, 0);
+  if (tree != NULL && !only_whitespace_after(payload, len, end)) {
+    /* One JSON document and nothing else: "{...}{...}" or "{...} junk"
+     * is not a request, so not even its first part runs. */
+    cJSON_Delete(tree);
+    tree = NULL;
+  }
   if (tree == NULL) {
     return request_error(responses, admin, XCA_E_JSON, NULL, out);
   }

@@ -82,7 +82,10 @@ void xca_trust_clear(struct xca_trust *trust);
  * the built chain, anchors included (xca_policy_check_chain).
  * Returns XCA_OK (res filled, res->x509_error == X509_V_OK), XCA_E_CHAIN
  * (res->x509_error says why), the policy error (res->policy_error, detail
- * and error_depth say which certificate and why) or XCA_E_NOMEM. */
+ * and error_depth say which certificate and why) or XCA_E_NOMEM.
+ * OpenSSL's error queue is left as it was (a refusal pushes nothing). Of
+ * several verified CAs with the same subject and key id, the one whose key
+ * signed the certificate is used. */
 int xca_trust_verify(struct xca_trust *trust, X509 *leaf, STACK_OF(X509) *untrusted,
                      int max_depth, time_t now, struct xca_chain_result *res);
 

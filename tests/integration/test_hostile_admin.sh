@@ -220,7 +220,7 @@ case_ "trailing comma" comma "'{\"commands\":[{\"command\":\"listCAs\"},]}'" 1 "
 case_ "binary bytes" binary "bytes(range(256)) * 4" 1 "$JSON_ERROR"
 case_ "invalid UTF-8 inside a string" badutf8 \
     "b'{\"commands\":[{\"command\":\"deleteDevice\",\"deviceId\":\"hx-dev\\xff\\xfe\"}]}'" 1 \
-    '^invalid identity id: deviceId$'
+    '^invalid identity id: deviceId( .*)?$'
 # These two fail today: the payload is parsed up to the end of its first
 # JSON value and the rest is ignored, so the first document runs.
 case_ "a JSON document followed by another (fails until trailing data is refused)" two-docs \
@@ -236,7 +236,7 @@ case_ "... commands is an object" cmds-obj "{'commands': {'command': 'deleteCA',
 case_ "... commands is a string" cmds-str "{'commands': 'deleteCA'}" 1 \
     '^missing or invalid argument: commands$'
 case_ "commands that are not objects" cmds-items "{'commands': [1, 'deleteCA', None, [], True]}" 5 \
-    '^missing or invalid argument: command$'
+    '^missing or invalid argument: command( .*)?$'
 xca_check "registry unchanged after the not-JSON group" unchanged json
 
 # --- Nesting and size ---------------------------------------------------------------------
@@ -258,6 +258,8 @@ case_ "1,000 failing commands in one request: 1,000 errors" many \
 xca_check "registry unchanged after the nesting and size group" unchanged size
 
 # --- Wrong types for every argument ---------------------------------------------------------
+# An error names the argument, then (README "Admin topics") the value given
+# and the rule it breaks.
 MISSING='^missing or invalid argument: '
 wrong_types() { # DESCRIPTION COMMAND ARG VALUES [BASE]
     local n
@@ -265,7 +267,7 @@ wrong_types() { # DESCRIPTION COMMAND ARG VALUES [BASE]
 WRONG_NULL = WRONG + [None]
 print(len($4))")
     case_ "$1: $2 $3 of every other type" "types-$2-$3" "$(cmds "$2" "$3" "$4" "${5:-}")" "$n" \
-        "$MISSING$3\$"
+        "$MISSING$3( .*)?\$"
 }
 CA_PEM="open('$P/hx-fresh.crt').read()"
 wrong_types uploadCA uploadCA name WRONG_NULL "{'certificate': $CA_PEM}"
@@ -294,7 +296,7 @@ wrong_types listDevices listDevices cursor WRONG_NULL
 wrong_types listDevices listDevices count "['5', True, False, [], ['x'], {}, None, 0, -1.5, 1001]"
 wrong_types listDevices listDevices deviceId WRONG_NULL
 case_ "command name of every other type" types-command \
-    "{'commands': [{'command': v, 'name': 'hx-used'} for v in WRONG_NULL]}" 9 '^missing or invalid argument: command$'
+    "{'commands': [{'command': v, 'name': 'hx-used'} for v in WRONG_NULL]}" 9 '^missing or invalid argument: command( .*)?$'
 xca_check "registry unchanged after the wrong-types group" unchanged types
 
 # --- NUL in strings and unknown commands ------------------------------------------------------
@@ -327,18 +329,18 @@ xca_check "registry unchanged after the NUL and unknown-command group" unchanged
 # --- Bad values --------------------------------------------------------------------------------
 case_ "device ids outside IoT Hub's set" bad-ids \
     "{'commands': [{'command': 'createDevice', 'deviceId': d} for d in ['a/b', 'a+b', 'a#b', 'a b', '', 'x' * 129, 'caf\\u00e9', '../x', 'a\\nb']]}" \
-    9 '^invalid identity id: deviceId$'
+    9 '^invalid identity id: deviceId( .*)?$'
 case_ "CA names outside [A-Za-z0-9._-]{1,64}" bad-names \
     "{'commands': [{'command': 'uploadCA', 'name': n, 'certificate': $CA_PEM} for n in ['a b', 'a/b', 'a*', 'x' * 65, '', 'a:b', 'a\\nb']]}" \
-    7 '^invalid name: name$'
+    7 '^invalid name: name( .*)?$'
 case_ "invalid status and authentication values" bad-values \
     "{'commands': [{'command': 'createDevice', 'deviceId': 'hx-new', 'status': 'ENABLED'}, {'command': 'createDevice', 'deviceId': 'hx-new', 'authentication': 'none'}]}" \
-    2 '^invalid (status: status|authentication type: authentication)$'
+    2 '^invalid (status: status|authentication type: authentication)( .*)?$'
 case_ "invalid thumbprints" bad-thumbs \
     "{'commands': [{'command': 'createDevice', 'deviceId': 'hx-new', 'authentication': 'selfSigned', 'primaryThumbprint': t} for t in ['xyz', 'ab' * 19, 'ab' * 33, 'g' * 64]]}" \
-    4 '^invalid thumbprint: primaryThumbprint$'
+    4 '^invalid thumbprint: primaryThumbprint( .*)?$'
 case_ "listDevices count out of range" bad-count \
-    "{'commands': [{'command': 'listDevices', 'count': c} for c in [0, -1, 1001, 1e308]]}" 4 "${MISSING}count\$"
+    "{'commands': [{'command': 'listDevices', 'count': c} for c in [0, -1, 1001, 1e308]]}" 4 "${MISSING}count must be 1–1000\$"
 xca_check "registry unchanged after the bad-values group" unchanged values
 
 # --- PEM garbage ---------------------------------------------------------------------------------

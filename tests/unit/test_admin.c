@@ -1022,6 +1022,29 @@ static void test_longest_prefix_and_identity(void **state)
 /* Requests as a whole                                                       */
 /* ------------------------------------------------------------------------ */
 
+/* One JSON document and nothing else: trailing data refuses the request
+ * before its first command runs. */
+static void test_trailing_data_refused(void **state)
+{
+  struct fx *fx = *state;
+  const char *bad[] = {
+    "{\"commands\":[{\"command\":\"createDevice\",\"deviceId\":\"t1\"}]}{\"commands\":[]}",
+    "{\"commands\":[{\"command\":\"createDevice\",\"deviceId\":\"t1\"}]} rm -rf",
+    "{\"commands\":[{\"command\":\"createDevice\",\"deviceId\":\"t1\"}]}\n]"};
+
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    run_str(fx, bad[i]);
+    assert_int_equal(nresp(fx), 1);
+    assert_string_equal(err_of(fx, 0), "invalid JSON");
+    assert_int_equal(fx->res.changed.count, 0);
+  }
+  /* Whitespace after the document is fine, and the command runs. */
+  run_str(fx, "{\"commands\":[{\"command\":\"createDevice\",\"deviceId\":\"t1\"}]} \r\n\t");
+  assert_int_equal(nresp(fx), 1);
+  assert_null(err_of(fx, 0));
+  assert_int_equal(fx->res.changed.count, 1);
+}
+
 static void test_request_errors(void **state)
 {
   struct fx *fx = *state;
@@ -1540,6 +1563,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_longest_prefix_and_identity, setup_longest_prefix,
                                     teardown),
     T(test_request_errors),
+    T(test_trailing_data_refused),
     T(test_oversize_payload),
     T(test_unknown_and_malformed_commands),
     T(test_multi_command_order_and_correlation),

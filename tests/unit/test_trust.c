@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/x509_vfy.h>
 
 #include "certinfo.h"
@@ -369,6 +371,51 @@ static void many_cas_do_not_disturb_lookup(void **state)
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
+/* A look-alike of ca: the same subject and key identifiers (copied with the
+ * extensions), but a new key that signs it. */
+static X509 *look_alike(X509 *ca)
+{
+  X509 *copy = X509_dup(ca);
+  EVP_PKEY *key = EVP_EC_gen("P-256");
+
+  assert_non_null(copy);
+  assert_non_null(key);
+  assert_int_equal(X509_set_pubkey(copy, key), 1);
+  assert_true(X509_sign(copy, key, EVP_sha256()) > 0);
+  EVP_PKEY_free(key);
+  return copy;
+}
+
+static void look_alike_ca_does_not_shadow_the_real_one(void **state)
+{
+  struct fixture *f = *state;
+  X509 *rogue = look_alike(f->root);
+  struct xca_chain_result res;
+
+  /* Added last, the rogue is the first candidate the index finds. */
+  assert_int_equal(xca_trust_put(f->trust, "root", f->root), XCA_OK);
+  assert_int_equal(xca_trust_put(f->trust, "rogue", rogue), XCA_OK);
+  assert_int_equal(verify_named(f->trust, "dev", 1, &res), XCA_OK);
+  assert_int_equal(res.anchor_count, 1);
+  assert_string_equal(res.anchors[0], "root");
+  X509_free(rogue);
+}
+
+static void refusal_leaves_openssl_error_queue_empty(void **state)
+{
+  struct fixture *f = *state;
+  X509 *rogue = look_alike(f->root);
+  struct xca_chain_result res;
+
+  /* Only the look-alike: its key did not sign int1, a signature failure. */
+  assert_int_equal(xca_trust_put(f->trust, "rogue", rogue), XCA_OK);
+  ERR_clear_error();
+  assert_int_equal(verify_named(f->trust, "dev", 1, &res), XCA_E_CHAIN);
+  assert_int_equal(res.x509_error, X509_V_ERR_CERT_SIGNATURE_FAILURE);
+  assert_int_equal(ERR_peek_error(), 0);
+  X509_free(rogue);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -381,6 +428,8 @@ int main(void)
     T(expired_leaf_refused),
     T(expired_intermediate_refused),
     T(intermediate_without_ca_flag_refused),
+    T(look_alike_ca_does_not_shadow_the_real_one),
+    T(refusal_leaves_openssl_error_queue_empty),
     T(thumbprints_list_the_verified_chain_leaf_first),
     T(thumbprints_stop_at_an_intermediate_anchor),
     T(thumbprints_null_when_refused),
