@@ -1,6 +1,6 @@
 /* admin.c - request parsing, dispatch, replies and audit lines of the admin
- * commands; the handlers live in admin_ca.c, admin_device.c and
- * admin_group.c. */
+ * commands; the handlers live in admin_ca.c, admin_device.c, admin_group.c
+ * and admin_stats.c. */
 #include "admin.h"
 
 #include <stdio.h>
@@ -10,44 +10,7 @@
 #include "admin_internal.h"
 #include "xca_err.h"
 
-#define AUDIT_FIELD_MAX 64 /* longest admin or command name an audit line shows */
-
-/* ------------------------------------------------------------------------ */
-/* String lists                                                              */
-/* ------------------------------------------------------------------------ */
-
-int xca_strlist_add(struct xca_strlist *l, const char *s)
-{
-  char *copy = strdup(s);
-
-  if (copy == NULL) {
-    return XCA_E_NOMEM;
-  }
-  if (l->count == l->cap) {
-    int cap = l->cap ? l->cap * 2 : 8;
-    char **item = realloc(l->item, (size_t)cap * sizeof(char *));
-    if (item == NULL) {
-      free(copy);
-      return XCA_E_NOMEM;
-    }
-    l->item = item;
-    l->cap = cap;
-  }
-  l->item[l->count++] = copy;
-  return XCA_OK;
-}
-
-void xca_strlist_free(struct xca_strlist *l)
-{
-  if (l == NULL) {
-    return;
-  }
-  for (int i = 0; i < l->count; i++) {
-    free(l->item[i]);
-  }
-  free(l->item);
-  memset(l, 0, sizeof(*l));
-}
+#define SHOWN_VALUE_MAX 64 /* longest bad argument value an error text quotes */
 
 void xca_admin_result_free(struct xca_admin_result *r)
 {
@@ -56,6 +19,7 @@ void xca_admin_result_free(struct xca_admin_result *r)
   }
   free(r->response);
   xca_strlist_free(&r->audit);
+  free(r->records);
   xca_strlist_free(&r->changed);
   memset(r, 0, sizeof(*r));
 }
@@ -84,11 +48,20 @@ int xca_admin__arg_str(struct xca_admin_cmd *c, const char *name, int required,
     return XCA_OK;
   }
   if (!cJSON_IsString(item) || item->valuestring == NULL) {
-    c->bad_arg = name;
-    return XCA_E_MISSING_ARG;
+    return xca_admin__bad_arg(c, XCA_E_MISSING_ARG, name, NULL,
+                              item != NULL ? "must be a string" : NULL);
   }
   *out = item->valuestring;
   return XCA_OK;
+}
+
+int xca_admin__bad_arg(struct xca_admin_cmd *c, int err, const char *name, const char *value,
+                       const char *rule)
+{
+  c->bad_arg = name;
+  c->bad_value = value;
+  c->rule = rule;
+  return err;
 }
 
 int xca_admin__add_str(cJSON *obj, const char *name, const char *value)
@@ -114,97 +87,32 @@ int xca_admin__add_num(cJSON *obj, const char *name, double value)
   return cJSON_AddNumberToObject(obj, name, value) ? XCA_OK : XCA_E_NOMEM;
 }
 
-int xca_admin__key(const struct xca_admin_cmd *c, const char *kind, const char *id, char *buf)
+int xca_admin__key(const struct xca_admin_cmd *c, enum xca_key_kind kind, const char *name,
+                   char key[XCA_KEY_MAX])
 {
-  int n = snprintf(buf, XCA_ADMIN_KEY_MAX, "%s%s%s", c->ctx->reg->prefix, kind, id);
-  return (n < 0 || n >= XCA_ADMIN_KEY_MAX) ? XCA_E_INVAL : XCA_OK;
+  return xca_registry_key(c->ctx->reg, kind, name, key);
 }
 
-int xca_admin__changed(struct xca_admin_cmd *c, const char *kind, const char *id)
+int xca_admin__changed(struct xca_admin_cmd *c, enum xca_key_kind kind, const char *name)
 {
-  char key[XCA_ADMIN_KEY_MAX];
+  char key[XCA_KEY_UNPREFIXED_MAX];
+  int rc = xca_registry_key_unprefixed(kind, name, key);
 
-  snprintf(key, sizeof(key), "%s%s", kind, id);
-  return xca_strlist_add(c->changed, key);
+  return rc == XCA_OK ? xca_strlist_add(c->changed, key) : rc;
 }
 
-void xca_admin__target(struct xca_admin_cmd *c, const char *kind, const char *id)
+void xca_admin__target(struct xca_admin_cmd *c, enum xca_key_kind kind, const char *name)
 {
-  snprintf(c->target, sizeof(c->target), "%s%s", kind, id);
+  xca_registry_key_unprefixed(kind, name, c->target); /* "" (shown as "-") if it fails */
 }
 
-/* Append s to buf at *pos with Redis glob metacharacters escaped. */
-static int glob_append(char *buf, size_t *pos, const char *s, int escape)
+int xca_admin__names(struct xca_admin_cmd *c, enum xca_key_kind kind, int max,
+                     struct xca_strlist *names)
 {
-  for (; s != NULL && *s != '\0'; s++) {
-    if (escape && strchr("*?[]\\", *s) != NULL) {
-      if (*pos + 1 >= XCA_ADMIN_KEY_MAX) {
-        return XCA_E_INVAL;
-      }
-      buf[(*pos)++] = '\\';
-    }
-    if (*pos + 1 >= XCA_ADMIN_KEY_MAX) {
-      return XCA_E_INVAL;
-    }
-    buf[(*pos)++] = *s;
-  }
-  buf[*pos] = '\0';
-  return XCA_OK;
-}
+  int rc = xca_registry_scan_all(c->ctx->reg, kind, NULL, 500, xca_ca_name_valid, max, names);
 
-int xca_admin__pattern(const struct xca_admin_cmd *c, const char *kind, const char *id,
-                       const char *suffix, char *buf)
-{
-  size_t pos = 0;
-
-  buf[0] = '\0';
-  if (glob_append(buf, &pos, c->ctx->reg->prefix, 1) != XCA_OK ||
-      glob_append(buf, &pos, kind, 1) != XCA_OK || glob_append(buf, &pos, id, 1) != XCA_OK ||
-      glob_append(buf, &pos, suffix, 0) != XCA_OK) {
-    return XCA_E_INVAL;
-  }
-  return XCA_OK;
-}
-
-void xca_admin__free_keys(char **keys, int n)
-{
-  if (keys == NULL) {
-    return;
-  }
-  for (int i = 0; i < n; i++) {
-    free(keys[i]);
-  }
-  free(keys);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-int xca_admin__names(struct xca_admin_cmd *c, const char *kind, int max, struct xca_strlist *names)
-{
-  const struct xca_kv *kv = &c->ctx->reg->kv;
-  size_t skip = strlen(c->ctx->reg->prefix) + strlen(kind);
-  unsigned long long cursor = 0;
-  char match[XCA_ADMIN_KEY_MAX];
-  int rc = xca_admin__pattern(c, kind, NULL, "*", match);
-
-  do {
-    char **keys = NULL;
-    int n = 0;
-    if (rc == XCA_OK) {
-      rc = kv->ops->scan(kv->impl, match, &cursor, 500, &keys, &n);
-    }
-    for (int i = 0; rc == XCA_OK && i < n && names->count < max; i++) {
-      if (strlen(keys[i]) > skip && xca_ca_name_valid(keys[i] + skip)) {
-        rc = xca_strlist_add(names, keys[i] + skip);
-      }
-    }
-    xca_admin__free_keys(keys, n);
-  } while (rc == XCA_OK && cursor != 0 && names->count < max);
-  if (rc == XCA_OK && names->count > 1) {
-    qsort(names->item, (size_t)names->count, sizeof(char *), cmp_str);
+  if (rc == XCA_OK) {
+    xca_strlist_sort(names);
   }
   return rc;
 }
@@ -233,6 +141,7 @@ static const struct {
   {"listEnrollmentGroups", xca_admin__list_groups},
   {"updateEnrollmentGroup", xca_admin__update_group},
   {"deleteEnrollmentGroup", xca_admin__delete_group},
+  {"getStats", xca_admin__get_stats},
 };
 
 static xca_admin_handler_fn find_handler(const char *name)
@@ -245,14 +154,36 @@ static xca_admin_handler_fn find_handler(const char *name)
   return NULL;
 }
 
-/* The reply's error text: contextual for not-found/exists, bad arguments
- * and what a refused certificate breaks. */
-static void error_text(const struct xca_admin_cmd *c, int rc, char *buf, size_t len)
+/* Write " '<value>'" into buf for an error text: the value as given, with
+ * control and non-ASCII bytes shown as '?' (the text reaches the audit log
+ * too) and cut after SHOWN_VALUE_MAX characters; "" when value is NULL. */
+static void shown_value(const char *value, char *buf, size_t len)
+{
+  char safe[SHOWN_VALUE_MAX + 1];
+
+  if (value == NULL) {
+    buf[0] = '\0';
+    return;
+  }
+  xca_log_sanitize(value, safe, sizeof(safe));
+  snprintf(buf, len, " '%s%s'", safe, strlen(value) > SHOWN_VALUE_MAX ? "..." : "");
+}
+
+/* The error text: contextual for not-found/exists, bad arguments and what
+ * a refused certificate breaks. For the reply (for_reply = 1) a bad
+ * argument is named with the value given and the rule it breaks; the audit
+ * line names the argument only, so that it never holds request text. */
+static void error_text(const struct xca_admin_cmd *c, int rc, int for_reply, char *buf,
+                       size_t len)
 {
   if ((rc == XCA_E_NOT_FOUND || rc == XCA_E_EXISTS) && c->what != NULL) {
     snprintf(buf, len, "%s %s", c->what, xca_strerror(rc));
   } else if (c->bad_arg != NULL) {
-    snprintf(buf, len, "%s: %s", xca_strerror(rc), c->bad_arg);
+    char value[SHOWN_VALUE_MAX + 8];
+    const char *rule = for_reply && c->rule != NULL ? c->rule : NULL;
+    shown_value(for_reply ? c->bad_value : NULL, value, sizeof(value));
+    snprintf(buf, len, "%s: %s%s%s%s", xca_strerror(rc), c->bad_arg, value, rule ? " " : "",
+             rule ? rule : "");
   } else if (c->detail[0] != '\0') {
     snprintf(buf, len, "%s (%s)", xca_strerror(rc), c->detail);
   } else {
@@ -260,37 +191,52 @@ static void error_text(const struct xca_admin_cmd *c, int rc, char *buf, size_t 
   }
 }
 
-/* Copy s into buf for a log line: printable ASCII other than space and '"'
- * is kept, anything else becomes '?', and at most max characters are kept,
- * so request text can never forge or break a log line. */
-static void log_safe(const char *s, char *buf, size_t len, size_t max)
+/* The audit facts of one command, as its line shows them. */
+static void audit_record(struct xca_admin_audit *rec, const char *admin, const char *command,
+                         const struct xca_admin_cmd *c, const char *error)
 {
-  size_t n = 0;
-
-  if (s == NULL || *s == '\0') {
-    s = "-";
+  /* Request text can neither forge nor break the line (rec's fields cut
+   * names to 64 characters). */
+  xca_log_sanitize_word(admin, rec->admin, sizeof(rec->admin));
+  xca_log_sanitize_word(command, rec->command, sizeof(rec->command));
+  snprintf(rec->target, sizeof(rec->target), "%s", c->target[0] ? c->target : "-");
+  snprintf(rec->detail, sizeof(rec->detail), "%s", c->audit_extra ? c->audit_extra : "");
+  if (error != NULL) {
+    snprintf(rec->result, sizeof(rec->result), "error (%s)", error);
+  } else {
+    snprintf(rec->result, sizeof(rec->result), "ok");
   }
-  for (; *s != '\0' && n + 1 < len && n < max; s++) {
-    buf[n++] = (*s > ' ' && *s < 0x7f && *s != '"') ? *s : '?';
-  }
-  buf[n] = '\0';
 }
 
-/* Append the audit line of one command to out->audit. */
+/* Keep rec at out->records[out->audit.count - 1]. */
+static int keep_record(struct xca_admin_result *out, const struct xca_admin_audit *rec)
+{
+  int n = out->audit.count;
+  struct xca_admin_audit *grown = realloc(out->records, (size_t)n * sizeof(*grown));
+
+  if (grown == NULL) {
+    return XCA_E_NOMEM;
+  }
+  out->records = grown;
+  out->records[n - 1] = *rec;
+  return XCA_OK;
+}
+
+/* Append the audit line of one command to out->audit, and its facts to
+ * out->records. */
 static int audit(struct xca_admin_result *out, const char *admin, const char *command,
                  const struct xca_admin_cmd *c, const char *error)
 {
-  char who[AUDIT_FIELD_MAX + 1];
-  char cmd[AUDIT_FIELD_MAX + 1];
+  struct xca_admin_audit rec;
   char line[1024];
+  int rc;
 
-  log_safe(admin, who, sizeof(who), AUDIT_FIELD_MAX);
-  log_safe(command, cmd, sizeof(cmd), AUDIT_FIELD_MAX);
-  snprintf(line, sizeof(line), "admin=%s command=%s target=%s%s%s result=%s%s%s%s", who, cmd,
-           c->target[0] ? c->target : "-", c->audit_extra ? " " : "",
-           c->audit_extra ? c->audit_extra : "", error ? "error" : "ok", error ? " (" : "",
-           error ? error : "", error ? ")" : "");
-  return xca_strlist_add(&out->audit, line);
+  audit_record(&rec, admin, command, c, error);
+  snprintf(line, sizeof(line), "admin=%s command=%s target=%s%s%s result=%s", rec.admin,
+           rec.command, rec.target, rec.detail[0] ? " " : "", rec.detail, rec.result);
+  /* On failure the whole result is released (xca_admin_handle). */
+  rc = xca_strlist_add(&out->audit, line);
+  return rc == XCA_OK ? keep_record(out, &rec) : rc;
 }
 
 /* Add the response object of one command to responses. */
@@ -331,6 +277,7 @@ static int run_command(const struct xca_admin_ctx *ctx, const cJSON *item, const
   const char *command = cJSON_IsString(name) ? name->valuestring : NULL;
   xca_admin_handler_fn fn = find_handler(command);
   char error[256];
+  char audit_error[256];
   int rc;
 
   c.data = cJSON_CreateObject();
@@ -344,14 +291,16 @@ static int run_command(const struct xca_admin_ctx *ctx, const cJSON *item, const
     rc = fn ? fn(&c) : XCA_E_UNKNOWN_COMMAND;
   }
   if (rc != XCA_OK) {
-    error_text(&c, rc, error, sizeof(error));
+    error_text(&c, rc, 1, error, sizeof(error));
+    error_text(&c, rc, 0, audit_error, sizeof(audit_error));
   }
   int rrc = respond(responses, command, &c, rc != XCA_OK ? error : NULL,
                     cJSON_GetObjectItemCaseSensitive(item, "correlationData"));
   cJSON_Delete(c.data);
   if (rrc == XCA_OK) {
     /* An unknown command name is not echoed: it could be anything pasted. */
-    rrc = audit(out, admin, fn != NULL ? command : "unknown", &c, rc != XCA_OK ? error : NULL);
+    rrc = audit(out, admin, fn != NULL ? command : "unknown", &c,
+                rc != XCA_OK ? audit_error : NULL);
   }
   return rrc;
 }
@@ -363,7 +312,7 @@ static int request_error(cJSON *responses, const char *admin, int err, const cha
   struct xca_admin_cmd c = {.bad_arg = bad_arg};
   char error[128];
 
-  error_text(&c, err, error, sizeof(error));
+  error_text(&c, err, 1, error, sizeof(error));
   if (respond(responses, NULL, &c, error, NULL) != XCA_OK) {
     return XCA_E_NOMEM;
   }
@@ -403,6 +352,18 @@ static int json_has_nul_string(const char *text, size_t len)
 }
 
 /* Run every command of the parsed request, or answer why none can run. */
+/* Return 1 when nothing but whitespace (as cJSON counts it: bytes up to
+ * 0x20) follows end in the len bytes at payload. */
+static int only_whitespace_after(const char *payload, size_t len, const char *end)
+{
+  for (const char *p = end; p < payload + len; p++) {
+    if ((unsigned char)*p > 0x20) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
 static int run_request(const struct xca_admin_ctx *ctx, const char *payload, size_t len,
                        const char *admin, cJSON *responses, struct xca_admin_result *out)
 {
@@ -416,6 +377,12 @@ static int run_request(const struct xca_admin_ctx *ctx, const char *payload, siz
     return request_error(responses, admin, XCA_E_TOO_LARGE, NULL, out);
   }
   tree = cJSON_ParseWithLengthOpts(payload, len, &end, 0);
+  if (tree != NULL && !only_whitespace_after(payload, len, end)) {
+    /* One JSON document and nothing else: "{...}{...}" or "{...} junk"
+     * is not a request, so not even its first part runs. */
+    cJSON_Delete(tree);
+    tree = NULL;
+  }
   if (tree == NULL) {
     return request_error(responses, admin, XCA_E_JSON, NULL, out);
   }

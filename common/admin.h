@@ -1,14 +1,16 @@
-/* admin.h - the admin commands of $CONTROL/x509ca/v1 (INTERFACE.md §6).
+/* admin.h - the admin commands of $CONTROL/x509ca/v1 (README "Admin topics").
  *
  * One call handles one request payload: it parses
  *   {"commands":[{"command":"<name>", ...args, "correlationData":"..."}]}
  * runs each command in order against the registry (the xca_kv seam, schema
- * of INTERFACE.md §7) and produces
+ * of README "The registry in Redis") and produces
  *   {"responses":[{"command":"<name>", "data":{...}, "correlationData":"..."}]}
  * with "error":"<reason>" instead of "data" for a command that failed. It
  * also yields one audit line per command (who, command, target, result; no
  * certificate, key or verification code in them) and the registry keys that
  * changed, so the broker can react at once. No Mosquitto dependency.
+ *
+ * getStats returns ctx->stats, keyed by their $SYS suffix.
  *
  * Arguments beyond the contract (documented in README.md):
  *   listDevices  "cursor" (string, "0" or absent = start), "count" (1..1000,
@@ -36,6 +38,8 @@
 
 #include "config.h"
 #include "registry.h"
+#include "stats.h"
+#include "strlist.h"
 
 /* Wall clock in unix seconds; injectable for tests. */
 typedef time_t (*xca_admin_clock_fn)(void *arg);
@@ -46,13 +50,17 @@ struct xca_admin_ctx {
                                      min_rsa_bits */
   xca_admin_clock_fn now;         /* NULL = time(NULL) */
   void *now_arg;                  /* passed to now */
+  const struct xca_stats *stats;  /* borrowed: what getStats returns (NULL: it fails) */
 };
 
-/* A growable list of owned strings. */
-struct xca_strlist {
-  char **item;
-  int count;
-  int cap;
+/* The facts of one audit line, each as the line shows it (sanitised,
+ * secrets masked). */
+struct xca_admin_audit {
+  char admin[65];   /* the admin user, "-" when unknown */
+  char command[65]; /* the command, "unknown" for a name not in the table, "-" for none */
+  char target[300]; /* "ca:<name>", "device:<id>", or "-" */
+  char detail[64];  /* masked extras ("verificationCode=*****"), "" when none */
+  char result[300]; /* "ok" or "error (<reason>)" */
 };
 
 /* What one request produced; release with xca_admin_result_free. */
@@ -60,6 +68,7 @@ struct xca_admin_result {
   char *response;            /* the JSON reply, NUL-terminated */
   size_t response_len;       /* strlen(response) */
   struct xca_strlist audit;  /* one line per command (or one for a bad payload) */
+  struct xca_admin_audit *records; /* the same, as fields: records[i] is audit.item[i] */
   struct xca_strlist changed; /* changed keys without the prefix: "ca:n", "device:d[/m]" */
 };
 
@@ -77,11 +86,5 @@ int xca_admin_handle(const struct xca_admin_ctx *ctx, const char *payload, size_
 
 /* Release everything r holds and zero it. NULL-safe. */
 void xca_admin_result_free(struct xca_admin_result *r);
-
-/* Append a copy of s to l. Returns XCA_OK or XCA_E_NOMEM (l unchanged). */
-int xca_strlist_add(struct xca_strlist *l, const char *s);
-
-/* Release every string and the array, and zero l. NULL-safe. */
-void xca_strlist_free(struct xca_strlist *l);
 
 #endif

@@ -1,5 +1,5 @@
 /* admin_ca.c - the CA commands: uploadCA, generateVerificationCode,
- * verifyCA, getCA, listCAs, deleteCA. Schema: INTERFACE.md §7. */
+ * verifyCA, getCA, listCAs, deleteCA. Schema: README "The registry in Redis". */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,15 +18,12 @@
 #define LIST_CAS_MAX 10000               /* listCAs stops here */
 #define MASKED_CODE "verificationCode=*****"
 
-/* The fields getCA shows besides name and status, in reply order. */
-static const char *const ca_info_fields[] = {"subject", "thumbprint", "notAfter"};
-
 /* ------------------------------------------------------------------------ */
 /* Shared steps                                                              */
 /* ------------------------------------------------------------------------ */
 
 /* Read and check the "name" argument; set the audit target and key. */
-static int ca_name_arg(struct xca_admin_cmd *c, const char **name, char key[XCA_ADMIN_KEY_MAX])
+static int ca_name_arg(struct xca_admin_cmd *c, const char **name, char key[XCA_KEY_MAX])
 {
   int rc = xca_admin__arg_str(c, "name", 1, name);
 
@@ -34,26 +31,23 @@ static int ca_name_arg(struct xca_admin_cmd *c, const char **name, char key[XCA_
     return rc;
   }
   if (!xca_ca_name_valid(*name)) {
-    c->bad_arg = "name";
-    return XCA_E_BAD_NAME;
+    return xca_admin__bad_arg(c, XCA_E_BAD_NAME, "name", *name, XCA_CA_NAME_RULE);
   }
   c->what = "CA";
-  xca_admin__target(c, "ca:", *name);
-  return xca_admin__key(c, "ca:", *name, key);
+  xca_admin__target(c, XCA_KEY_CA, *name);
+  return xca_admin__key(c, XCA_KEY_CA, *name, key);
 }
 
-/* Read the CA's hash into *f (caller frees). */
-static int ca_read(struct xca_admin_cmd *c, const char *key, struct xca_fields *f)
+/* Read the CA name into *rec (caller frees). */
+static int ca_read(struct xca_admin_cmd *c, const char *name, struct xca_ca_rec *rec)
 {
-  const struct xca_kv *kv = &c->ctx->reg->kv;
-  return kv->ops->hgetall(kv->impl, key, f);
+  return xca_registry_get_ca(c->ctx->reg, name, rec);
 }
 
 /* The status as shown: only "verified" is verified (fails closed). */
-static const char *ca_status(const struct xca_fields *f)
+static const char *ca_status(const struct xca_ca_rec *rec)
 {
-  const char *s = xca_fields_get(f, "status");
-  return (s != NULL && strcmp(s, "verified") == 0) ? "verified" : "unverified";
+  return rec->verified ? "verified" : "unverified";
 }
 
 /* Parse a PEM argument as exactly one certificate. Private keys are refused
@@ -101,15 +95,21 @@ static int new_code(struct xca_admin_cmd *c, struct xca_fields *f)
 }
 
 /* Add name, status, subject, thumbprint, notAfter of a stored CA to obj. */
-static int ca_info(cJSON *obj, const char *name, const struct xca_fields *f)
+static int ca_info(cJSON *obj, const char *name, const struct xca_ca_rec *rec)
 {
   int rc = xca_admin__add_str(obj, "name", name);
 
   if (rc == XCA_OK) {
-    rc = xca_admin__add_str(obj, "status", ca_status(f));
+    rc = xca_admin__add_str(obj, "status", ca_status(rec));
   }
-  for (size_t i = 0; rc == XCA_OK && i < sizeof(ca_info_fields) / sizeof(ca_info_fields[0]); i++) {
-    rc = xca_admin__add_str(obj, ca_info_fields[i], xca_fields_get(f, ca_info_fields[i]));
+  if (rc == XCA_OK) {
+    rc = xca_admin__add_str(obj, "subject", rec->subject);
+  }
+  if (rc == XCA_OK) {
+    rc = xca_admin__add_str(obj, "thumbprint", rec->thumbprint);
+  }
+  if (rc == XCA_OK) {
+    rc = xca_admin__add_str(obj, "notAfter", rec->not_after);
   }
   return rc;
 }
@@ -183,9 +183,9 @@ static int ca_fields(X509 *cert, struct xca_fields *f)
 int xca_admin__upload_ca(struct xca_admin_cmd *c)
 {
   const struct xca_kv *kv = &c->ctx->reg->kv;
-  char key[XCA_ADMIN_KEY_MAX];
+  char key[XCA_KEY_MAX];
   const char *name;
-  struct xca_fields f = {0};
+  struct xca_ca_rec rec = {0};
   X509 *cert = NULL;
   int rc = ca_name_arg(c, &name, key);
 
@@ -196,22 +196,23 @@ int xca_admin__upload_ca(struct xca_admin_cmd *c)
     rc = check_ca_cert(c, cert);
   }
   if (rc == XCA_OK) {
-    rc = ca_fields(cert, &f);
+    rc = ca_fields(cert, &rec.fields);
+    xca_ca_rec_parse(&rec);
   }
   if (rc == XCA_OK) {
-    rc = ca_info(c->data, name, &f);
+    rc = ca_info(c->data, name, &rec);
   }
   if (rc == XCA_OK) {
-    rc = new_code(c, &f);
+    rc = new_code(c, &rec.fields);
   }
   if (rc == XCA_OK) {
-    rc = kv->ops->create(kv->impl, key, &f);
+    rc = kv->ops->create(kv->impl, key, &rec.fields);
   }
   if (rc == XCA_OK) {
-    rc = xca_admin__changed(c, "ca:", name);
+    rc = xca_admin__changed(c, XCA_KEY_CA, name);
   }
   X509_free(cert);
-  xca_fields_free(&f);
+  xca_ca_rec_free(&rec);
   return rc;
 }
 
@@ -222,17 +223,17 @@ int xca_admin__upload_ca(struct xca_admin_cmd *c)
 int xca_admin__generate_code(struct xca_admin_cmd *c)
 {
   const struct xca_kv *kv = &c->ctx->reg->kv;
-  char key[XCA_ADMIN_KEY_MAX];
+  char key[XCA_KEY_MAX];
   const char *name;
-  struct xca_fields cur = {0};
+  struct xca_ca_rec cur = {0};
   struct xca_fields set = {0};
   int rc = ca_name_arg(c, &name, key);
 
   if (rc == XCA_OK) {
-    rc = ca_read(c, key, &cur);
+    rc = ca_read(c, name, &cur);
   }
   /* A verified CA's code could never be used: verifyCA refuses it. */
-  if (rc == XCA_OK && strcmp(ca_status(&cur), "verified") == 0) {
+  if (rc == XCA_OK && cur.verified) {
     rc = XCA_E_ALREADY_VERIFIED;
   }
   if (rc == XCA_OK) {
@@ -245,9 +246,9 @@ int xca_admin__generate_code(struct xca_admin_cmd *c)
     rc = kv->ops->update(kv->impl, key, NULL, NULL, &set, NULL, 0);
   }
   if (rc == XCA_OK) {
-    rc = xca_admin__changed(c, "ca:", name);
+    rc = xca_admin__changed(c, XCA_KEY_CA, name);
   }
-  xca_fields_free(&cur);
+  xca_ca_rec_free(&cur);
   xca_fields_free(&set);
   return rc;
 }
@@ -257,31 +258,27 @@ int xca_admin__generate_code(struct xca_admin_cmd *c)
 /* ------------------------------------------------------------------------ */
 
 /* The CA must be unverified with a live (unexpired) code; *code borrows it. */
-static int live_code(struct xca_admin_cmd *c, const struct xca_fields *f, const char **code)
+static int live_code(struct xca_admin_cmd *c, const struct xca_ca_rec *rec, const char **code)
 {
-  const char *expiry = xca_fields_get(f, "verificationCodeExpiry");
-  char *end = NULL;
-  long long exp = expiry ? strtoll(expiry, &end, 10) : 0;
-
-  if (strcmp(ca_status(f), "verified") == 0) {
+  if (rec->verified) {
     return XCA_E_ALREADY_VERIFIED;
   }
-  *code = xca_fields_get(f, "verificationCode");
+  *code = rec->code;
   if (*code == NULL || **code == '\0') {
     return XCA_E_NO_CODE;
   }
-  /* An unreadable expiry counts as expired. */
-  if (end == NULL || end == expiry || *end != '\0' || (long long)xca_admin__now(c) >= exp) {
+  /* An unreadable expiry has always expired (xca_ca_rec_parse). */
+  if ((long long)xca_admin__now(c) >= rec->code_expiry) {
     return XCA_E_CODE_EXPIRED;
   }
   return XCA_OK;
 }
 
 /* The proof of possession: CN = code, signed by the CA's key, valid now. */
-static int check_proof(struct xca_admin_cmd *c, const struct xca_fields *f, X509 *proof,
+static int check_proof(struct xca_admin_cmd *c, const struct xca_ca_rec *rec, X509 *proof,
                        const char *code)
 {
-  const char *pem = xca_fields_get(f, "certificate");
+  const char *pem = rec->certificate;
   char cn[XCA_CN_MAX];
   X509 *ca = NULL;
   int rc;
@@ -290,7 +287,7 @@ static int check_proof(struct xca_admin_cmd *c, const struct xca_fields *f, X509
     return XCA_E_CODE_MISMATCH;
   }
   if (pem == NULL || xca_cert_from_pem(pem, strlen(pem), &ca) != XCA_OK) {
-    return XCA_E_REGISTRY; /* the stored CA certificate is unusable */
+    return XCA_E_REGISTRY_UNAVAILABLE; /* the stored CA certificate is unusable */
   }
   rc = xca_cert_signed_by(proof, ca) ? XCA_OK : XCA_E_SIGNATURE;
   if (rc == XCA_OK && !xca_cert_time_valid(proof, xca_admin__now(c))) {
@@ -326,31 +323,31 @@ static int consume_code(struct xca_admin_cmd *c, const char *key, const char *co
 
 int xca_admin__verify_ca(struct xca_admin_cmd *c)
 {
-  char key[XCA_ADMIN_KEY_MAX];
+  char key[XCA_KEY_MAX];
   const char *name;
   const char *code = NULL;
-  struct xca_fields f = {0};
+  struct xca_ca_rec rec = {0};
   X509 *proof = NULL;
   int rc = ca_name_arg(c, &name, key);
 
   c->audit_extra = MASKED_CODE;
   if (rc == XCA_OK) {
-    rc = ca_read(c, key, &f);
+    rc = ca_read(c, name, &rec);
   }
   if (rc == XCA_OK) {
-    rc = live_code(c, &f, &code);
+    rc = live_code(c, &rec, &code);
   }
   if (rc == XCA_OK) {
     rc = cert_arg(c, &proof);
   }
   if (rc == XCA_OK) {
-    rc = check_proof(c, &f, proof, code);
+    rc = check_proof(c, &rec, proof, code);
   }
   if (rc == XCA_OK) {
     rc = consume_code(c, key, code);
   }
   if (rc == XCA_OK) {
-    rc = xca_admin__changed(c, "ca:", name);
+    rc = xca_admin__changed(c, XCA_KEY_CA, name);
   }
   if (rc == XCA_OK) {
     rc = xca_admin__add_str(c->data, "name", name);
@@ -359,7 +356,7 @@ int xca_admin__verify_ca(struct xca_admin_cmd *c)
     rc = xca_admin__add_str(c->data, "status", "verified");
   }
   X509_free(proof);
-  xca_fields_free(&f);
+  xca_ca_rec_free(&rec);
   return rc;
 }
 
@@ -369,28 +366,28 @@ int xca_admin__verify_ca(struct xca_admin_cmd *c)
 
 int xca_admin__get_ca(struct xca_admin_cmd *c)
 {
-  char key[XCA_ADMIN_KEY_MAX];
+  char key[XCA_KEY_MAX];
   const char *name;
-  struct xca_fields f = {0};
+  struct xca_ca_rec rec = {0};
   int rc = ca_name_arg(c, &name, key);
 
   if (rc == XCA_OK) {
-    rc = ca_read(c, key, &f);
+    rc = ca_read(c, name, &rec);
   }
   if (rc == XCA_OK) {
-    rc = ca_info(c->data, name, &f);
+    rc = ca_info(c->data, name, &rec);
   }
   if (rc == XCA_OK) {
-    rc = xca_admin__add_str(c->data, "certificate", xca_fields_get(&f, "certificate"));
+    rc = xca_admin__add_str(c->data, "certificate", rec.certificate);
   }
-  xca_fields_free(&f);
+  xca_ca_rec_free(&rec);
   return rc;
 }
 
 int xca_admin__delete_ca(struct xca_admin_cmd *c)
 {
   const struct xca_kv *kv = &c->ctx->reg->kv;
-  char key[XCA_ADMIN_KEY_MAX];
+  char key[XCA_KEY_MAX];
   const char *name;
   int rc = ca_name_arg(c, &name, key);
 
@@ -398,7 +395,7 @@ int xca_admin__delete_ca(struct xca_admin_cmd *c)
     rc = kv->ops->del(kv->impl, key);
   }
   if (rc == XCA_OK) {
-    rc = xca_admin__changed(c, "ca:", name);
+    rc = xca_admin__changed(c, XCA_KEY_CA, name);
   }
   return rc;
 }
@@ -410,14 +407,10 @@ int xca_admin__delete_ca(struct xca_admin_cmd *c)
 /* Append one CA's summary to arr; a CA deleted meanwhile is skipped. */
 static int list_one(struct xca_admin_cmd *c, const char *name, cJSON *arr)
 {
-  char key[XCA_ADMIN_KEY_MAX];
-  struct xca_fields f = {0};
+  struct xca_ca_rec rec = {0};
   cJSON *obj;
-  int rc = xca_admin__key(c, "ca:", name, key);
+  int rc = ca_read(c, name, &rec);
 
-  if (rc == XCA_OK) {
-    rc = ca_read(c, key, &f);
-  }
   if (rc == XCA_E_NOT_FOUND) {
     return XCA_OK;
   }
@@ -425,9 +418,9 @@ static int list_one(struct xca_admin_cmd *c, const char *name, cJSON *arr)
     rc = xca_admin__append_object(arr, &obj);
   }
   if (rc == XCA_OK) {
-    rc = ca_info(obj, name, &f);
+    rc = ca_info(obj, name, &rec);
   }
-  xca_fields_free(&f);
+  xca_ca_rec_free(&rec);
   return rc;
 }
 
@@ -435,7 +428,7 @@ int xca_admin__list_cas(struct xca_admin_cmd *c)
 {
   struct xca_strlist names = {0};
   cJSON *arr = cJSON_AddArrayToObject(c->data, "cas");
-  int rc = arr ? xca_admin__names(c, "ca:", LIST_CAS_MAX, &names) : XCA_E_NOMEM;
+  int rc = arr ? xca_admin__names(c, XCA_KEY_CA, LIST_CAS_MAX, &names) : XCA_E_NOMEM;
 
   for (int i = 0; rc == XCA_OK && i < names.count; i++) {
     rc = list_one(c, names.item[i], arr);

@@ -1,5 +1,5 @@
 /* admin_device.c - the identity commands: createDevice, getDevice,
- * updateDevice, deleteDevice, listDevices. Schema: INTERFACE.md §7. */
+ * updateDevice, deleteDevice, listDevices. Schema: README "The registry in Redis". */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +12,10 @@
 #define LIST_COUNT_MAX 1000
 #define LIST_STEPS_MAX 16 /* SCAN steps per listDevices page: bounds one call's work */
 #define CURSOR_MAX 32
+#define STR(x) #x
+#define XSTR(x) STR(x)
+#define COUNT_RULE "must be 1\u2013" XSTR(LIST_COUNT_MAX)
+#define THUMB_RULE "must be 40 (SHA-1) or 64 (SHA-256) hex digits, ':' allowed"
 
 static const char *const thumb_names[2] = {"primaryThumbprint", "secondaryThumbprint"};
 
@@ -29,30 +33,28 @@ struct dev_settings {
 
 /* Read deviceId and optional moduleId into id; set the audit target, the
  * noun of not-found errors and the registry key. */
-static int ident_arg(struct xca_admin_cmd *c, struct xca_ident *id, char key[XCA_ADMIN_KEY_MAX])
+static int ident_arg(struct xca_admin_cmd *c, struct xca_ident *id, char key[XCA_KEY_MAX])
 {
   const char *device;
   const char *module = NULL;
   int rc = xca_admin__arg_str(c, "deviceId", 1, &device);
 
   if (rc == XCA_OK && !xca_id_valid(device)) {
-    c->bad_arg = "deviceId";
-    rc = XCA_E_BAD_ID;
+    rc = xca_admin__bad_arg(c, XCA_E_BAD_ID, "deviceId", device, XCA_ID_RULE);
   }
   if (rc == XCA_OK && !cJSON_IsNull(xca_admin__arg(c, "moduleId"))) {
     rc = xca_admin__arg_str(c, "moduleId", 0, &module);
   }
   if (rc == XCA_OK && module != NULL && !xca_id_valid(module)) {
-    c->bad_arg = "moduleId";
-    rc = XCA_E_BAD_ID;
+    rc = xca_admin__bad_arg(c, XCA_E_BAD_ID, "moduleId", module, XCA_ID_RULE);
   }
   if (rc != XCA_OK) {
     return rc;
   }
   xca_ident_make(device, module, id);
   c->what = xca_ident_is_module(id) ? "module" : "device";
-  xca_admin__target(c, "device:", id->full);
-  return xca_admin__key(c, "device:", id->full, key);
+  xca_admin__target(c, XCA_KEY_DEVICE, id->full);
+  return xca_admin__key(c, XCA_KEY_DEVICE, id->full, key);
 }
 
 /* Read one thumbprint argument: absent, null or "" (remove), or a valid one. */
@@ -67,14 +69,14 @@ static int thumb_arg(struct xca_admin_cmd *c, int i, struct dev_settings *s)
   if (cJSON_IsNull(item) || (cJSON_IsString(item) && item->valuestring[0] == '\0')) {
     return XCA_OK;
   }
-  c->bad_arg = thumb_names[i];
   if (!cJSON_IsString(item)) {
-    return XCA_E_MISSING_ARG;
+    return xca_admin__bad_arg(c, XCA_E_MISSING_ARG, thumb_names[i], NULL,
+                              "must be a string or null");
   }
   if (xca_thumbprint_normalize(item->valuestring, s->thumb[i]) != XCA_OK) {
-    return XCA_E_BAD_THUMBPRINT;
+    return xca_admin__bad_arg(c, XCA_E_BAD_THUMBPRINT, thumb_names[i], item->valuestring,
+                              THUMB_RULE);
   }
-  c->bad_arg = NULL;
   return XCA_OK;
 }
 
@@ -85,16 +87,16 @@ static int settings_arg(struct xca_admin_cmd *c, struct dev_settings *s)
 
   if (rc == XCA_OK && s->status != NULL && strcmp(s->status, "enabled") != 0 &&
       strcmp(s->status, "disabled") != 0) {
-    c->bad_arg = "status";
-    rc = XCA_E_BAD_STATUS;
+    rc = xca_admin__bad_arg(c, XCA_E_BAD_STATUS, "status", s->status,
+                            "must be enabled or disabled");
   }
   if (rc == XCA_OK) {
     rc = xca_admin__arg_str(c, "authentication", 0, &s->auth);
   }
   if (rc == XCA_OK && s->auth != NULL && strcmp(s->auth, "certificateAuthority") != 0 &&
       strcmp(s->auth, "selfSigned") != 0) {
-    c->bad_arg = "authentication";
-    rc = XCA_E_BAD_AUTH_TYPE;
+    rc = xca_admin__bad_arg(c, XCA_E_BAD_AUTH_TYPE, "authentication", s->auth,
+                            "must be certificateAuthority or selfSigned");
   }
   for (int i = 0; rc == XCA_OK && i < 2; i++) {
     rc = thumb_arg(c, i, s);
@@ -131,10 +133,14 @@ static int enrollment_json(cJSON *obj, const struct xca_fields *f)
 
 /* Add an identity as {deviceId, moduleId?, status, authentication,
  * primaryThumbprint, secondaryThumbprint, enrollmentGroup?, enrolledAt?}
- * to obj, with the schema's defaults applied to status and authentication. */
+ * to obj, with the schema's defaults applied to absent fields. A status
+ * that is neither enabled nor disabled (written with redis-cli) is shown as
+ * stored, not as the "disabled" it counts as: the operator sees what is
+ * there to fix. */
 static int identity_json(cJSON *obj, const struct xca_ident *id, const struct xca_fields *f)
 {
   struct xca_identity_rec rec;
+  const char *status = xca_fields_get(f, "status");
   int rc = xca_admin__add_str(obj, "deviceId", id->device);
 
   xca_identity_from_fields(f, &rec);
@@ -142,7 +148,7 @@ static int identity_json(cJSON *obj, const struct xca_ident *id, const struct xc
     rc = xca_admin__add_str(obj, "moduleId", id->module);
   }
   if (rc == XCA_OK) {
-    rc = xca_admin__add_str(obj, "status", rec.enabled ? "enabled" : "disabled");
+    rc = xca_admin__add_str(obj, "status", status != NULL ? status : "enabled");
   }
   if (rc == XCA_OK) {
     rc = xca_admin__add_str(obj, "authentication", xca_auth_type_name(rec.auth));
@@ -198,14 +204,14 @@ static int create_fields(const struct dev_settings *s, struct xca_fields *f)
 /* As IoT Hub: a module can only be created under an existing device. */
 static int check_parent(struct xca_admin_cmd *c, const struct xca_ident *id)
 {
-  char key[XCA_ADMIN_KEY_MAX];
+  char key[XCA_KEY_MAX];
   struct xca_fields f = {0};
   int rc;
 
   if (!xca_ident_is_module(id)) {
     return XCA_OK;
   }
-  rc = xca_admin__key(c, "device:", id->device, key);
+  rc = xca_admin__key(c, XCA_KEY_DEVICE, id->device, key);
   if (rc == XCA_OK) {
     rc = dev_read(c, key, &f);
   }
@@ -216,7 +222,7 @@ static int check_parent(struct xca_admin_cmd *c, const struct xca_ident *id)
 int xca_admin__create_device(struct xca_admin_cmd *c)
 {
   const struct xca_kv *kv = &c->ctx->reg->kv;
-  char key[XCA_ADMIN_KEY_MAX];
+  char key[XCA_KEY_MAX];
   struct xca_ident id;
   struct dev_settings s = {0};
   struct xca_fields f = {0};
@@ -235,7 +241,7 @@ int xca_admin__create_device(struct xca_admin_cmd *c)
     rc = kv->ops->create(kv->impl, key, &f);
   }
   if (rc == XCA_OK) {
-    rc = xca_admin__changed(c, "device:", id.full);
+    rc = xca_admin__changed(c, XCA_KEY_DEVICE, id.full);
   }
   if (rc == XCA_OK) {
     rc = identity_json(c->data, &id, &f);
@@ -246,7 +252,7 @@ int xca_admin__create_device(struct xca_admin_cmd *c)
 
 int xca_admin__get_device(struct xca_admin_cmd *c)
 {
-  char key[XCA_ADMIN_KEY_MAX];
+  char key[XCA_KEY_MAX];
   struct xca_ident id;
   int rc = ident_arg(c, &id, key);
 
@@ -290,7 +296,7 @@ static int update_fields(const struct dev_settings *s, const struct xca_fields *
 int xca_admin__update_device(struct xca_admin_cmd *c)
 {
   const struct xca_kv *kv = &c->ctx->reg->kv;
-  char key[XCA_ADMIN_KEY_MAX];
+  char key[XCA_KEY_MAX];
   const char *del[2];
   int ndel = 0;
   struct xca_ident id;
@@ -312,7 +318,7 @@ int xca_admin__update_device(struct xca_admin_cmd *c)
     rc = kv->ops->update(kv->impl, key, NULL, NULL, &set, del, ndel);
   }
   if (rc == XCA_OK) {
-    rc = xca_admin__changed(c, "device:", id.full);
+    rc = xca_admin__changed(c, XCA_KEY_DEVICE, id.full);
   }
   if (rc == XCA_OK) {
     rc = reply_stored(c, &id, key);
@@ -326,51 +332,46 @@ int xca_admin__update_device(struct xca_admin_cmd *c)
 /* deleteDevice                                                              */
 /* ------------------------------------------------------------------------ */
 
-/* Delete the keys of one SCAN page (keys deleted meanwhile are skipped). */
-static int delete_keys(struct xca_admin_cmd *c, char **keys, int n, int *deleted)
+/* Delete the identity name. One deleted meanwhile is skipped, and so is a
+ * name longer than any identity (only redis-cli can write one), which makes
+ * no key. */
+static int delete_one(struct xca_admin_cmd *c, const char *name, int *deleted)
 {
   const struct xca_kv *kv = &c->ctx->reg->kv;
-  size_t skip = strlen(c->ctx->reg->prefix) + strlen("device:");
-  int rc = XCA_OK;
+  char key[XCA_KEY_MAX];
+  int rc;
 
-  for (int i = 0; rc == XCA_OK && i < n; i++) {
-    rc = kv->ops->del(kv->impl, keys[i]);
-    if (rc == XCA_OK) {
-      (*deleted)++;
-      rc = xca_admin__changed(c, "device:", keys[i] + skip);
-    } else if (rc == XCA_E_NOT_FOUND) {
-      rc = XCA_OK;
-    }
+  if (xca_admin__key(c, XCA_KEY_DEVICE, name, key) != XCA_OK) {
+    return XCA_OK;
   }
-  return rc;
+  rc = kv->ops->del(kv->impl, key);
+  if (rc == XCA_OK) {
+    (*deleted)++;
+    rc = xca_admin__changed(c, XCA_KEY_DEVICE, name);
+  }
+  return rc == XCA_E_NOT_FOUND ? XCA_OK : rc;
 }
 
 /* As IoT Hub: deleting a device deletes its modules. */
 static int delete_modules(struct xca_admin_cmd *c, const char *device, int *deleted)
 {
-  const struct xca_kv *kv = &c->ctx->reg->kv;
-  unsigned long long cursor = 0;
-  char match[XCA_ADMIN_KEY_MAX];
-  int rc = xca_admin__pattern(c, "device:", device, "/*", match);
+  char module_prefix[XCA_ID_MAX + 2];
+  struct xca_strlist names = {0};
+  int rc;
 
-  do {
-    char **keys = NULL;
-    int n = 0;
-    if (rc == XCA_OK) {
-      rc = kv->ops->scan(kv->impl, match, &cursor, 500, &keys, &n);
-    }
-    if (rc == XCA_OK) {
-      rc = delete_keys(c, keys, n, deleted);
-    }
-    xca_admin__free_keys(keys, n);
-  } while (rc == XCA_OK && cursor != 0);
+  snprintf(module_prefix, sizeof(module_prefix), "%s/", device);
+  rc = xca_registry_scan_all(c->ctx->reg, XCA_KEY_DEVICE, module_prefix, 500, NULL, 0, &names);
+  for (int i = 0; rc == XCA_OK && i < names.count; i++) {
+    rc = delete_one(c, names.item[i], deleted);
+  }
+  xca_strlist_free(&names);
   return rc;
 }
 
 int xca_admin__delete_device(struct xca_admin_cmd *c)
 {
   const struct xca_kv *kv = &c->ctx->reg->kv;
-  char key[XCA_ADMIN_KEY_MAX];
+  char key[XCA_KEY_MAX];
   struct xca_ident id;
   int modules = 0;
   int rc = ident_arg(c, &id, key);
@@ -379,7 +380,7 @@ int xca_admin__delete_device(struct xca_admin_cmd *c)
     rc = kv->ops->del(kv->impl, key);
   }
   if (rc == XCA_OK) {
-    rc = xca_admin__changed(c, "device:", id.full);
+    rc = xca_admin__changed(c, XCA_KEY_DEVICE, id.full);
   }
   if (rc == XCA_OK && !xca_ident_is_module(&id)) {
     rc = delete_modules(c, id.device, &modules);
@@ -412,14 +413,13 @@ static int list_arg(struct xca_admin_cmd *c, struct list_args *a)
   if (rc == XCA_OK && cursor != NULL) {
     a->cursor = strtoull(cursor, &end, 10);
     if (cursor[0] < '0' || cursor[0] > '9' || *end != '\0') {
-      c->bad_arg = "cursor";
-      return XCA_E_MISSING_ARG;
+      return xca_admin__bad_arg(c, XCA_E_MISSING_ARG, "cursor", cursor,
+                                "must be the decimal cursor of an earlier reply (\"0\" starts)");
     }
   }
   if (rc == XCA_OK && count != NULL) {
     if (!cJSON_IsNumber(count) || count->valuedouble < 1 || count->valuedouble > LIST_COUNT_MAX) {
-      c->bad_arg = "count";
-      return XCA_E_MISSING_ARG;
+      return xca_admin__bad_arg(c, XCA_E_MISSING_ARG, "count", NULL, COUNT_RULE);
     }
     a->count = (int)count->valuedouble;
   }
@@ -427,26 +427,28 @@ static int list_arg(struct xca_admin_cmd *c, struct list_args *a)
     rc = xca_admin__arg_str(c, "deviceId", 0, &a->device);
   }
   if (rc == XCA_OK && a->device != NULL && !xca_id_valid(a->device)) {
-    c->bad_arg = "deviceId";
-    rc = XCA_E_BAD_ID;
+    rc = xca_admin__bad_arg(c, XCA_E_BAD_ID, "deviceId", a->device, XCA_ID_RULE);
   }
   return rc;
 }
 
-/* Append the identity stored under key to arr; keys that are not valid
- * identities or were deleted meanwhile are skipped. */
-static int list_one(struct xca_admin_cmd *c, const char *key, cJSON *arr)
+/* Append the identity name to arr; names that are not valid identities or
+ * were deleted meanwhile are skipped. */
+static int list_one(struct xca_admin_cmd *c, const char *name, cJSON *arr)
 {
-  size_t skip = strlen(c->ctx->reg->prefix) + strlen("device:");
+  char key[XCA_KEY_MAX];
   struct xca_ident id;
   struct xca_fields f = {0};
   cJSON *obj;
   int rc;
 
-  if (strlen(key) <= skip || xca_ident_parse(key + skip, &id) != XCA_OK) {
+  if (xca_ident_parse(name, &id) != XCA_OK) {
     return XCA_OK;
   }
-  rc = dev_read(c, key, &f);
+  rc = xca_admin__key(c, XCA_KEY_DEVICE, name, key);
+  if (rc == XCA_OK) {
+    rc = dev_read(c, key, &f);
+  }
   if (rc == XCA_E_NOT_FOUND) {
     return XCA_OK;
   }
@@ -460,22 +462,20 @@ static int list_one(struct xca_admin_cmd *c, const char *key, cJSON *arr)
   return rc;
 }
 
-/* SCAN steps until about a.count identities are collected, the iteration
+/* SCAN steps until about count identities are collected, the iteration
  * ends, or LIST_STEPS_MAX steps were taken (a page may then be short). */
-static int list_page(struct xca_admin_cmd *c, struct list_args *a, const char *match, cJSON *arr)
+static int list_page(struct xca_admin_cmd *c, struct xca_registry_scan *s, int count, cJSON *arr)
 {
-  const struct xca_kv *kv = &c->ctx->reg->kv;
   int rc = XCA_OK;
 
   for (int step = 0; rc == XCA_OK && step < LIST_STEPS_MAX; step++) {
-    char **keys = NULL;
-    int n = 0;
-    rc = kv->ops->scan(kv->impl, match, &a->cursor, a->count, &keys, &n);
-    for (int i = 0; rc == XCA_OK && i < n; i++) {
-      rc = list_one(c, keys[i], arr);
+    struct xca_strlist names = {0};
+    rc = xca_registry_scan_step(s, &names);
+    for (int i = 0; rc == XCA_OK && i < names.count; i++) {
+      rc = list_one(c, names.item[i], arr);
     }
-    xca_admin__free_keys(keys, n);
-    if (a->cursor == 0 || cJSON_GetArraySize(arr) >= a->count) {
+    xca_strlist_free(&names);
+    if (s->done || cJSON_GetArraySize(arr) >= count) {
       break;
     }
   }
@@ -485,22 +485,29 @@ static int list_page(struct xca_admin_cmd *c, struct list_args *a, const char *m
 int xca_admin__list_devices(struct xca_admin_cmd *c)
 {
   struct list_args a = {0};
-  char match[XCA_ADMIN_KEY_MAX];
+  struct xca_registry_scan s;
+  char module_prefix[XCA_ID_MAX + 2];
   char cursor[CURSOR_MAX];
   cJSON *arr;
   int rc = list_arg(c, &a);
 
+  if (rc == XCA_OK && a.device != NULL) {
+    snprintf(module_prefix, sizeof(module_prefix), "%s/", a.device);
+  }
   if (rc == XCA_OK) {
-    rc = a.device ? xca_admin__pattern(c, "device:", a.device, "/*", match)
-                  : xca_admin__pattern(c, "device:", NULL, "*", match);
+    rc = xca_registry_scan_begin(&s, c->ctx->reg, XCA_KEY_DEVICE, a.device ? module_prefix : NULL,
+                                 a.cursor, a.count);
   }
   arr = rc == XCA_OK ? cJSON_AddArrayToObject(c->data, "devices") : NULL;
   if (rc == XCA_OK && arr == NULL) {
     rc = XCA_E_NOMEM;
   }
   if (rc == XCA_OK) {
-    rc = list_page(c, &a, match, arr);
+    rc = list_page(c, &s, a.count, arr);
   }
-  snprintf(cursor, sizeof(cursor), "%llu", a.cursor);
-  return rc == XCA_OK ? xca_admin__add_str(c->data, "cursor", cursor) : rc;
+  if (rc != XCA_OK) {
+    return rc;
+  }
+  snprintf(cursor, sizeof(cursor), "%llu", s.cursor);
+  return xca_admin__add_str(c->data, "cursor", cursor);
 }

@@ -21,8 +21,7 @@
 /* ------------------------------------------------------------------------ */
 
 /* Read and check the "name" argument; set the audit target and key. */
-static int group_name_arg(struct xca_admin_cmd *c, const char **name,
-                          char key[XCA_ADMIN_KEY_MAX])
+static int group_name_arg(struct xca_admin_cmd *c, const char **name, char key[XCA_KEY_MAX])
 {
   int rc = xca_admin__arg_str(c, "name", 1, name);
 
@@ -30,12 +29,11 @@ static int group_name_arg(struct xca_admin_cmd *c, const char **name,
     return rc;
   }
   if (!xca_ca_name_valid(*name)) {
-    c->bad_arg = "name";
-    return XCA_E_BAD_NAME;
+    return xca_admin__bad_arg(c, XCA_E_BAD_NAME, "name", *name, XCA_CA_NAME_RULE);
   }
   c->what = "enrollment group";
-  xca_admin__target(c, "group:", *name);
-  return xca_admin__key(c, "group:", *name, key);
+  xca_admin__target(c, XCA_KEY_GROUP, *name);
+  return xca_admin__key(c, XCA_KEY_GROUP, *name, key);
 }
 
 /* Read the optional status argument arg: "enabled" or "disabled". */
@@ -45,8 +43,7 @@ static int status_arg(struct xca_admin_cmd *c, const char *arg, const char **out
 
   if (rc == XCA_OK && *out != NULL && strcmp(*out, "enabled") != 0 &&
       strcmp(*out, "disabled") != 0) {
-    c->bad_arg = arg;
-    rc = XCA_E_BAD_STATUS;
+    rc = xca_admin__bad_arg(c, XCA_E_BAD_STATUS, arg, *out, "must be enabled or disabled");
   }
   return rc;
 }
@@ -57,11 +54,14 @@ static int group_read(const struct xca_admin_cmd *c, const char *key, struct xca
   return kv->ops->hgetall(kv->impl, key, f);
 }
 
-/* A status as the brokers read it: absent or "enabled" enables. */
+/* A status as shown: absent is the default, enabled; any other stored value
+ * (written with redis-cli) is shown as stored, not as the "disabled" it
+ * counts as, as getDevice shows a device's: the operator sees what is there
+ * to fix. */
 static const char *shown_status(const struct xca_fields *f, const char *field)
 {
   const char *s = xca_fields_get(f, field);
-  return (s == NULL || strcmp(s, "enabled") == 0) ? "enabled" : "disabled";
+  return s != NULL ? s : "enabled";
 }
 
 /* Add name, status, initialStatus, subject, thumbprint of a group to obj. */
@@ -118,24 +118,20 @@ static X509 *stored_cert(const struct xca_admin_cmd *c, const char *key, struct 
 /* ------------------------------------------------------------------------ */
 
 /* Whether the CA stored under name is verified and keeps the policy: the
- * CAs the brokers trust. *cert (owned) when it is. */
+ * CAs the brokers trust (plugin/cas.c). *cert (owned) when it is. */
 static int trusted_ca(struct xca_admin_cmd *c, const struct xca_policy *policy, const char *name,
                       X509 **cert)
 {
-  char key[XCA_ADMIN_KEY_MAX];
-  struct xca_fields f = {0};
-  const char *status;
+  struct xca_ca_rec rec;
   int ok;
 
   *cert = NULL;
-  if (xca_admin__key(c, "ca:", name, key) != XCA_OK) {
-    return 0;
+  if (xca_registry_get_ca(c->ctx->reg, name, &rec) == XCA_OK && rec.verified &&
+      rec.certificate != NULL) {
+    xca_cert_from_pem(rec.certificate, strlen(rec.certificate), cert);
   }
-  *cert = stored_cert(c, key, &f);
-  status = xca_fields_get(&f, "status");
-  ok = *cert != NULL && status != NULL && strcmp(status, "verified") == 0 &&
-       xca_policy_check_cert(policy, *cert, NULL, 0) == XCA_OK;
-  xca_fields_free(&f);
+  ok = *cert != NULL && xca_policy_check_cert(policy, *cert, NULL, 0) == XCA_OK;
+  xca_ca_rec_free(&rec);
   if (!ok) {
     X509_free(*cert);
     *cert = NULL;
@@ -147,7 +143,7 @@ static int trusted_ca(struct xca_admin_cmd *c, const struct xca_policy *policy, 
 static int load_trust(struct xca_admin_cmd *c, struct xca_trust *trust)
 {
   struct xca_strlist names = {0};
-  int rc = xca_admin__names(c, "ca:", SCAN_CAS_MAX, &names);
+  int rc = xca_admin__names(c, XCA_KEY_CA, SCAN_CAS_MAX, &names);
 
   for (int i = 0; rc == XCA_OK && i < names.count; i++) {
     X509 *cert;
@@ -169,15 +165,15 @@ static int load_trust(struct xca_admin_cmd *c, struct xca_trust *trust)
 static int other_groups(struct xca_admin_cmd *c, const char *name, X509 *cert,
                         STACK_OF(X509) *certs, const char **holder, struct xca_strlist *names)
 {
-  int rc = xca_admin__names(c, "group:", LIST_GROUPS_MAX, names);
+  int rc = xca_admin__names(c, XCA_KEY_GROUP, LIST_GROUPS_MAX, names);
 
   *holder = NULL;
   for (int i = 0; rc == XCA_OK && i < names->count && *holder == NULL; i++) {
-    char key[XCA_ADMIN_KEY_MAX];
+    char key[XCA_KEY_MAX];
     struct xca_fields f = {0};
     X509 *other = NULL;
     if (strcmp(names->item[i], name) != 0 &&
-        xca_admin__key(c, "group:", names->item[i], key) == XCA_OK) {
+        xca_admin__key(c, XCA_KEY_GROUP, names->item[i], key) == XCA_OK) {
       other = stored_cert(c, key, &f);
     }
     xca_fields_free(&f);
@@ -307,7 +303,7 @@ static int cert_arg(struct xca_admin_cmd *c, X509 **cert)
 int xca_admin__create_group(struct xca_admin_cmd *c)
 {
   const struct xca_kv *kv = &c->ctx->reg->kv;
-  char key[XCA_ADMIN_KEY_MAX];
+  char key[XCA_KEY_MAX];
   const char *name;
   const char *status = NULL;
   const char *initial = NULL;
@@ -337,7 +333,7 @@ int xca_admin__create_group(struct xca_admin_cmd *c)
     rc = kv->ops->create(kv->impl, key, &f);
   }
   if (rc == XCA_OK) {
-    rc = xca_admin__changed(c, "group:", name);
+    rc = xca_admin__changed(c, XCA_KEY_GROUP, name);
   }
   if (rc == XCA_OK) {
     rc = group_info(c->data, name, &f);
@@ -353,7 +349,7 @@ int xca_admin__create_group(struct xca_admin_cmd *c)
 
 int xca_admin__get_group(struct xca_admin_cmd *c)
 {
-  char key[XCA_ADMIN_KEY_MAX];
+  char key[XCA_KEY_MAX];
   const char *name;
   struct xca_fields f = {0};
   int rc = group_name_arg(c, &name, key);
@@ -374,10 +370,10 @@ int xca_admin__get_group(struct xca_admin_cmd *c)
 /* Append one group's summary to arr; a group deleted meanwhile is skipped. */
 static int list_one(struct xca_admin_cmd *c, const char *name, cJSON *arr)
 {
-  char key[XCA_ADMIN_KEY_MAX];
+  char key[XCA_KEY_MAX];
   struct xca_fields f = {0};
   cJSON *obj;
-  int rc = xca_admin__key(c, "group:", name, key);
+  int rc = xca_admin__key(c, XCA_KEY_GROUP, name, key);
 
   if (rc == XCA_OK) {
     rc = group_read(c, key, &f);
@@ -399,7 +395,7 @@ int xca_admin__list_groups(struct xca_admin_cmd *c)
 {
   struct xca_strlist names = {0};
   cJSON *arr = cJSON_AddArrayToObject(c->data, "groups");
-  int rc = arr ? xca_admin__names(c, "group:", LIST_GROUPS_MAX, &names) : XCA_E_NOMEM;
+  int rc = arr ? xca_admin__names(c, XCA_KEY_GROUP, LIST_GROUPS_MAX, &names) : XCA_E_NOMEM;
 
   for (int i = 0; rc == XCA_OK && i < names.count; i++) {
     rc = list_one(c, names.item[i], arr);
@@ -415,7 +411,7 @@ int xca_admin__list_groups(struct xca_admin_cmd *c)
 int xca_admin__update_group(struct xca_admin_cmd *c)
 {
   const struct xca_kv *kv = &c->ctx->reg->kv;
-  char key[XCA_ADMIN_KEY_MAX];
+  char key[XCA_KEY_MAX];
   const char *name;
   const char *status = NULL;
   const char *initial = NULL;
@@ -429,8 +425,8 @@ int xca_admin__update_group(struct xca_admin_cmd *c)
     rc = status_arg(c, "initialStatus", &initial);
   }
   if (rc == XCA_OK && status == NULL && initial == NULL) {
-    c->bad_arg = "status";
-    rc = XCA_E_MISSING_ARG;
+    rc = xca_admin__bad_arg(c, XCA_E_MISSING_ARG, "status", NULL,
+                            "or initialStatus must be given");
   }
   if (rc == XCA_OK && status != NULL) {
     rc = xca_fields_set(&set, "status", status);
@@ -442,7 +438,7 @@ int xca_admin__update_group(struct xca_admin_cmd *c)
     rc = kv->ops->update(kv->impl, key, NULL, NULL, &set, NULL, 0);
   }
   if (rc == XCA_OK) {
-    rc = xca_admin__changed(c, "group:", name);
+    rc = xca_admin__changed(c, XCA_KEY_GROUP, name);
   }
   if (rc == XCA_OK) {
     rc = reply_stored(c, name, key);
@@ -454,7 +450,7 @@ int xca_admin__update_group(struct xca_admin_cmd *c)
 int xca_admin__delete_group(struct xca_admin_cmd *c)
 {
   const struct xca_kv *kv = &c->ctx->reg->kv;
-  char key[XCA_ADMIN_KEY_MAX];
+  char key[XCA_KEY_MAX];
   const char *name;
   int rc = group_name_arg(c, &name, key);
 
@@ -462,7 +458,7 @@ int xca_admin__delete_group(struct xca_admin_cmd *c)
     rc = kv->ops->del(kv->impl, key);
   }
   if (rc == XCA_OK) {
-    rc = xca_admin__changed(c, "group:", name);
+    rc = xca_admin__changed(c, XCA_KEY_GROUP, name);
   }
   return rc;
 }

@@ -91,6 +91,19 @@ static int check_acceptable(const struct xca_cert_facts *facts)
   return (facts->chain_ok || facts->self_signed) ? XCA_OK : chain_error(facts);
 }
 
+/* A missing entry, said better: a certificate whose chain passed and whose
+ * leaf is not self-signed names its identity by its CN. When the client id
+ * is another one and is not registered, the refusal says that the CN does
+ * not match, which is what the device got wrong, instead of "not found". */
+static int explain_not_found(const struct xca_cert_facts *facts, const struct xca_ident *id, int rc)
+{
+  if (rc == XCA_E_NOT_FOUND && facts->chain_ok && !facts->self_signed &&
+      (!facts->cn_ok || strcmp(facts->cn, id->full) != 0)) {
+    return XCA_E_CN_MISMATCH;
+  }
+  return rc;
+}
+
 static int decide(const struct xca_cert_facts *facts, const char *client_id, const char *username,
                   const char *hub_hostname, const struct hooks *h, struct xca_ident *ident)
 {
@@ -109,7 +122,7 @@ static int decide(const struct xca_cert_facts *facts, const char *client_id, con
     rc = check_acceptable(facts);
   }
   if (rc == XCA_OK) {
-    rc = check_entry(h, facts, &id, &rec);
+    rc = explain_not_found(facts, &id, check_entry(h, facts, &id, &rec));
   }
   if (rc == XCA_OK) {
     rc = check_credentials(facts, &id, &rec);

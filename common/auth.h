@@ -11,8 +11,7 @@
 
 /* What the TLS handshake established about the client's certificate. */
 struct xca_cert_facts {
-  int chain_ok;        /* the chain led to a verified CA at handshake time */
-  int x509_error;      /* why not, when chain_ok is 0 */
+  int chain_ok;        /* the chain led to a verified CA (chain.x509_error says why not) */
   int self_signed;     /* the leaf is its own issuer and its signature verifies */
   int leaf_key_error;  /* XCA_OK, or why the leaf's key breaks the policy (selfSigned) */
   int leaf_time_valid; /* the leaf is inside its validity period */
@@ -26,7 +25,7 @@ struct xca_cert_facts {
 };
 
 /* Look up one identity ("device" or "device/module"): XCA_OK, XCA_E_NOT_FOUND,
- * XCA_E_REGISTRY or XCA_E_STALE. */
+ * XCA_E_REGISTRY_UNAVAILABLE or XCA_E_STALE. */
 typedef int (*xca_lookup_fn)(void *arg, const char *identity, struct xca_identity_rec *out);
 
 /* Decide whether a client may connect. facts may be NULL (no certificate).
@@ -39,6 +38,9 @@ typedef int (*xca_lookup_fn)(void *arg, const char *identity, struct xca_identit
  * a leaf issued by an unknown CA is refused without reading the registry.
  * A chain refused by the certificate policy gives the policy's error
  * (facts->chain.policy_error, e.g. XCA_E_WEAK_KEY) instead of XCA_E_CHAIN.
+ * An unregistered client id presented with a CA-signed (not self-signed)
+ * certificate whose CN is another id gives XCA_E_CN_MISMATCH, not
+ * XCA_E_NOT_FOUND: the CN names the identity the device meant.
  * Returns XCA_OK with *ident filled, or the error code of the first failed
  * check (xca_strerror() gives the reason for the log). */
 int xca_auth_decide(const struct xca_cert_facts *facts, const char *client_id,
@@ -50,7 +52,7 @@ int xca_auth_decide(const struct xca_cert_facts *facts, const char *client_id,
  * (facts->chain_ok) and whose CN equals identity. Returns XCA_OK with *out
  * the entry that now decides (created, or found created meanwhile),
  * XCA_E_NOT_FOUND when nothing enrolls it, or another error, e.g.
- * XCA_E_GROUP_DISABLED or XCA_E_REGISTRY. */
+ * XCA_E_GROUP_DISABLED or XCA_E_REGISTRY_UNAVAILABLE. */
 typedef int (*xca_enroll_fn)(void *arg, const struct xca_cert_facts *facts, const char *identity,
                              struct xca_identity_rec *out);
 

@@ -7,9 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "policy.h"
 #include "xca_err.h"
+
+
 
 static int replace_string(char **slot, const char *value)
 {
@@ -54,6 +57,21 @@ static int is_token(const char *value, size_t maxlen)
   return 1;
 }
 
+/* Strip leading and trailing spaces from tok in place; returns its start. */
+static char *trim(char *tok)
+{
+  size_t len;
+
+  while (*tok == ' ') {
+    tok++;
+  }
+  len = strlen(tok);
+  while (len > 0 && tok[len - 1] == ' ') {
+    tok[--len] = '\0';
+  }
+  return tok;
+}
+
 static void free_admin_users(struct xca_config *cfg)
 {
   for (int i = 0; i < cfg->admin_user_count; i++) {
@@ -76,14 +94,8 @@ static int set_admin_users(struct xca_config *cfg, const char *value)
   }
   /* strsep, unlike strtok, yields empty items, which are refused. */
   for (char *tok = strsep(&cursor, ","); tok != NULL; tok = strsep(&cursor, ",")) {
-    while (*tok == ' ') {
-      tok++;
-    }
-    size_t len = strlen(tok);
-    while (len > 0 && tok[len - 1] == ' ') {
-      tok[--len] = '\0';
-    }
-    if (len == 0 || !is_token(tok, 256) || count == XCA_MAX_ADMIN_USERS) {
+    tok = trim(tok);
+    if (*tok == '\0' || !is_token(tok, 256) || count == XCA_MAX_ADMIN_USERS) {
       rc = XCA_E_OPTION;
       break;
     }
@@ -110,12 +122,88 @@ static int set_admin_users(struct xca_config *cfg, const char *value)
   return rc;
 }
 
+/* "<hostname>-<pid>": unique among the brokers of one host, and readable.
+ * Anything is_token() would refuse becomes '_'. */
+static char *default_broker_id(void)
+{
+  char host[XCA_CONFIG_TOKEN_MAX + 1] = "";
+  char id[XCA_CONFIG_TOKEN_MAX + 1];
+
+  if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0') {
+    snprintf(host, sizeof(host), "broker");
+  }
+  host[sizeof(host) - 1] = '\0';
+  snprintf(id, sizeof(id), "%.*s-%ld", XCA_CONFIG_TOKEN_MAX - 21, host, (long)getpid());
+  for (char *p = id; *p != '\0'; p++) {
+    if (*p <= ' ' || *p > '~') {
+      *p = '_';
+    }
+  }
+  return strdup(id);
+}
+
+/* Parse one "host:port" item ("[address]:port" for an IPv6 address, whose
+ * colons would be ambiguous otherwise) into out. item is modified. */
+static int parse_hostport(char *item, struct xca_hostport *out)
+{
+  char *colon = strrchr(item, ':');
+  char *host = item;
+  size_t n;
+  int port;
+
+  if (colon == NULL || parse_int(colon + 1, 1, 65535, &port) != XCA_OK) {
+    return XCA_E_OPTION;
+  }
+  *colon = '\0';
+  n = strlen(host);
+  if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+    host[n - 1] = '\0';
+    host++;
+  } else if (strchr(host, ':') != NULL) {
+    return XCA_E_OPTION;
+  }
+  if (!is_token(host, XCA_HOST_MAX) || strpbrk(host, "[]") != NULL) {
+    return XCA_E_OPTION;
+  }
+  snprintf(out->host, sizeof(out->host), "%s", host);
+  out->port = port;
+  return XCA_OK;
+}
+
+/* Parse "host:port[,host:port...]" (spaces around items allowed) into
+ * cfg->sentinels; cfg is unchanged on failure. */
+static int set_sentinels(struct xca_config *cfg, const char *value)
+{
+  struct xca_hostport list[XCA_MAX_SENTINELS] = {0};
+  char *copy = strdup(value);
+  char *cursor = copy;
+  int count = 0;
+  int rc = XCA_OK;
+
+  if (copy == NULL) {
+    return XCA_E_NOMEM;
+  }
+  for (char *tok = strsep(&cursor, ","); rc == XCA_OK && tok != NULL;
+       tok = strsep(&cursor, ",")) {
+    rc = count < XCA_MAX_SENTINELS ? parse_hostport(trim(tok), &list[count++]) : XCA_E_OPTION;
+  }
+  free(copy);
+  if (rc == XCA_OK) {
+    memcpy(cfg->sentinels, list, sizeof(list[0]) * (size_t)count);
+    cfg->sentinel_count = count;
+  }
+  return rc;
+}
+
 int xca_config_init(struct xca_config *cfg)
 {
   memset(cfg, 0, sizeof(*cfg));
   cfg->redis_host = strdup("127.0.0.1");
   cfg->key_prefix = strdup("x509ca:");
-  if (cfg->redis_host == NULL || cfg->key_prefix == NULL) {
+  cfg->broker_id = default_broker_id();
+  cfg->sentinel_master = strdup("mymaster");
+  if (cfg->redis_host == NULL || cfg->key_prefix == NULL || cfg->broker_id == NULL ||
+      cfg->sentinel_master == NULL) {
     xca_config_free(cfg);
     return XCA_E_NOMEM;
   }
@@ -129,6 +217,9 @@ int xca_config_init(struct xca_config *cfg)
   cfg->max_chain_depth = 5;
   cfg->max_admin_payload = 65536;
   cfg->min_rsa_bits = XCA_POLICY_MIN_RSA_BITS;
+  cfg->audit_stream_max = 100000;
+  cfg->audit_queue_max = 10000;
+  cfg->stats_interval = 10;
   return XCA_OK;
 }
 
@@ -151,6 +242,9 @@ static const struct int_option int_options[] = {
   {"max_admin_payload", offsetof(struct xca_config, max_admin_payload), 1024, 16 * 1024 * 1024},
   {"min_rsa_bits", offsetof(struct xca_config, min_rsa_bits), XCA_POLICY_MIN_RSA_BITS,
    XCA_POLICY_MAX_RSA_BITS},
+  {"audit_stream_max", offsetof(struct xca_config, audit_stream_max), 0, 1000000000},
+  {"audit_queue_max", offsetof(struct xca_config, audit_queue_max), 1, 10000000},
+  {"stats_interval", offsetof(struct xca_config, stats_interval), 0, 86400},
 };
 
 static int set_int_option(struct xca_config *cfg, const struct int_option *opt, const char *value,
@@ -188,12 +282,25 @@ static int set_admin_users_option(struct xca_config *cfg, const char *value, cha
   return rc;
 }
 
+static int set_sentinels_option(struct xca_config *cfg, const char *value, char *errbuf,
+                                size_t errlen)
+{
+  int rc = set_sentinels(cfg, value);
+  if (rc == XCA_E_OPTION) {
+    snprintf(errbuf, errlen,
+             "plugin_opt_redis_sentinels: '%s' is not a comma-separated list of 1-%d host:port "
+             "(port 1-65535; an IPv6 address as [address]:port)",
+             value, XCA_MAX_SENTINELS);
+  }
+  return rc;
+}
+
 static int set_token(char **slot, const char *name, const char *forbidden, const char *value,
                      char *errbuf, size_t errlen)
 {
-  if (!is_token(value, 253)) {
-    snprintf(errbuf, errlen, "plugin_opt_%s: '%s' must be 1-253 printable characters without spaces",
-             name, value);
+  if (!is_token(value, XCA_CONFIG_TOKEN_MAX)) {
+    snprintf(errbuf, errlen, "plugin_opt_%s: '%s' must be 1-%d printable characters without spaces",
+             name, value, XCA_CONFIG_TOKEN_MAX);
     return XCA_E_OPTION;
   }
   if (forbidden != NULL && strpbrk(value, forbidden) != NULL) {
@@ -213,6 +320,13 @@ static int set_string_option(struct xca_config *cfg, const char *name, const cha
   if (strcmp(name, "admin_users") == 0) {
     return set_admin_users_option(cfg, value, errbuf, errlen);
   }
+  if (strcmp(name, "redis_sentinels") == 0) {
+    return set_sentinels_option(cfg, value, errbuf, errlen);
+  }
+  if (strcmp(name, "redis_sentinel_master") == 0) {
+    /* Sent to the Sentinels as one argument: any printable name. */
+    return set_token(&cfg->sentinel_master, name, NULL, value, errbuf, errlen);
+  }
   if (strcmp(name, "redis_host") == 0) {
     return set_token(&cfg->redis_host, name, NULL, value, errbuf, errlen);
   }
@@ -222,6 +336,9 @@ static int set_string_option(struct xca_config *cfg, const char *name, const cha
   }
   if (strcmp(name, "hub_hostname") == 0) {
     return set_token(&cfg->hub_hostname, name, "/", value, errbuf, errlen);
+  }
+  if (strcmp(name, "broker_id") == 0) {
+    return set_token(&cfg->broker_id, name, NULL, value, errbuf, errlen);
   }
   /* Never echo the value of an unknown option: it may be a mistyped secret. */
   snprintf(errbuf, errlen, "plugin_opt_%s: unknown option", name);
@@ -265,6 +382,8 @@ void xca_config_free(struct xca_config *cfg)
   free(cfg->redis_password);
   free(cfg->key_prefix);
   free(cfg->hub_hostname);
+  free(cfg->broker_id);
+  free(cfg->sentinel_master);
   free_admin_users(cfg);
   memset(cfg, 0, sizeof(*cfg));
 }

@@ -10,6 +10,18 @@
 #include <stddef.h>
 
 #define XCA_MAX_ADMIN_USERS 32
+/* Longest redis_host, hub_hostname and key_prefix (a DNS name's maximum). */
+#define XCA_CONFIG_TOKEN_MAX 253
+/* Longest key_prefix: what every Redis key is built on (registry.h). */
+#define XCA_KEY_PREFIX_MAX XCA_CONFIG_TOKEN_MAX
+#define XCA_MAX_SENTINELS 16 /* entries of plugin_opt_redis_sentinels */
+#define XCA_HOST_MAX 253     /* longest host name of an option (DNS's limit) */
+
+/* A host and port, e.g. one Redis Sentinel. */
+struct xca_hostport {
+  char host[XCA_HOST_MAX + 1];
+  int port;
+};
 
 struct xca_config {
   char *redis_host;           /* registry host [127.0.0.1] */
@@ -28,10 +40,18 @@ struct xca_config {
   int max_chain_depth;        /* max certificates between leaf and anchor [5] */
   int max_admin_payload;      /* bytes [65536] */
   int min_rsa_bits;           /* certificate policy: smallest RSA key accepted [2048] */
+  char *broker_id;            /* this broker's name in the audit stream [hostname-pid] */
+  int audit_stream_max;       /* approximate length of the audit stream; 0 = off [100000] */
+  int audit_queue_max;        /* audit entries waiting for Redis at most [10000] */
+  int stats_interval;         /* seconds between $SYS stats updates; 0 = off [10] */
+  struct xca_hostport sentinels[XCA_MAX_SENTINELS]; /* Redis Sentinels, asked in this order */
+  int sentinel_count;         /* 0 = no Sentinel: redis_host:redis_port is the primary */
+  char *sentinel_master;      /* the master name the Sentinels monitor [mymaster] */
 };
 
-/* Fill cfg with the defaults. Returns XCA_OK or XCA_E_NOMEM (cfg is then
- * released and zeroed). */
+/* Fill cfg with the defaults (broker_id is "<hostname>-<pid>", characters a
+ * broker_id may not hold replaced by '_'). Returns XCA_OK or XCA_E_NOMEM
+ * (cfg is then released and zeroed). */
 int xca_config_init(struct xca_config *cfg);
 
 /* Set one option by its name without the "plugin_opt_" prefix

@@ -182,18 +182,9 @@ const struct xca_group_rec *xca_groups_for_chain(const struct xca_groups *g,
 
 int xca_groups_reload(struct xca_groups *g, const struct xca_registry *reg, const char *name)
 {
-  char key[XCA_KEY_MAX];
-  struct xca_fields f = {0};
   struct xca_group_rec rec;
-  int rc = xca_registry_group_key(reg, name, key, sizeof(key));
+  int rc = xca_registry_get_group(reg, name, &rec);
 
-  if (rc == XCA_OK) {
-    rc = reg->kv.ops->hgetall(reg->kv.impl, key, &f);
-  }
-  if (rc == XCA_OK) {
-    rc = xca_group_from_fields(name, &f, &rec);
-  }
-  xca_fields_free(&f);
   if (rc == XCA_OK) {
     return xca_groups_put(g, &rec);
   }
@@ -207,7 +198,7 @@ int xca_groups_reload(struct xca_groups *g, const struct xca_registry *reg, cons
 
 /* Create identity through g, only if it is absent and g's key still holds
  * what the set loaded. Returns XCA_OK (*out is the new identity),
- * XCA_E_EXISTS, XCA_E_CODE_MISMATCH (g changed) or XCA_E_REGISTRY. */
+ * XCA_E_EXISTS, XCA_E_CODE_MISMATCH (g changed) or XCA_E_REGISTRY_UNAVAILABLE. */
 static int create_identity(const struct xca_enroller *e, const struct xca_group_rec *g,
                            const char *identity, struct xca_identity_rec *out)
 {
@@ -216,10 +207,10 @@ static int create_identity(const struct xca_enroller *e, const struct xca_group_
   char group_key[XCA_KEY_MAX];
   struct xca_fields set = {0};
   struct xca_fields cond = {0};
-  int rc = xca_registry_identity_key(e->reg, identity, key, sizeof(key));
+  int rc = xca_registry_key(e->reg, XCA_KEY_DEVICE, identity, key);
 
   if (rc == XCA_OK) {
-    rc = xca_registry_group_key(e->reg, g->name, group_key, sizeof(group_key));
+    rc = xca_registry_key(e->reg, XCA_KEY_GROUP, g->name, group_key);
   }
   if (rc == XCA_OK) {
     rc = xca_group_identity_fields(g, e->now ? e->now() : time(NULL), &set);
@@ -280,7 +271,7 @@ int xca_enroll(void *enroller, const struct xca_cert_facts *facts, const char *i
     char name[XCA_CA_NAME_MAX + 1];
     strcpy(name, e->group);
     rc = xca_groups_reload(e->groups, e->reg, name);
-    rc = rc == XCA_E_REGISTRY ? rc : enroll_once(e, &facts->chain, identity, out);
+    rc = rc == XCA_E_REGISTRY_UNAVAILABLE ? rc : enroll_once(e, &facts->chain, identity, out);
     /* Changed again at once: refuse rather than chase it. */
     rc = rc == XCA_E_CODE_MISMATCH ? XCA_E_NOT_FOUND : rc;
   }

@@ -58,7 +58,7 @@ const struct xca_group_rec *xca_groups_for_chain(const struct xca_groups *g,
                                                  const struct xca_chain_result *chain);
 
 /* Read the group name from the registry into the set. Returns XCA_OK (held
- * as stored now), XCA_E_NOT_FOUND (absent: dropped), XCA_E_REGISTRY (Redis
+ * as stored now), XCA_E_NOT_FOUND (absent: dropped), XCA_E_REGISTRY_UNAVAILABLE (Redis
  * did not answer: dropped, failing closed until it is read again), or the
  * error of xca_group_from_fields (unusable: dropped). */
 int xca_groups_reload(struct xca_groups *g, const struct xca_registry *reg, const char *name);
@@ -92,7 +92,7 @@ void xca_enroller_begin(struct xca_enroller *e);
  * with *out as stored, created 0, found_meanwhile 1. Either way the cache's entry for
  * identity is dropped, so no stale "not found" outlives the enrollment.
  * Returns XCA_OK, XCA_E_NOT_FOUND (no group, or the entry vanished again),
- * XCA_E_GROUP_DISABLED (group names it) or XCA_E_REGISTRY (nothing is
+ * XCA_E_GROUP_DISABLED (group names it) or XCA_E_REGISTRY_UNAVAILABLE (nothing is
  * created: fail closed). */
 int xca_enroll(void *enroller, const struct xca_cert_facts *facts, const char *identity,
                struct xca_identity_rec *out);

@@ -14,6 +14,9 @@ struct xca_ident {
   char full[XCA_IDENTITY_MAX]; /* "device" or "device/module" */
 };
 
+/* The rule of xca_id_valid, as error messages state it (\u2013: an en dash). */
+#define XCA_ID_RULE "must be 1\u2013" "128 of A-Z a-z 0-9 - . % _ * ? ! ( ) , : = @ $ '"
+
 /* Return 1 if id is 1-128 characters of IoT Hub's set
  * (A-Z a-z 0-9 - . % _ * ? ! ( ) , : = @ $ '), else 0. NULL gives 0. */
 int xca_id_valid(const char *id);

@@ -1,6 +1,6 @@
 #include "lookup.h"
 
-#include "registry_redis.h"
+#include "clock.h"
 #include "xca_err.h"
 
 static long long now_of(const struct xca_lookup *lk)
@@ -43,8 +43,10 @@ int xca_lookup_identity(void *arg, const char *identity, struct xca_identity_rec
   int cached_rc;
 
   if (live && from_cache(lk, identity, 0, out, &cached_rc)) {
+    xca_stats_cache(lk->stats, 1);
     return cached_rc;
   }
+  xca_stats_cache(lk->stats, 0);
   rc = xca_registry_get_identity(lk->registry, identity, out);
   if (rc == XCA_OK || rc == XCA_E_NOT_FOUND) {
     /* Cache only what a change notification can evict; otherwise drop

@@ -1,5 +1,6 @@
 #include "registry.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,24 +72,185 @@ void xca_fields_free(struct xca_fields *f)
   memset(f, 0, sizeof(*f));
 }
 
-static int make_key(const struct xca_registry *reg, const char *kind, const char *id, char *buf,
-                    size_t buflen)
+/* ------------------------------------------------------------------------ */
+/* Keys                                                                      */
+/* ------------------------------------------------------------------------ */
+
+static const struct {
+  const char *text;
+  size_t len;
+  int named; /* a name follows the text */
+} kinds[] = {
+#define KIND_ROW(kind, text, named) {text, sizeof(text) - 1, named},
+  XCA_KEY_KINDS(KIND_ROW)
+#undef KIND_ROW
+};
+
+#define KIND_FITS(kind, text, named) \
+  _Static_assert(sizeof(text) - 1 <= XCA_KEY_KIND_MAX, "kind text longer than XCA_KEY_KIND_MAX");
+XCA_KEY_KINDS(KIND_FITS)
+#undef KIND_FITS
+
+/* Write "<prefix><kind text><name>" into key; prefix may be "". */
+static int build_key(const char *prefix, enum xca_key_kind kind, const char *name, char *key)
 {
-  int n = snprintf(buf, buflen, "%s%s%s", reg->prefix, kind, id);
-  return (n < 0 || (size_t)n >= buflen) ? XCA_E_INVAL : XCA_OK;
+  size_t plen = strlen(prefix);
+  size_t nlen = name != NULL ? strlen(name) : 0;
+
+  key[0] = '\0';
+  if ((unsigned)kind >= XCA_KEY_UNKNOWN || plen > XCA_KEY_PREFIX_MAX || nlen > XCA_KEY_NAME_MAX ||
+      (nlen > 0 && !kinds[kind].named)) {
+    return XCA_E_INVAL;
+  }
+  memcpy(key, prefix, plen);
+  memcpy(key + plen, kinds[kind].text, kinds[kind].len);
+  memcpy(key + plen + kinds[kind].len, name != NULL ? name : "", nlen + 1);
+  return XCA_OK;
 }
 
-int xca_registry_identity_key(const struct xca_registry *reg, const char *identity, char *buf,
-                              size_t buflen)
+int xca_registry_key(const struct xca_registry *reg, enum xca_key_kind kind, const char *name,
+                     char key[XCA_KEY_MAX])
 {
-  return make_key(reg, "device:", identity, buf, buflen);
+  return build_key(reg->prefix, kind, name, key);
 }
 
-int xca_registry_ca_key(const struct xca_registry *reg, const char *name, char *buf,
-                        size_t buflen)
+int xca_registry_key_unprefixed(enum xca_key_kind kind, const char *name,
+                                char key[XCA_KEY_UNPREFIXED_MAX])
 {
-  return make_key(reg, "ca:", name, buf, buflen);
+  return build_key("", kind, name, key);
 }
+
+enum xca_key_kind xca_registry_key_kind(const char *key, const char **name)
+{
+  for (int kind = 0; kind < XCA_KEY_UNKNOWN; kind++) {
+    const char *text = kinds[kind].text;
+    if (kinds[kind].named ? strncmp(key, text, kinds[kind].len) == 0 : strcmp(key, text) == 0) {
+      if (name != NULL) {
+        *name = key + kinds[kind].len;
+      }
+      return (enum xca_key_kind)kind;
+    }
+  }
+  if (name != NULL) {
+    *name = key;
+  }
+  return XCA_KEY_UNKNOWN;
+}
+
+/* Append text, escaped, to buf at *pos. */
+static int glob_append(const char *text, char *buf, size_t buflen, size_t *pos)
+{
+  for (; text != NULL && *text != '\0'; text++) {
+    int special = strchr("*?[]\\", *text) != NULL;
+    if (*pos + (size_t)special + 1 >= buflen) {
+      buf[0] = '\0';
+      return XCA_E_INVAL;
+    }
+    if (special) {
+      buf[(*pos)++] = '\\';
+    }
+    buf[(*pos)++] = *text;
+  }
+  buf[*pos] = '\0';
+  return XCA_OK;
+}
+
+int xca_registry_glob_escape(const char *text, char *buf, size_t buflen)
+{
+  size_t pos = 0;
+
+  buf[0] = '\0';
+  return glob_append(text, buf, buflen, &pos);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Scanning the keyspace                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* Return 1 if kind is one of XCA_KEY_KINDS and takes a name, else 0. */
+static int named_kind(enum xca_key_kind kind)
+{
+  return (unsigned)kind < XCA_KEY_UNKNOWN && kinds[kind].named;
+}
+
+int xca_registry_scan_begin(struct xca_registry_scan *s, const struct xca_registry *reg,
+                            enum xca_key_kind kind, const char *name_prefix,
+                            unsigned long long cursor, int count)
+{
+  size_t pos = 0;
+
+  memset(s, 0, sizeof(*s));
+  s->reg = reg;
+  s->cursor = cursor;
+  s->count = count;
+  if (!named_kind(kind) || (name_prefix != NULL && strlen(name_prefix) > XCA_KEY_NAME_MAX) ||
+      xca_registry_key(reg, kind, NULL, s->head) != XCA_OK) {
+    return XCA_E_INVAL;
+  }
+  /* Room is left for the final "*". */
+  if (glob_append(s->head, s->match, sizeof(s->match) - 1, &pos) != XCA_OK ||
+      glob_append(name_prefix, s->match, sizeof(s->match) - 1, &pos) != XCA_OK) {
+    return XCA_E_INVAL;
+  }
+  s->match[pos++] = '*';
+  s->match[pos] = '\0';
+  s->head_len = strlen(s->head);
+  return XCA_OK;
+}
+
+int xca_registry_scan_step(struct xca_registry_scan *s, struct xca_strlist *names)
+{
+  const struct xca_kv *kv = &s->reg->kv;
+  struct xca_strlist keys = {0};
+  int rc = kv->ops->scan(kv->impl, s->match, &s->cursor, s->count, &keys);
+
+  for (int i = 0; rc == XCA_OK && i < keys.count; i++) {
+    if (strncmp(keys.item[i], s->head, s->head_len) == 0) {
+      rc = xca_strlist_add(names, keys.item[i] + s->head_len);
+    }
+  }
+  xca_strlist_free(&keys);
+  if (rc == XCA_OK && s->cursor == 0) {
+    s->done = 1;
+  }
+  return rc;
+}
+
+/* Append the names of page that keep accepts to names, up to max. */
+static int keep_names(const struct xca_strlist *page, int (*keep)(const char *name), int max,
+                      struct xca_strlist *names)
+{
+  int rc = XCA_OK;
+
+  for (int i = 0; rc == XCA_OK && i < page->count && (max == 0 || names->count < max); i++) {
+    if (keep == NULL || keep(page->item[i])) {
+      rc = xca_strlist_add(names, page->item[i]);
+    }
+  }
+  return rc;
+}
+
+int xca_registry_scan_all(const struct xca_registry *reg, enum xca_key_kind kind,
+                          const char *name_prefix, int count, int (*keep)(const char *name),
+                          int max, struct xca_strlist *names)
+{
+  struct xca_registry_scan s;
+  int rc = xca_registry_scan_begin(&s, reg, kind, name_prefix, 0, count);
+
+  while (rc == XCA_OK && !s.done && (max == 0 || names->count < max)) {
+    struct xca_strlist page = {0};
+    rc = xca_registry_scan_step(&s, &page);
+    if (rc == XCA_OK) {
+      rc = keep_names(&page, keep, max, names);
+    }
+    xca_strlist_free(&page);
+  }
+  return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Identities                                                                */
+/* ------------------------------------------------------------------------ */
 
 const char *xca_auth_type_name(enum xca_auth_type auth)
 {
@@ -126,7 +288,7 @@ int xca_registry_get_identity(const struct xca_registry *reg, const char *identi
 {
   char key[XCA_KEY_MAX];
   struct xca_fields f = {0};
-  int rc = xca_registry_identity_key(reg, identity, key, sizeof(key));
+  int rc = xca_registry_key(reg, XCA_KEY_DEVICE, identity, key);
 
   if (rc != XCA_OK) {
     return rc;
@@ -155,14 +317,65 @@ int xca_identity_thumbprint_matches(const struct xca_identity_rec *rec, const ch
 }
 
 /* ------------------------------------------------------------------------ */
-/* Enrollment groups                                                         */
+/* CAs                                                                       */
 /* ------------------------------------------------------------------------ */
 
-int xca_registry_group_key(const struct xca_registry *reg, const char *name, char *buf,
-                           size_t buflen)
+/* An expiry as stored: unix seconds; anything unreadable has expired. */
+static long long parse_expiry(const char *text)
 {
-  return make_key(reg, "group:", name, buf, buflen);
+  char *end = NULL;
+  long long v = text != NULL ? strtoll(text, &end, 10) : 0;
+
+  if (text == NULL || end == text || *end != '\0') {
+    return LLONG_MIN;
+  }
+  return v;
 }
+
+void xca_ca_rec_parse(struct xca_ca_rec *rec)
+{
+  const struct xca_fields *f = &rec->fields;
+  const char *status = xca_fields_get(f, "status");
+
+  rec->verified = status != NULL && strcmp(status, "verified") == 0;
+  rec->certificate = xca_fields_get(f, "certificate");
+  rec->subject = xca_fields_get(f, "subject");
+  rec->thumbprint = xca_fields_get(f, "thumbprint");
+  rec->not_after = xca_fields_get(f, "notAfter");
+  rec->code = xca_fields_get(f, "verificationCode");
+  rec->code_expiry = parse_expiry(xca_fields_get(f, "verificationCodeExpiry"));
+}
+
+int xca_registry_get_ca(const struct xca_registry *reg, const char *name,
+                        struct xca_ca_rec *out)
+{
+  char key[XCA_KEY_MAX];
+  int rc = xca_registry_key(reg, XCA_KEY_CA, name, key);
+
+  memset(out, 0, sizeof(*out));
+  if (rc == XCA_OK) {
+    rc = reg->kv.ops->hgetall(reg->kv.impl, key, &out->fields);
+  }
+  if (rc != XCA_OK) {
+    xca_ca_rec_free(out);
+    return rc;
+  }
+  xca_ca_rec_parse(out);
+  return XCA_OK;
+}
+
+void xca_ca_rec_free(struct xca_ca_rec *rec)
+{
+  if (rec == NULL) {
+    return;
+  }
+  xca_fields_free(&rec->fields);
+  memset(rec, 0, sizeof(*rec));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Enrollment groups                                                         */
+/* ------------------------------------------------------------------------ */
 
 /* Copy the stored value of name ("" when absent) into buf; 0 when it does
  * not fit (then it cannot be a valid value). */
@@ -223,6 +436,24 @@ int xca_group_from_fields(const char *name, const struct xca_fields *f,
   if (rc != XCA_OK) {
     memset(out, 0, sizeof(*out));
   }
+  return rc;
+}
+
+int xca_registry_get_group(const struct xca_registry *reg, const char *name,
+                           struct xca_group_rec *out)
+{
+  char key[XCA_KEY_MAX];
+  struct xca_fields f = {0};
+  int rc = xca_registry_key(reg, XCA_KEY_GROUP, name, key);
+
+  memset(out, 0, sizeof(*out));
+  if (rc == XCA_OK) {
+    rc = reg->kv.ops->hgetall(reg->kv.impl, key, &f);
+  }
+  if (rc == XCA_OK) {
+    rc = xca_group_from_fields(name, &f, out);
+  }
+  xca_fields_free(&f);
   return rc;
 }
 

@@ -3,7 +3,8 @@
  * The seam (struct xca_kv) is the only thing that talks to storage: Redis in
  * production (registry_redis.c), an in-memory fake in unit tests. Everything
  * above it - key names, field meanings, defaults - lives here, so redis-cli
- * edits and admin commands see the same schema (INTERFACE.md §7).
+ * edits and admin commands see the same schema (README "The registry in
+ * Redis").
  */
 #ifndef XCA_REGISTRY_H
 #define XCA_REGISTRY_H
@@ -12,13 +13,13 @@
 #include <time.h>
 
 #include "certinfo.h"
+#include "config.h"
+#include "ids.h"
+#include "strlist.h"
 #include "trust.h"
 
 /* Most fields one create or update writes (reads have no limit). */
 #define XCA_FIELDS_MAX 16
-
-/* Longest Redis key the plugin builds: prefix, kind, "device/module". */
-#define XCA_KEY_MAX 600
 
 /* A set of hash fields; names and values are owned copies. */
 struct xca_fields {
@@ -38,8 +39,9 @@ const char *xca_fields_get(const struct xca_fields *f, const char *name);
 /* Release every name and value and zero f. NULL-safe. */
 void xca_fields_free(struct xca_fields *f);
 
-/* The storage seam. Every call returns XCA_OK or an error code; XCA_E_REGISTRY
- * means storage could not be reached (nothing is known to have changed). */
+/* The storage seam. Every call returns XCA_OK or an error code;
+ * XCA_E_REGISTRY_UNAVAILABLE means storage could not be reached (nothing is
+ * known to have changed). */
 struct xca_kv_ops {
   /* All fields of key into *out (caller frees). XCA_E_NOT_FOUND if absent. */
   int (*hgetall)(void *impl, const char *key, struct xca_fields *out);
@@ -60,11 +62,12 @@ struct xca_kv_ops {
    * a condition fails; nothing is written then. */
   int (*create_if)(void *impl, const char *key, const struct xca_fields *set,
                    const char *cond_key, const struct xca_fields *cond);
-  /* One SCAN step over keys matching the glob match. *cursor is 0 to start
-   * and 0 again when done. On XCA_OK *keys is a malloc'ed array of *nkeys
-   * malloc'ed strings (free each, then the array). */
-  int (*scan)(void *impl, const char *match, unsigned long long *cursor, int count, char ***keys,
-              int *nkeys);
+  /* One SCAN step over keys matching the glob match, count a COUNT hint.
+   * *cursor is 0 to start and 0 again when done. On XCA_OK the keys the
+   * step returned are appended to keys; on error keys may hold some of them.
+   * The caller frees keys either way. */
+  int (*scan)(void *impl, const char *match, unsigned long long *cursor, int count,
+              struct xca_strlist *keys);
 };
 
 struct xca_kv {
@@ -92,19 +95,113 @@ struct xca_registry {
   const char *prefix; /* borrowed, e.g. "x509ca:" */
 };
 
-/* Write "<prefix>device:<identity>" / "<prefix>ca:<name>" into buf. Returns
- * XCA_OK or XCA_E_INVAL when it does not fit. */
-int xca_registry_identity_key(const struct xca_registry *reg, const char *identity, char *buf,
-                              size_t buflen);
-int xca_registry_ca_key(const struct xca_registry *reg, const char *name, char *buf,
-                        size_t buflen);
+/* ------------------------------------------------------------------------ */
+/* Keys                                                                      */
+/* ------------------------------------------------------------------------ */
+
+/* Every key is "<prefix><kind text><name>": the prefix (key_prefix, at most
+ * XCA_KEY_PREFIX_MAX characters), the text of one kind of XCA_KEY_KINDS,
+ * and for a named kind a name of at most XCA_KEY_NAME_MAX characters (an
+ * identity "deviceId/moduleId" is the longest). Nothing outside registry.c
+ * spells a kind's text or counts its length: keys are built with
+ * xca_registry_key, classified with xca_registry_key_kind and scanned with
+ * xca_registry_scan_begin. */
+#define XCA_KEY_NAME_MAX (XCA_IDENTITY_MAX - 1)
+#define XCA_KEY_KIND_MAX 24 /* longest kind text; registry.c checks each */
+/* "<kind text><name>" and its NUL: a key as change events name it. */
+#define XCA_KEY_UNPREFIXED_MAX (XCA_KEY_KIND_MAX + XCA_KEY_NAME_MAX + 1)
+/* A whole key and its NUL. */
+#define XCA_KEY_MAX (XCA_KEY_PREFIX_MAX + XCA_KEY_UNPREFIXED_MAX)
+/* A SCAN pattern: a key with every character escaped, "*" and the NUL. */
+#define XCA_KEY_MATCH_MAX (2 * XCA_KEY_MAX)
+
+/* X(KIND, text, named): the kinds of key under the prefix. The text of a
+ * named kind is followed by a name; an unnamed kind's text is the whole
+ * key after the prefix. */
+#define XCA_KEY_KINDS(X)                                                                       \
+  X(DEVICE, "device:", 1)   /* hash: an identity, "deviceId" or "deviceId/moduleId" */        \
+  X(CA, "ca:", 1)           /* hash: a CA, named [A-Za-z0-9._-]{1,64} */                      \
+  X(GROUP, "group:", 1)     /* hash: an enrollment group, named as a CA is */                 \
+  X(WATCHER, "watcher:", 1) /* string: one broker's heartbeat (watcher.c) */                  \
+  X(EPOCH, "epoch", 0)      /* string: names the database's contents (watcher.c) */
+
+enum xca_key_kind {
+#define XCA_KEY_KIND_ENUM(kind, text, named) XCA_KEY_##kind,
+  XCA_KEY_KINDS(XCA_KEY_KIND_ENUM)
+#undef XCA_KEY_KIND_ENUM
+  XCA_KEY_UNKNOWN /* a key under the prefix of none of the kinds */
+};
+
+/* Write "<prefix><kind text><name>" into key (name "" or NULL for an
+ * unnamed kind). Returns XCA_OK, or XCA_E_INVAL with key "" when the prefix
+ * is longer than XCA_KEY_PREFIX_MAX, the name longer than XCA_KEY_NAME_MAX,
+ * an unnamed kind is given a name, or kind is XCA_KEY_UNKNOWN. */
+int xca_registry_key(const struct xca_registry *reg, enum xca_key_kind kind, const char *name,
+                     char key[XCA_KEY_MAX]);
+
+/* The same without the prefix: "<kind text><name>", as change events and
+ * audit lines name a key. Same errors, the prefix aside. */
+int xca_registry_key_unprefixed(enum xca_key_kind kind, const char *name,
+                                char key[XCA_KEY_UNPREFIXED_MAX]);
+
+/* Classify key, a key without the prefix ("device:d/m", "epoch"). Returns
+ * its kind and, when name is non-NULL, sets *name to what follows the
+ * kind's text (borrowed from key; "" for an unnamed kind). A key of no kind
+ * gives XCA_KEY_UNKNOWN and *name = key. */
+enum xca_key_kind xca_registry_key_kind(const char *key, const char **name);
+
+/* Write text into buf with every glob metacharacter of Redis patterns
+ * (* ? [ ] \) escaped by a backslash, so that a pattern matches it
+ * literally. Returns XCA_OK, or XCA_E_INVAL with buf "" when it does not
+ * fit buflen (> 0). */
+int xca_registry_glob_escape(const char *text, char *buf, size_t buflen);
+
+/* ------------------------------------------------------------------------ */
+/* Scanning the keyspace                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* One SCAN iteration over the keys of one kind, a step at a time. */
+struct xca_registry_scan {
+  const struct xca_registry *reg; /* borrowed */
+  unsigned long long cursor;      /* Redis's cursor: pass it back to resume; 0 when done */
+  int count;                      /* COUNT hint of each step */
+  int done;                       /* a step completed the iteration */
+  size_t head_len;                /* strlen(head) */
+  char head[XCA_KEY_MAX];         /* "<prefix><kind text>": where the names start */
+  char match[XCA_KEY_MATCH_MAX];  /* head and name_prefix, escaped, then "*" */
+};
+
+/* Prepare s to scan reg for the keys of a named kind whose name starts with
+ * name_prefix (NULL or "" = every name), from cursor (0 = the start), count
+ * keys per step as a hint. Returns XCA_OK, or XCA_E_INVAL when kind is not
+ * named or the pattern does not fit. */
+int xca_registry_scan_begin(struct xca_registry_scan *s, const struct xca_registry *reg,
+                            enum xca_key_kind kind, const char *name_prefix,
+                            unsigned long long cursor, int count);
+
+/* Take one SCAN step: append to names the name (the key without prefix and
+ * kind text) of every key it returned, in order; s->done is set once the
+ * iteration is complete. Returns XCA_OK, XCA_E_REGISTRY_UNAVAILABLE or XCA_E_NOMEM
+ * (names may then hold some of this step's names). */
+int xca_registry_scan_step(struct xca_registry_scan *s, struct xca_strlist *names);
+
+/* Scan to the end: append to names every name of kind under name_prefix
+ * for which keep (NULL = keep all) returns 1, stopping once names holds max
+ * (0 = no limit). Errors as xca_registry_scan_begin and _step. */
+int xca_registry_scan_all(const struct xca_registry *reg, enum xca_key_kind kind,
+                          const char *name_prefix, int count, int (*keep)(const char *name),
+                          int max, struct xca_strlist *names);
+
+/* ------------------------------------------------------------------------ */
+/* Identities                                                                */
+/* ------------------------------------------------------------------------ */
 
 /* Interpret stored fields as an identity (never fails: unknown values fail
  * closed as disabled / XCA_AUTH_INVALID). */
 void xca_identity_from_fields(const struct xca_fields *f, struct xca_identity_rec *out);
 
 /* Read one identity ("device" or "device/module"). Returns XCA_OK,
- * XCA_E_NOT_FOUND, or XCA_E_REGISTRY. */
+ * XCA_E_NOT_FOUND, or XCA_E_REGISTRY_UNAVAILABLE. */
 int xca_registry_get_identity(const struct xca_registry *reg, const char *identity,
                               struct xca_identity_rec *out);
 
@@ -116,7 +213,41 @@ const char *xca_auth_type_name(enum xca_auth_type auth);
 int xca_identity_thumbprint_matches(const struct xca_identity_rec *rec, const char *sha1,
                                     const char *sha256);
 
-/* ---- enrollment groups (README "Enrollment groups") ---- */
+/* ------------------------------------------------------------------------ */
+/* CAs                                                                       */
+/* ------------------------------------------------------------------------ */
+
+/* One CA as stored, interpreted with the schema's defaults. The strings
+ * point into fields (NULL when absent); release with xca_ca_rec_free. */
+struct xca_ca_rec {
+  int verified;             /* status is exactly "verified"; any other value or none: unverified */
+  const char *certificate;  /* the CA certificate (PEM) */
+  const char *subject;      /* subject, thumbprint and notAfter as uploadCA stored them */
+  const char *thumbprint;
+  const char *not_after;
+  const char *code;         /* verificationCode */
+  long long code_expiry;    /* verificationCodeExpiry (unix seconds); LLONG_MIN when absent
+                               or unreadable, so that it has always expired */
+  struct xca_fields fields; /* the hash as stored: owns the strings above */
+};
+
+/* Interpret rec->fields (as read, or as the caller set them) into the other
+ * members of rec. Call it again after changing a field the members point
+ * at. Never fails. */
+void xca_ca_rec_parse(struct xca_ca_rec *rec);
+
+/* Read the CA name into *out (release with xca_ca_rec_free). Returns
+ * XCA_OK, XCA_E_NOT_FOUND, XCA_E_REGISTRY_UNAVAILABLE, XCA_E_NOMEM or XCA_E_INVAL (the
+ * name makes no key); on error *out is zeroed. */
+int xca_registry_get_ca(const struct xca_registry *reg, const char *name,
+                        struct xca_ca_rec *out);
+
+/* Release the fields of rec and zero it. NULL-safe. */
+void xca_ca_rec_free(struct xca_ca_rec *rec);
+
+/* ------------------------------------------------------------------------ */
+/* Enrollment groups (README "Enrollment groups")                            */
+/* ------------------------------------------------------------------------ */
 
 #define XCA_GROUP_STATUS_MAX 16 /* stored status values kept verbatim, NUL included */
 #define XCA_GROUP_THUMB_MAX 128 /* a stored thumbprint field kept verbatim, NUL included */
@@ -136,11 +267,6 @@ struct xca_group_rec {
   char thumbprint_raw[XCA_GROUP_THUMB_MAX];
 };
 
-/* Write "<prefix>group:<name>" into buf. Returns XCA_OK or XCA_E_INVAL when
- * it does not fit. */
-int xca_registry_group_key(const struct xca_registry *reg, const char *name, char *buf,
-                           size_t buflen);
-
 /* Interpret the stored fields f of the group name. Its certificate decides
  * its thumbprint; a stored thumbprint field must name the same certificate.
  * Returns XCA_OK (*out filled), XCA_E_BAD_NAME (name outside
@@ -150,6 +276,13 @@ int xca_registry_group_key(const struct xca_registry *reg, const char *name, cha
  * initialStatus value too long to be valid). *out is zeroed on error. */
 int xca_group_from_fields(const char *name, const struct xca_fields *f,
                           struct xca_group_rec *out);
+
+/* Read the group name (key of kind XCA_KEY_GROUP) into *out. Returns
+ * XCA_OK, XCA_E_NOT_FOUND, XCA_E_REGISTRY_UNAVAILABLE, XCA_E_INVAL (the name
+ * makes no key) or an error of xca_group_from_fields; *out is zeroed on
+ * error. */
+int xca_registry_get_group(const struct xca_registry *reg, const char *name,
+                           struct xca_group_rec *out);
 
 /* The fields of an identity that group g enrolls at time now:
  * status = g's initialStatus, authentication certificateAuthority,

@@ -3,20 +3,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <hiredis/hiredis.h>
 
+#include "clock.h"
+#include "sentinel.h"
 #include "xca_err.h"
 
 struct xca_redis {
-  const struct xca_config *cfg;
+  const struct xca_config *cfg; /* NULL when wrapped */
   redisContext *ctx;
+  int wrapped; /* ctx is the caller's: never freed, never reopened */
+  struct xca_hostport addr;  /* the node connected to, or last tried */
   long long next_attempt_ms; /* breaker: no reconnect before this */
+  long long (*now_ms)(void); /* the breaker's clock; NULL = xca_now_ms */
   int up;
   int down_reported; /* the current outage has been reported */
   xca_redis_state_fn on_state;
   void *arg;
+  struct xca_stats *stats; /* borrowed, may be NULL */
 };
 
 /* Create only if absent; fields come as ARGV pairs. */
@@ -43,26 +48,29 @@ static const char UPDATE_LUA[] =
   "if #ARGV > 3 + 2 * n then redis.call('HDEL', KEYS[1], unpack(ARGV, 4 + 2 * n)) end "
   "return 1";
 
-long long xca_now_ms(void)
+static long long now_us(void)
 {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static struct timeval ms_to_tv(int ms)
+static long long breaker_now(const struct xca_redis *r)
 {
-  struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-  return tv;
+  return r->now_ms != NULL ? r->now_ms() : xca_now_ms();
 }
 
 static void set_down(struct xca_redis *r, const char *why)
 {
+  if (r->wrapped) {
+    r->up = 0; /* its owner notices and reconnects */
+    return;
+  }
   if (r->ctx != NULL) {
     redisFree(r->ctx);
     r->ctx = NULL;
   }
-  r->next_attempt_ms = xca_now_ms() + r->cfg->redis_retry_ms;
+  r->next_attempt_ms = breaker_now(r) + r->cfg->redis_retry_ms;
   /* Report a loss once, not at every failed reconnect attempt. */
   if (r->up || !r->down_reported) {
     r->up = 0;
@@ -81,8 +89,32 @@ struct xca_redis *xca_redis_new(const struct xca_config *cfg, xca_redis_state_fn
     return NULL;
   }
   r->cfg = cfg;
+  snprintf(r->addr.host, sizeof(r->addr.host), "%s", cfg->redis_host);
+  r->addr.port = cfg->redis_port;
   r->on_state = on_state;
   r->arg = arg;
+  return r;
+}
+
+void xca_redis_set_stats(struct xca_redis *r, struct xca_stats *stats)
+{
+  r->stats = stats;
+}
+
+void xca_redis_set_clock(struct xca_redis *r, long long (*now_ms)(void))
+{
+  r->now_ms = now_ms;
+}
+
+struct xca_redis *xca_redis_wrap(struct redisContext *ctx)
+{
+  struct xca_redis *r = calloc(1, sizeof(*r));
+  if (r == NULL) {
+    return NULL;
+  }
+  r->ctx = ctx;
+  r->wrapped = 1;
+  r->up = 1;
   return r;
 }
 
@@ -91,7 +123,7 @@ void xca_redis_free(struct xca_redis *r)
   if (r == NULL) {
     return;
   }
-  if (r->ctx != NULL) {
+  if (r->ctx != NULL && !r->wrapped) {
     redisFree(r->ctx);
   }
   free(r);
@@ -102,78 +134,136 @@ void xca_redis_free(struct xca_redis *r)
 static redisReply *run(struct xca_redis *r, int argc, const char **argv, const size_t *lens)
 {
   redisReply *reply;
+  long long start;
 
   if (xca_redis_connect(r, 0) != XCA_OK) {
     return NULL;
   }
+  start = now_us();
   reply = redisCommandArgv(r->ctx, argc, argv, lens);
+  xca_stats_redis_call(r->stats, now_us() - start,
+                       reply == NULL || reply->type == REDIS_REPLY_ERROR);
   if (reply == NULL) {
     char why[160];
     snprintf(why, sizeof(why), "%s", r->ctx->errstr[0] ? r->ctx->errstr : "I/O error");
     set_down(r, why);
+  } else if (reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "READONLY", 8) == 0) {
+    /* The node was demoted to a replica: reconnect (through the Sentinels,
+     * when configured) instead of failing every write until it goes away. */
+    set_down(r, "the node became a replica (READONLY)");
   }
   return reply;
 }
 
-static int handshake(struct xca_redis *r, char *why, size_t whylen)
+static struct timeval ms_to_tv(int ms)
 {
-  char db[16];
-  const char *argv[2];
-  redisReply *reply;
+  struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+  return tv;
+}
 
-  if (r->cfg->redis_password != NULL) {
-    argv[0] = "AUTH";
-    argv[1] = r->cfg->redis_password;
-    reply = redisCommandArgv(r->ctx, 2, argv, NULL);
-    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-      snprintf(why, whylen, "AUTH failed");
-      freeReplyObject(reply);
-      return XCA_E_REGISTRY;
-    }
-    freeReplyObject(reply);
-  }
-  snprintf(db, sizeof(db), "%d", r->cfg->redis_db);
-  argv[0] = "SELECT";
-  argv[1] = db;
-  reply = redisCommandArgv(r->ctx, 2, argv, NULL);
-  if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-    snprintf(why, whylen, "SELECT %s failed", db);
-    freeReplyObject(reply);
-    return XCA_E_REGISTRY;
-  }
+/* Run one command on a fresh connection; 1 when Redis accepted it. */
+static int handshake_step(redisContext *ctx, const char *cmd, const char *arg)
+{
+  const char *argv[] = {cmd, arg};
+  redisReply *reply = redisCommandArgv(ctx, 2, argv, NULL);
+  int ok = reply != NULL && reply->type != REDIS_REPLY_ERROR;
+
   freeReplyObject(reply);
-  return XCA_OK;
+  return ok;
+}
+
+static void set_why(char *why, size_t whylen, const char *text)
+{
+  if (why != NULL && whylen > 0) {
+    snprintf(why, whylen, "%s", text);
+  }
+}
+
+redisContext *xca_redis_open_at(const struct xca_config *cfg, const struct xca_hostport *addr,
+                                int timeout_ms, char *why, size_t whylen)
+{
+  struct timeval tv = ms_to_tv(timeout_ms);
+  redisContext *ctx = redisConnectWithTimeout(addr->host, addr->port, tv);
+  char db[16];
+  char role_why[160];
+
+  snprintf(db, sizeof(db), "%d", cfg->redis_db);
+  if (ctx == NULL || ctx->err) {
+    set_why(why, whylen, ctx ? ctx->errstr : "out of memory");
+  } else if (redisSetTimeout(ctx, tv) != REDIS_OK) {
+    set_why(why, whylen, "cannot set timeout");
+  } else if (cfg->redis_password != NULL && !handshake_step(ctx, "AUTH", cfg->redis_password)) {
+    set_why(why, whylen, "AUTH failed");
+  } else if (xca_sentinel_check_role(cfg, ctx, role_why, sizeof(role_why)) != XCA_OK) {
+    set_why(why, whylen, role_why);
+  } else if (!handshake_step(ctx, "SELECT", db)) {
+    char text[32];
+    snprintf(text, sizeof(text), "SELECT %s failed", db);
+    set_why(why, whylen, text);
+  } else {
+    return ctx;
+  }
+  if (ctx != NULL) {
+    redisFree(ctx);
+  }
+  return NULL;
+}
+
+redisContext *xca_redis_open(const struct xca_config *cfg, int timeout_ms, char *why,
+                             size_t whylen)
+{
+  struct xca_hostport addr;
+  char resolve_why[160];
+
+  if (xca_sentinel_resolve(cfg, timeout_ms, &addr, resolve_why, sizeof(resolve_why)) != XCA_OK) {
+    set_why(why, whylen, resolve_why);
+    return NULL;
+  }
+  return xca_redis_open_at(cfg, &addr, timeout_ms, why, whylen);
 }
 
 int xca_redis_connect(struct xca_redis *r, int force)
 {
   char why[160] = "";
-  struct timeval tv = ms_to_tv(r->cfg->redis_timeout_ms);
+  struct xca_hostport before = r->addr;
 
   if (r->ctx != NULL) {
     return XCA_OK;
   }
-  if (!force && xca_now_ms() < r->next_attempt_ms) {
-    return XCA_E_REGISTRY;
+  if (!force && breaker_now(r) < r->next_attempt_ms) {
+    return XCA_E_REGISTRY_UNAVAILABLE;
   }
-  r->ctx = redisConnectWithTimeout(r->cfg->redis_host, r->cfg->redis_port, tv);
-  if (r->ctx == NULL || r->ctx->err) {
-    snprintf(why, sizeof(why), "%s", r->ctx ? r->ctx->errstr : "out of memory");
-  } else if (redisSetTimeout(r->ctx, tv) != REDIS_OK) {
-    snprintf(why, sizeof(why), "cannot set timeout");
-  } else {
-    handshake(r, why, sizeof(why));
+  if (xca_sentinel_resolve(r->cfg, r->cfg->redis_timeout_ms, &r->addr, why, sizeof(why)) ==
+      XCA_OK) {
+    r->ctx = xca_redis_open_at(r->cfg, &r->addr, r->cfg->redis_timeout_ms, why, sizeof(why));
   }
-  if (why[0] != '\0') {
+  if (r->ctx == NULL) {
+    xca_stats_redis_error(r->stats);
     set_down(r, why);
-    return XCA_E_REGISTRY;
+    return XCA_E_REGISTRY_UNAVAILABLE;
   }
+  /* A reconnect to the node already in use is no news. */
+  int news = !r->up || before.port != r->addr.port || strcmp(before.host, r->addr.host) != 0;
   r->up = 1;
   r->down_reported = 0;
-  if (r->on_state != NULL) {
+  if (news && r->on_state != NULL) {
     r->on_state(r->arg, 1, "connected");
   }
   return XCA_OK;
+}
+
+int xca_redis_reconnect(struct xca_redis *r)
+{
+  if (r->ctx != NULL) {
+    redisFree(r->ctx);
+    r->ctx = NULL;
+  }
+  return xca_redis_connect(r, 1);
+}
+
+const struct xca_hostport *xca_redis_address(const struct xca_redis *r)
+{
+  return &r->addr;
 }
 
 int xca_redis_is_up(const struct xca_redis *r)
@@ -184,11 +274,11 @@ int xca_redis_is_up(const struct xca_redis *r)
 static int reply_error(redisReply *reply)
 {
   if (reply == NULL) {
-    return XCA_E_REGISTRY;
+    return XCA_E_REGISTRY_UNAVAILABLE;
   }
   if (reply->type == REDIS_REPLY_ERROR) {
     freeReplyObject(reply);
-    return XCA_E_REGISTRY;
+    return XCA_E_REGISTRY_UNAVAILABLE;
   }
   return XCA_OK;
 }
@@ -219,7 +309,7 @@ static int kv_hgetall(void *impl, const char *key, struct xca_fields *out)
   }
   if (reply->type != REDIS_REPLY_ARRAY) {
     freeReplyObject(reply);
-    return XCA_E_REGISTRY;
+    return XCA_E_REGISTRY_UNAVAILABLE;
   }
   rc = reply->elements == 0 ? XCA_E_NOT_FOUND : XCA_OK;
   for (size_t i = 0; rc == XCA_OK && i + 1 < reply->elements; i += 2) {
@@ -243,7 +333,7 @@ static long long eval_int(struct xca_redis *r, int argc, const char **argv, int 
   }
   if (reply->type != REDIS_REPLY_INTEGER) {
     freeReplyObject(reply);
-    *rc = XCA_E_REGISTRY;
+    *rc = XCA_E_REGISTRY_UNAVAILABLE;
     return 0;
   }
   v = reply->integer;
@@ -357,35 +447,21 @@ static int kv_del(void *impl, const char *key)
   return v == 1 ? XCA_OK : XCA_E_NOT_FOUND;
 }
 
-static int copy_keys(redisReply *arr, char ***keys, int *nkeys)
+/* Append the string elements of a SCAN reply's key array to keys. */
+static int copy_keys(const redisReply *arr, struct xca_strlist *keys)
 {
-  char **out = calloc(arr->elements + 1, sizeof(char *));
-  int n = 0;
+  int rc = XCA_OK;
 
-  if (out == NULL) {
-    return XCA_E_NOMEM;
-  }
-  for (size_t i = 0; i < arr->elements; i++) {
-    if (arr->element[i]->type != REDIS_REPLY_STRING) {
-      continue;
+  for (size_t i = 0; rc == XCA_OK && i < arr->elements; i++) {
+    if (arr->element[i]->type == REDIS_REPLY_STRING) {
+      rc = xca_strlist_add(keys, arr->element[i]->str);
     }
-    out[n] = strdup(arr->element[i]->str);
-    if (out[n] == NULL) {
-      for (int j = 0; j < n; j++) {
-        free(out[j]);
-      }
-      free(out);
-      return XCA_E_NOMEM;
-    }
-    n++;
   }
-  *keys = out;
-  *nkeys = n;
-  return XCA_OK;
+  return rc;
 }
 
 static int kv_scan(void *impl, const char *match, unsigned long long *cursor, int count,
-                   char ***keys, int *nkeys)
+                   struct xca_strlist *keys)
 {
   char cur[32];
   char cnt[16];
@@ -404,9 +480,9 @@ static int kv_scan(void *impl, const char *match, unsigned long long *cursor, in
       reply->element[0]->type != REDIS_REPLY_STRING ||
       reply->element[1]->type != REDIS_REPLY_ARRAY) {
     freeReplyObject(reply);
-    return XCA_E_REGISTRY;
+    return XCA_E_REGISTRY_UNAVAILABLE;
   }
-  rc = copy_keys(reply->element[1], keys, nkeys);
+  rc = copy_keys(reply->element[1], keys);
   if (rc == XCA_OK) {
     *cursor = strtoull(reply->element[0]->str, NULL, 10);
   }

@@ -1,8 +1,10 @@
 #include "trust.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <openssl/err.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 #include <uthash.h>
@@ -43,19 +45,44 @@ static unsigned long name_hash(const X509_NAME *name)
   return ok ? h : 0;
 }
 
-/* X509_STORE get_issuer callback: the trusted issuer of x from our index,
- * preferring one inside its validity period. */
+/* Return 1 if x's signature verifies with cert's key. Leaves OpenSSL's
+ * error queue as it was. */
+static int signs(X509 *cert, X509 *x)
+{
+  int ok;
+
+  ERR_set_mark();
+  ok = X509_verify(x, X509_get0_pubkey(cert)) == 1;
+  ERR_pop_to_mark();
+  return ok;
+}
+
+/* X509_STORE get_issuer callback: the trusted issuer of x from our index.
+ * A single candidate (issuer name and key id match) is returned as it is:
+ * OpenSSL verifies its signature next, so the common case costs no extra
+ * signature check. Of several, one whose key really signed x is chosen, so
+ * that a look-alike CA with the same name and key id cannot shadow the real
+ * one; among those, one inside its validity period is preferred. */
 static int index_get_issuer(X509 **issuer, X509_STORE_CTX *ctx, X509 *x)
 {
   struct xca_trust *trust = X509_STORE_get_ex_data(X509_STORE_CTX_get0_store(ctx), trust_ex_index);
   struct subject_bucket *bucket = NULL;
   unsigned long h = name_hash(X509_get_issuer_name(x));
+  X509 *first = NULL;
   X509 *best = NULL;
+  int candidates = 0;
   time_t now = time(NULL);
 
   HASH_FIND(hh, trust->by_subject, &h, sizeof(h), bucket);
   for (struct ca_entry *e = bucket ? bucket->first : NULL; e != NULL; e = e->next_same_subject) {
-    if (X509_check_issued(e->cert, x) != X509_V_OK) {
+    if (X509_check_issued(e->cert, x) == X509_V_OK) {
+      first = first ? first : e->cert;
+      candidates++;
+    }
+  }
+  for (struct ca_entry *e = bucket ? bucket->first : NULL; candidates > 1 && e != NULL;
+       e = e->next_same_subject) {
+    if (X509_check_issued(e->cert, x) != X509_V_OK || !signs(e->cert, x)) {
       continue;
     }
     best = e->cert;
@@ -63,6 +90,7 @@ static int index_get_issuer(X509 **issuer, X509_STORE_CTX *ctx, X509 *x)
       break;
     }
   }
+  best = best ? best : first;
   if (best == NULL || !X509_up_ref(best)) {
     return 0;
   }
@@ -339,8 +367,8 @@ static int run_verify(struct xca_trust *trust, X509_STORE_CTX *ctx, struct xca_c
   return XCA_E_CHAIN;
 }
 
-int xca_trust_verify(struct xca_trust *trust, X509 *leaf, STACK_OF(X509) *untrusted,
-                     int max_depth, time_t now, struct xca_chain_result *res)
+static int verify_chain(struct xca_trust *trust, X509 *leaf, STACK_OF(X509) *untrusted,
+                        int max_depth, time_t now, struct xca_chain_result *res)
 {
   X509_STORE_CTX *ctx;
   int rc;
@@ -358,6 +386,20 @@ int xca_trust_verify(struct xca_trust *trust, X509 *leaf, STACK_OF(X509) *untrus
   X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
   rc = run_verify(trust, ctx, res);
   X509_STORE_CTX_free(ctx);
+  return rc;
+}
+
+int xca_trust_verify(struct xca_trust *trust, X509 *leaf, STACK_OF(X509) *untrusted,
+                     int max_depth, time_t now, struct xca_chain_result *res)
+{
+  int rc;
+
+  /* A refused chain leaves errors on OpenSSL's queue, and Mosquitto reads
+   * that queue after the next SSL call of *any* connection: one bad
+   * certificate would then drop another device. Leave it as it was. */
+  ERR_set_mark();
+  rc = verify_chain(trust, leaf, untrusted, max_depth, now, res);
+  ERR_pop_to_mark();
   return rc;
 }
 
@@ -394,8 +436,8 @@ static int accept_member(struct xca_trust *trust, X509 *ca, const struct ca_entr
   return XCA_OK;
 }
 
-int xca_trust_verify_ca(struct xca_trust *trust, X509 *ca, STACK_OF(X509) *untrusted,
-                        int max_depth, time_t now, struct xca_chain_result *res)
+static int verify_ca_chain(struct xca_trust *trust, X509 *ca, STACK_OF(X509) *untrusted,
+                           int max_depth, time_t now, struct xca_chain_result *res)
 {
   const struct ca_entry *entry;
   X509_STORE_CTX *ctx;
@@ -419,6 +461,38 @@ int xca_trust_verify_ca(struct xca_trust *trust, X509 *ca, STACK_OF(X509) *untru
   rc = run_verify(trust, ctx, res);
   X509_STORE_CTX_free(ctx);
   return rc;
+}
+
+int xca_trust_verify_ca(struct xca_trust *trust, X509 *ca, STACK_OF(X509) *untrusted,
+                        int max_depth, time_t now, struct xca_chain_result *res)
+{
+  int rc;
+
+  /* Admin commands run on the broker's thread too: as xca_trust_verify. */
+  ERR_set_mark();
+  rc = verify_ca_chain(trust, ca, untrusted, max_depth, now, res);
+  ERR_pop_to_mark();
+  return rc;
+}
+
+void xca_chain_thumbprints(const struct xca_chain_result *res, char *buf, size_t buflen)
+{
+  size_t len = 0;
+
+  buf[0] = '\0';
+  for (int i = 0; i < res->chain_len && i < XCA_CHAIN_MAX; i++) {
+    const char *thumb = res->chain_sha256[i];
+    size_t sep = i > 0 ? 1 : 0;
+    size_t n = strlen(thumb);
+    if (len + sep + n + 1 > buflen) {
+      return; /* whole thumbprints only */
+    }
+    if (sep) {
+      buf[len++] = ',';
+    }
+    memcpy(buf + len, thumb, n + 1);
+    len += n;
+  }
 }
 
 void xca_chain_describe(const struct xca_chain_result *res, char *buf, size_t buflen)

@@ -18,6 +18,8 @@
 #define XCA_CA_NAME_MAX 64
 #define XCA_CHAIN_NAMES_MAX 8
 #define XCA_CHAIN_MAX 16 /* longest verified chain (leaf and anchor included); longer is refused */
+/* xca_chain_thumbprints of the longest chain, and its NUL. */
+#define XCA_CHAIN_TEXT_MAX (XCA_CHAIN_MAX * XCA_SHA256_HEX)
 
 struct xca_trust;
 
@@ -38,6 +40,9 @@ struct xca_chain_result {
   int chain_len;
   char chain_sha256[XCA_CHAIN_MAX][XCA_SHA256_HEX];
 };
+
+/* The rule of xca_ca_name_valid, as error messages state it. */
+#define XCA_CA_NAME_RULE "must be 1\u2013" "64 of A-Z a-z 0-9 . _ -"
 
 /* Return 1 if name is a valid CA name ([A-Za-z0-9._-]{1,64}), else 0. */
 int xca_ca_name_valid(const char *name);
@@ -89,7 +94,10 @@ void xca_trust_clear(struct xca_trust *trust);
  * Returns XCA_OK (res filled, res->x509_error == X509_V_OK, the chain's
  * thumbprints in res->chain_sha256), XCA_E_CHAIN
  * (res->x509_error says why), the policy error (res->policy_error, detail
- * and error_depth say which certificate and why) or XCA_E_NOMEM. */
+ * and error_depth say which certificate and why) or XCA_E_NOMEM.
+ * OpenSSL's error queue is left as it was (a refusal pushes nothing). Of
+ * several verified CAs with the same subject and key id, the one whose key
+ * signed the certificate is used. */
 int xca_trust_verify(struct xca_trust *trust, X509 *leaf, STACK_OF(X509) *untrusted,
                      int max_depth, time_t now, struct xca_chain_result *res);
 
@@ -101,7 +109,7 @@ int xca_trust_verify(struct xca_trust *trust, X509 *leaf, STACK_OF(X509) *untrus
  * enrollment group's CA is checked before it is stored. Returns XCA_OK (res
  * filled as by xca_trust_verify), XCA_E_NOT_CA, XCA_E_CHAIN (res->x509_error
  * says why), the policy error (res->policy_error, detail, error_depth) or
- * XCA_E_NOMEM. */
+ * XCA_E_NOMEM. OpenSSL's error queue is left as it was. */
 int xca_trust_verify_ca(struct xca_trust *trust, X509 *ca, STACK_OF(X509) *untrusted,
                         int max_depth, time_t now, struct xca_chain_result *res);
 
@@ -112,5 +120,12 @@ int xca_trust_verify_ca(struct xca_trust *trust, X509 *ca, STACK_OF(X509) *untru
  * expired) at depth 0"). "at depth N" is left out when no certificate is
  * to blame. Truncated to fit buflen (> 0). */
 void xca_chain_describe(const struct xca_chain_result *res, char *buf, size_t buflen);
+
+/* Write the thumbprints of res's verified chain into buf: lowercase hex,
+ * leaf first and anchor last, comma-separated, as the audit stream stores
+ * them ("" when res holds no chain). A buffer of XCA_CHAIN_TEXT_MAX bytes
+ * holds any chain; a shorter one gets the first whole thumbprints that
+ * fit. buflen > 0. */
+void xca_chain_thumbprints(const struct xca_chain_result *res, char *buf, size_t buflen);
 
 #endif

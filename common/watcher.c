@@ -2,7 +2,9 @@
 
 #include "watcher_internal.h"
 
+#include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +12,9 @@
 
 #include <openssl/rand.h>
 
+#include "clock.h"
 #include "registry_redis.h"
+#include "sentinel.h"
 #include "xca_err.h"
 
 /* Health is proven, not assumed: every CANARY_EVERY_MS the watcher writes its
@@ -28,6 +32,10 @@
  * swapped. The check rides on the heartbeat's round trip when one is due;
  * it runs twice per heartbeat so that a flush is acted on within a second. */
 #define EPOCH_EVERY_MS 500
+
+/* The bound of each Redis call of the watcher's thread (the broker's thread
+ * never waits on it). */
+#define WATCHER_TIMEOUT_MS 1000
 
 void *(*xca_watcher__calloc)(size_t nmemb, size_t size) = calloc;
 
@@ -85,14 +93,27 @@ int xca_watcher__push(struct xca_watcher *w, enum xca_change_kind kind, const ch
   return 1;
 }
 
-int xca_watcher__resync(struct xca_watcher *w, const char *names)
+int xca_watcher__resync(struct xca_watcher *w, struct xca_strlist *names,
+                        struct xca_strlist *group_names)
 {
+  struct xca_change *c;
+
   if (w->spare == NULL) {
     w->spare = new_change(XCA_CHANGE_LOST, NULL);
   }
-  if (w->spare == NULL || !xca_watcher__push(w, XCA_CHANGE_RESYNC, names)) {
+  if (w->spare == NULL) {
     return 0;
   }
+  c = new_change(XCA_CHANGE_RESYNC, NULL);
+  if (c == NULL) {
+    xca_watcher__set_unhealthy(w); /* as for any change that cannot be queued */
+    return 0;
+  }
+  c->names = *names;
+  memset(names, 0, sizeof(*names));
+  c->group_names = *group_names;
+  memset(group_names, 0, sizeof(*group_names));
+  enqueue(w, c);
   w->warned = 0;
   atomic_store(&w->healthy, 1);
   return 1;
@@ -167,51 +188,38 @@ static int run_ok(redisContext *ctx, int argc, const char **argv)
   return reply != NULL;
 }
 
-/* Connect with a 1 s timeout, authenticate and select the database.
- * Returns NULL on any failure. */
-static redisContext *connect_to_registry(const struct xca_config *cfg)
+/* Connect to addr (the primary the loop resolved) with the watcher's
+ * timeout, authenticated, checked to be the primary, the database
+ * selected. Returns NULL on any failure (the thread retries). */
+static redisContext *connect_to_registry(const struct xca_config *cfg,
+                                         const struct xca_hostport *addr)
 {
-  struct timeval tv = {1, 0};
-  redisContext *ctx = redisConnectWithTimeout(cfg->redis_host, cfg->redis_port, tv);
-  char db[16];
-  const char *auth[] = {"AUTH", cfg->redis_password};
-  const char *select[] = {"SELECT", db};
-
-  snprintf(db, sizeof(db), "%d", cfg->redis_db);
-  if (ctx == NULL || ctx->err || redisSetTimeout(ctx, tv) != REDIS_OK ||
-      (cfg->redis_password != NULL && !run_ok(ctx, 2, auth)) || !run_ok(ctx, 2, select)) {
-    if (ctx != NULL) {
-      redisFree(ctx);
-    }
-    return NULL;
-  }
-  return ctx;
+  return xca_redis_open_at(cfg, addr, WATCHER_TIMEOUT_MS, NULL, 0);
 }
 
 /* Connect, turn notifications on and subscribe to the prefix's keyspace
- * channel (which names the database, so SELECT does not matter to it). */
-static redisContext *subscribe(struct xca_watcher *w)
+ * channel (which names the database, so SELECT does not matter to it); the
+ * channel is matched literally, whatever characters the prefix holds. */
+static redisContext *subscribe(struct xca_watcher *w, const struct xca_hostport *addr)
 {
-  redisContext *ctx = connect_to_registry(w->cfg);
-  char pattern[340];
+  redisContext *ctx = connect_to_registry(w->cfg, addr);
+  char pattern[2 * sizeof(w->channel_prefix) + 1];
   const char *sub[] = {"PSUBSCRIBE", pattern};
+  int subscribed = 0;
 
   if (ctx == NULL) {
     return NULL;
   }
   ensure_notifications(w, ctx);
-  snprintf(pattern, sizeof(pattern), "%s*", w->channel_prefix);
-  if (!run_ok(ctx, 2, sub)) {
+  if (xca_registry_glob_escape(w->channel_prefix, pattern, sizeof(pattern) - 1) == XCA_OK) {
+    strcat(pattern, "*");
+    subscribed = run_ok(ctx, 2, sub);
+  }
+  if (!subscribed) {
     redisFree(ctx);
     return NULL;
   }
   return ctx;
-}
-
-/* Keys under the prefix that the watchers write themselves. */
-static int own_key(const char *key)
-{
-  return strncmp(key, "watcher:", 8) == 0 || strcmp(key, XCA_WATCHER_EPOCH_KEY) == 0;
 }
 
 /* One pmessage is ["pmessage", pattern, channel, event]. */
@@ -219,6 +227,8 @@ void xca_watcher__handle_message(struct xca_watcher *w, const redisReply *reply)
 {
   size_t plen = strlen(w->channel_prefix);
   const char *channel;
+  const char *name;
+  enum xca_key_kind kind;
 
   if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 4 ||
       reply->element[2]->type != REDIS_REPLY_STRING) {
@@ -228,9 +238,11 @@ void xca_watcher__handle_message(struct xca_watcher *w, const redisReply *reply)
   if (strncmp(channel, w->channel_prefix, plen) != 0) {
     return;
   }
-  if (strcmp(channel + plen, w->canary) == 0) {
+  kind = xca_registry_key_kind(channel + plen, &name);
+  if (kind == XCA_KEY_WATCHER && strcmp(name, w->canary_id) == 0) {
     w->canary_seen_ms = xca_now_ms();
-  } else if (!own_key(channel + plen)) {
+  } else if (kind != XCA_KEY_WATCHER && kind != XCA_KEY_EPOCH) {
+    /* Not a key the watchers write themselves. */
     xca_watcher__push(w, XCA_CHANGE_KEY, channel + plen);
   }
 }
@@ -248,7 +260,7 @@ static void new_epoch_value(struct xca_watcher *w)
     }
     return;
   }
-  snprintf(w->epoch_mine, sizeof(w->epoch_mine), "%s-%llx-%x", w->canary,
+  snprintf(w->epoch_mine, sizeof(w->epoch_mine), "%s-%llx-%x", w->canary_id,
            (unsigned long long)xca_now_ms(), atomic_fetch_add(&fallback_counter, 1));
 }
 
@@ -281,17 +293,13 @@ static int append(redisContext *ctx, int argc, const char **argv)
  * verdict, or -1 when Redis did not answer as expected. */
 static int beat(struct xca_watcher *w, redisContext *writer, int with_canary)
 {
-  char canary[400];
-  char epoch[340];
-  const char *set_canary[] = {"SET", canary, "1", "PX", CANARY_TTL_MS};
-  const char *set_epoch[] = {"SET", epoch, w->epoch_mine, "NX"};
-  const char *get_epoch[] = {"GET", epoch};
+  const char *set_canary[] = {"SET", w->canary_key, "1", "PX", CANARY_TTL_MS};
+  const char *set_epoch[] = {"SET", w->epoch_key, w->epoch_mine, "NX"};
+  const char *get_epoch[] = {"GET", w->epoch_key};
   redisReply *r[3] = {NULL, NULL, NULL};
   int n = with_canary ? 3 : 2;
   int verdict = -1;
 
-  snprintf(canary, sizeof(canary), "%s%s", w->cfg->key_prefix, w->canary);
-  snprintf(epoch, sizeof(epoch), "%s%s", w->cfg->key_prefix, XCA_WATCHER_EPOCH_KEY);
   if ((with_canary && !append(writer, 5, set_canary)) || !append(writer, 4, set_epoch) ||
       !append(writer, 2, get_epoch)) {
     return -1;
@@ -317,84 +325,52 @@ cleanup:
   return verdict;
 }
 
-/* Append the names of one SCAN reply over "<prefix><kind>*" to *names
- * ("\n"-separated), each as tag followed by the name. */
-static int append_names(struct xca_watcher *w, const redisReply *keys, const char *kind,
-                        const char *tag, char **names, size_t *len)
+/* Append the name of every key of kind (CA or GROUP) to names (the
+ * watcher's connection goes through the registry's scan). Scanning the
+ * keyspace happens here, off the broker's thread: with millions of device
+ * keys it takes a noticeable time. Returns XCA_OK (also when stopped early),
+ * XCA_E_REGISTRY_UNAVAILABLE or XCA_E_NOMEM. */
+static int scan_names(struct xca_watcher *w, struct xca_redis *conn, enum xca_key_kind kind,
+                      struct xca_strlist *names)
 {
-  size_t skip = strlen(w->cfg->key_prefix) + strlen(kind);
-  size_t tlen = strlen(tag);
+  struct xca_registry reg = {.kv = xca_redis_kv(conn), .prefix = w->cfg->key_prefix};
+  struct xca_registry_scan s;
+  int rc = xca_registry_scan_begin(&s, &reg, kind, NULL, 0, 1000);
 
-  for (size_t i = 0; i < keys->elements; i++) {
-    const redisReply *k = keys->element[i];
-    if (k->type != REDIS_REPLY_STRING || k->len <= skip || memchr(k->str, '\n', k->len)) {
-      continue;
-    }
-    size_t n = k->len - skip;
-    char *grown = realloc(*names, *len + tlen + n + 2);
-    if (grown == NULL) {
-      return 0;
-    }
-    *names = grown;
-    memcpy(*names + *len, tag, tlen);
-    memcpy(*names + *len + tlen, k->str + skip, n);
-    *len += tlen + n;
-    (*names)[(*len)++] = '\n';
-    (*names)[*len] = '\0';
+  while (rc == XCA_OK && !s.done && !atomic_load(&w->stop)) {
+    rc = xca_registry_scan_step(&s, names);
   }
-  return 1;
+  return rc;
 }
 
-/* Append the name of every "<prefix><kind>" key to *names as tag + name.
- * Returns 1, or 0 on failure. */
-static int scan_kind(struct xca_watcher *w, redisContext *writer, const char *kind,
-                     const char *tag, char **names, size_t *len)
+/* The names of every CA key and of every enrollment-group key. */
+static int scan_resync_names(struct xca_watcher *w, redisContext *writer, struct xca_strlist *cas,
+                             struct xca_strlist *groups)
 {
-  char match[340];
-  char cursor[32] = "0";
-  int ok = 1;
+  struct xca_redis *conn = xca_redis_wrap(writer);
+  int rc = conn != NULL ? XCA_OK : XCA_E_NOMEM;
 
-  snprintf(match, sizeof(match), "%s%s*", w->cfg->key_prefix, kind);
-  do {
-    const char *scan[] = {"SCAN", cursor, "MATCH", match, "COUNT", "1000"};
-    redisReply *reply = command(writer, 6, scan);
-    ok = reply != NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
-         reply->element[0]->type == REDIS_REPLY_STRING &&
-         reply->element[1]->type == REDIS_REPLY_ARRAY &&
-         append_names(w, reply->element[1], kind, tag, names, len);
-    if (ok) {
-      snprintf(cursor, sizeof(cursor), "%s", reply->element[0]->str);
-    }
-    freeReplyObject(reply);
-  } while (ok && strcmp(cursor, "0") != 0 && !atomic_load(&w->stop));
-  return ok;
-}
-
-/* The names of every CA key, then "group:<name>" for every enrollment
- * group key, "\n"-separated (malloc'ed; "" when none), or NULL on failure.
- * Scanning the keyspace happens here, off the broker's thread: with
- * millions of device keys it takes a noticeable time. */
-static char *scan_ca_names(struct xca_watcher *w, redisContext *writer)
-{
-  char *names = calloc(1, 1);
-  size_t len = 0;
-
-  if (names == NULL || !scan_kind(w, writer, "ca:", "", &names, &len) ||
-      !scan_kind(w, writer, "group:", "group:", &names, &len)) {
-    free(names);
-    return NULL;
+  if (rc == XCA_OK) {
+    rc = scan_names(w, conn, XCA_KEY_CA, cas);
   }
-  return names;
+  if (rc == XCA_OK) {
+    rc = scan_names(w, conn, XCA_KEY_GROUP, groups);
+  }
+  xca_redis_free(conn);
+  return rc;
 }
 
 /* Changes are proven to arrive: hand the main thread a full resync (with
  * the CA and group names as they are now; later changes follow as KEY events). */
 static int become_healthy(struct xca_watcher *w, redisContext *writer)
 {
-  char *names = scan_ca_names(w, writer);
-  int ok = names != NULL && xca_watcher__resync(w, names);
+  struct xca_strlist cas = {0};
+  struct xca_strlist groups = {0};
+  int ok = scan_resync_names(w, writer, &cas, &groups) == XCA_OK &&
+           xca_watcher__resync(w, &cas, &groups);
 
-  free(names);
+  xca_strlist_free(&cas);
+  xca_strlist_free(&groups);
   return ok;
 }
 
@@ -406,7 +382,7 @@ static int resync_after_flush(struct xca_watcher *w, redisContext *writer)
   atomic_store(&w->healthy, 0);
   xca_watcher__push(w, XCA_CHANGE_WARN,
                     "the Redis database was flushed or swapped (FLUSHDB, FLUSHALL or SWAPDB: "
-                    "the " XCA_WATCHER_EPOCH_KEY " key vanished or changed); dropping the cache, "
+                    "the epoch key vanished or changed); dropping the cache, "
                     "reloading the CAs and re-checking every session");
   return become_healthy(w, writer);
 }
@@ -453,7 +429,7 @@ static void follow(struct xca_watcher *w, redisContext *ctx, redisContext *write
       continue;
     }
     int n = poll(&pfd, 1, 100);
-    if (n < 0 || (n > 0 && redisBufferRead(ctx) != REDIS_OK)) {
+    if ((n < 0 && errno != EINTR) || (n > 0 && redisBufferRead(ctx) != REDIS_OK)) {
       return;
     }
   }
@@ -465,10 +441,15 @@ static void *watcher_main(void *arg)
   int backoff_ms = 100;
 
   while (!atomic_load(&w->stop)) {
-    redisContext *ctx = subscribe(w);
-    /* A second, plain connection for the canary writes and the CA scan: a
-     * subscribed connection can run neither. */
-    redisContext *writer = ctx != NULL ? connect_to_registry(w->cfg) : NULL;
+    /* Asked again at every reconnect: after a failover the Sentinels name
+     * the new primary, and notifications come from the node written to. */
+    struct xca_hostport addr;
+    char why[200];
+    int found = xca_sentinel_resolve(w->cfg, WATCHER_TIMEOUT_MS, &addr, why, sizeof(why)) == XCA_OK;
+    redisContext *ctx = found ? subscribe(w, &addr) : NULL;
+    /* A second, plain connection (to the same node) for the canary writes
+     * and the CA scan: a subscribed connection can run neither. */
+    redisContext *writer = ctx != NULL ? connect_to_registry(w->cfg, &addr) : NULL;
     if (writer != NULL) {
       backoff_ms = 100;
       follow(w, ctx, writer); /* healthy only while canaries come back */
@@ -478,6 +459,9 @@ static void *watcher_main(void *arg)
     }
     if (ctx != NULL) {
       redisFree(ctx);
+    }
+    if (atomic_load(&w->stop)) {
+      break; /* stopping is not losing the feed: nothing to report */
     }
     xca_watcher__set_unhealthy(w);
     for (int slept = 0; slept < backoff_ms && !atomic_load(&w->stop); slept += 50) {
@@ -490,6 +474,7 @@ static void *watcher_main(void *arg)
 
 struct xca_watcher *xca_watcher__new(const struct xca_config *cfg)
 {
+  const struct xca_registry keys = {.prefix = cfg->key_prefix};
   struct xca_watcher *w = calloc(1, sizeof(*w));
 
   if (w == NULL) {
@@ -503,8 +488,14 @@ struct xca_watcher *xca_watcher__new(const struct xca_config *cfg)
   w->cfg = cfg;
   snprintf(w->channel_prefix, sizeof(w->channel_prefix), "__keyspace@%d__:%s", cfg->redis_db,
            cfg->key_prefix);
-  snprintf(w->canary, sizeof(w->canary), "watcher:%lx-%llx", (unsigned long)getpid(),
+  snprintf(w->canary_id, sizeof(w->canary_id), "%lx-%llx", (unsigned long)getpid(),
            (unsigned long long)xca_now_ms());
+  if (xca_registry_key(&keys, XCA_KEY_WATCHER, w->canary_id, w->canary_key) != XCA_OK ||
+      xca_registry_key(&keys, XCA_KEY_EPOCH, NULL, w->epoch_key) != XCA_OK) {
+    xca_changes_free(w->spare);
+    free(w);
+    return NULL;
+  }
   new_epoch_value(w);
   pthread_mutex_init(&w->lock, NULL);
   return w;
@@ -521,11 +512,32 @@ void xca_watcher__free(struct xca_watcher *w)
   free(w);
 }
 
+/* Start the thread with the broker's signals blocked, so that they reach
+ * the broker's own thread: a SIGTERM landing on the watcher's poll() would
+ * otherwise look like a lost connection just before a clean shutdown. */
+static int start_thread(struct xca_watcher *w)
+{
+  static const int broker_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGPIPE,
+                                       SIGALRM, SIGCHLD};
+  sigset_t block;
+  sigset_t old;
+  int rc;
+
+  sigemptyset(&block);
+  for (size_t i = 0; i < sizeof(broker_signals) / sizeof(broker_signals[0]); i++) {
+    sigaddset(&block, broker_signals[i]);
+  }
+  pthread_sigmask(SIG_BLOCK, &block, &old);
+  rc = pthread_create(&w->thread, NULL, watcher_main, w);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return rc;
+}
+
 struct xca_watcher *xca_watcher_start(const struct xca_config *cfg)
 {
   struct xca_watcher *w = xca_watcher__new(cfg);
 
-  if (w != NULL && pthread_create(&w->thread, NULL, watcher_main, w) != 0) {
+  if (w != NULL && start_thread(w) != 0) {
     xca_watcher__free(w);
     return NULL;
   }
@@ -563,6 +575,8 @@ void xca_changes_free(struct xca_change *list)
   while (list != NULL) {
     struct xca_change *next = list->next;
     free(list->key);
+    xca_strlist_free(&list->names);
+    xca_strlist_free(&list->group_names);
     free(list);
     list = next;
   }

@@ -7,18 +7,22 @@
  * but hiredis and the queue. FLUSHDB, FLUSHALL and SWAPDB send no
  * notification: the thread sees them within about half a second through the
  * <prefix>epoch key (see "The registry in Redis" in README.md) and resyncs.
+ * With Sentinels configured, every (re)connect first asks them where the
+ * primary is and checks its ROLE (sentinel.h): after a failover the thread
+ * follows the new primary, and its reconnect is a resync.
  */
 #ifndef XCA_WATCHER_H
 #define XCA_WATCHER_H
 
 #include "config.h"
+#include "strlist.h"
 
 enum xca_change_kind {
   XCA_CHANGE_KEY,    /* key (without the prefix) changed: "device:d", "ca:n", "group:g" */
   XCA_CHANGE_RESYNC, /* (re)subscribed, or the database was flushed or
-                        swapped: anything may have changed before; key
-                        holds every CA name, then "group:<name>" for
-                        every enrollment group, "\n"-separated */
+                        swapped: anything may have changed before; names
+                        holds every CA name, group_names every
+                        enrollment group's */
   XCA_CHANGE_LOST,   /* subscription lost, or a change could not be queued
                         (out of memory): changes may go unseen from now */
   XCA_CHANGE_WARN,   /* key holds a warning to log (e.g. notifications off) */
@@ -26,7 +30,9 @@ enum xca_change_kind {
 
 struct xca_change {
   enum xca_change_kind kind;
-  char *key;
+  char *key;                /* KEY: the key; WARN: the warning; else NULL */
+  struct xca_strlist names;       /* RESYNC: the name of every CA key */
+  struct xca_strlist group_names; /* RESYNC: the name of every enrollment-group key */
   struct xca_change *next;
 };
 

@@ -30,14 +30,27 @@ const char *xca_strerror(int err)
   }
 }
 
-char *xca_log_sanitize(const char *in, char *out, size_t outlen)
+/* The one sanitiser: printable ASCII is kept (in a word, not space or '"'),
+ * any other byte becomes '?'. */
+static char *sanitize(const char *in, char *out, size_t outlen, int word)
 {
   size_t n = 0;
 
   for (; in != NULL && *in != '\0' && n + 1 < outlen; in++) {
     unsigned char c = (unsigned char)*in;
-    out[n++] = (c >= ' ' && c < 0x7f) ? (char)c : '?';
+    int keep = c >= ' ' && c < 0x7f && !(word && (c == ' ' || c == '"'));
+    out[n++] = keep ? (char)c : '?';
   }
   out[n] = '\0';
   return out;
+}
+
+char *xca_log_sanitize(const char *in, char *out, size_t outlen)
+{
+  return sanitize(in, out, outlen, 0);
+}
+
+char *xca_log_sanitize_word(const char *in, char *out, size_t outlen)
+{
+  return sanitize(in != NULL && *in != '\0' ? in : "-", out, outlen, 1);
 }

@@ -38,14 +38,13 @@
   X(NO_CODE, "no live verification code")                                         \
   X(SIGNATURE, "certificate is not signed by this CA's key")                      \
   X(ALREADY_VERIFIED, "CA is already verified")                                   \
-  X(REGISTRY, "registry unavailable")                                             \
+  X(REGISTRY_UNAVAILABLE, "registry unavailable")                                 \
   X(STALE, "registry unavailable and cached entry too old")                       \
   X(JSON, "invalid JSON")                                                         \
   X(NUL_IN_STRING, "invalid argument: string contains NUL")                       \
   X(TOO_LARGE, "payload too large")                                               \
   X(UNKNOWN_COMMAND, "unknown command")                                           \
   X(MISSING_ARG, "missing or invalid argument")                                   \
-  X(DENIED, "not authorized")                                                    \
   X(NO_DEVICE, "the module's device does not exist")                             \
   X(NEED_THUMBPRINT, "selfSigned authentication requires a primaryThumbprint")  \
   X(RANDOM, "random number generator failed")                                    \
@@ -80,5 +79,10 @@ const char *xca_strerror(int err);
  * client id, a certificate CN) can neither forge log lines nor garble them.
  * Truncated to fit outlen (> 0). Returns out. */
 char *xca_log_sanitize(const char *in, char *out, size_t outlen);
+
+/* The same for a value that must stay one word of a key=value line (an
+ * audit line's admin or command): spaces and '"' become '?' too, and NULL
+ * or "" gives "-". Returns out. */
+char *xca_log_sanitize_word(const char *in, char *out, size_t outlen);
 
 #endif

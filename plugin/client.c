@@ -25,13 +25,14 @@ static int chain_refusal(const struct xca_cert_facts *facts, int rc)
 }
 
 /* One line saying which identity was refused and why (for a chain: what
- * failed at which depth); client-chosen text is sanitised, no secret is
- * logged. */
-static void log_refusal(const char *client_id, const struct xca_cert_facts *facts, int rc)
+ * failed at which depth; client-chosen text sanitised, no secret), logged,
+ * counted and audited with that text. */
+static void refuse(const char *client_id, const struct xca_cert_facts *facts, int rc)
 {
   char id_text[XCA_IDENTITY_MAX];
   char cn_text[XCA_CN_MAX];
   char why[256];
+  char line[XCA_IDENTITY_MAX + XCA_CN_MAX + 300];
 
   xca_log_sanitize(client_id, id_text, sizeof(id_text));
   xca_log_sanitize(facts ? facts->cn : "", cn_text, sizeof(cn_text));
@@ -42,8 +43,9 @@ static void log_refusal(const char *client_id, const struct xca_cert_facts *fact
   } else {
     snprintf(why, sizeof(why), "%s", xca_strerror(rc));
   }
-  mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "refused client '%s' (CN '%s'): %s",
-                       id_text, cn_text, why);
+  snprintf(line, sizeof(line), "refused client '%s' (CN '%s'): %s", id_text, cn_text, why);
+  mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "%s", line);
+  xca_observe_refused(client_id, rc, line);
 }
 
 int xca_basic_auth_cb(int event, void *event_data, void *userdata)
@@ -70,7 +72,7 @@ int xca_basic_auth_cb(int event, void *event_data, void *userdata)
   /* Without the CA set (Redis has not answered yet) no chain can verify:
    * say so rather than blame the chain. */
   if (rc == XCA_E_CHAIN && !xca_g.cas_loaded) {
-    rc = XCA_E_REGISTRY;
+    rc = XCA_E_REGISTRY_UNAVAILABLE;
   }
   if (rc == XCA_OK) {
     /* A connection taking this client id over: the one it replaces keeps
@@ -82,12 +84,13 @@ int xca_basic_auth_cb(int event, void *event_data, void *userdata)
     rc = xca_sessions_add(xca_g.sessions, &ident, ed->client, ed->username, leaf, &facts->chain);
   }
   if (rc != XCA_OK) {
-    log_refusal(client_id, facts, rc);
+    refuse(client_id, facts, rc);
     X509_free(leaf);
     return MOSQ_ERR_AUTH;
   }
   mosquitto_log_printf(MOSQ_LOG_INFO, XCA_LOG_PREFIX "accepted client '%s'",
                        xca_log_sanitize(client_id, id_text, sizeof(id_text)));
+  xca_observe_accepted(client_id, &ident, facts);
   X509_free(leaf);
   return MOSQ_ERR_SUCCESS;
 }

@@ -15,12 +15,29 @@
 #include "xca_err.h"
 #include "xca_plugin.h"
 
-/* Log one audit line per command; the text never holds secrets. */
-static void log_audit(const struct xca_strlist *audit)
+/* Log one audit line per command and append its entry to the audit
+ * stream; neither holds secrets. */
+static void log_audit(const char *client_id, const struct xca_admin_result *res)
 {
-  for (int i = 0; i < audit->count; i++) {
-    mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "audit %s", audit->item[i]);
+  for (int i = 0; i < res->audit.count; i++) {
+    mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "audit %s", res->audit.item[i]);
+    xca_observe_admin(client_id, &res->records[i]);
   }
+}
+
+/* A command from someone who is not an admin: logged and audited, not run. */
+static void audit_ignored(const char *client_id, const char *user)
+{
+  struct xca_admin_audit rec = {.command = "-", .target = "-", .detail = "",
+                                .result = "error (not an admin)"};
+  char id_text[XCA_IDENTITY_MAX];
+
+  xca_log_sanitize(user ? user : "-", rec.admin, sizeof(rec.admin));
+  xca_log_sanitize(client_id, id_text, sizeof(id_text));
+  mosquitto_log_printf(MOSQ_LOG_WARNING, XCA_LOG_PREFIX
+                       "audit admin command from client %s ignored: user %s is not an admin",
+                       id_text, rec.admin);
+  xca_observe_admin(client_id, &rec);
 }
 
 /* The Correlation Data of the request as a new property list (NULL when
@@ -75,6 +92,7 @@ int xca_control_cb(int event, void *event_data, void *userdata)
   struct mosquitto_evt_control *ed = event_data;
   const char *user = mosquitto_client_username(ed->client);
   struct xca_admin_ctx ctx = {.reg = &xca_g.registry, .cfg = &xca_g.cfg};
+  const char *client_id = mosquitto_client_id(ed->client);
   struct xca_admin_result res;
   int rc;
 
@@ -85,18 +103,17 @@ int xca_control_cb(int event, void *event_data, void *userdata)
   X509 *cert = mosquitto_client_certificate(ed->client);
   X509_free(cert);
   if (cert != NULL || !xca_config_is_admin(&xca_g.cfg, user)) {
-    mosquitto_log_printf(MOSQ_LOG_WARNING, XCA_LOG_PREFIX
-                         "audit admin command from client %s ignored: user %s is not an admin",
-                         mosquitto_client_id(ed->client), user ? user : "(none)");
+    audit_ignored(client_id, user);
     return MOSQ_ERR_SUCCESS;
   }
+  ctx.stats = xca_observe_stats();
   rc = xca_admin_handle(&ctx, ed->payload, ed->payloadlen, user, &res);
   if (rc != XCA_OK) {
     mosquitto_log_printf(MOSQ_LOG_ERR, XCA_LOG_PREFIX "admin command from %s failed: %s", user,
                          xca_strerror(rc));
     return MOSQ_ERR_SUCCESS;
   }
-  log_audit(&res.audit);
+  log_audit(client_id, &res);
   for (int i = 0; i < res.changed.count; i++) {
     xca_key_changed(res.changed.item[i]);
   }

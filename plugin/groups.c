@@ -4,17 +4,14 @@
  * from the group names the watcher listed, and follows each change of a
  * group: key, as the CA set does. BASIC_AUTH decides through
  * xca_groups_decide, which enrolls a device without a registry entry
- * through the group of its chain and logs what it created. Everything here
- * runs on the broker's main thread.
+ * through the group of its chain, logs what it created and reports it to
+ * observe.c (the enrolled counter and audit entry). Everything here runs on
+ * the broker's main thread.
  */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "xca_err.h"
 #include "xca_plugin.h"
 
-#define GROUP_TAG "group:"
+#define SCAN_COUNT 1000 /* SCAN COUNT hint while loading every group */
 
 static void log_count(void)
 {
@@ -27,58 +24,37 @@ static void reload(const char *name)
 {
   int rc = xca_groups_reload(xca_g.groups, &xca_g.registry, name);
 
-  if (rc != XCA_OK && rc != XCA_E_NOT_FOUND && rc != XCA_E_REGISTRY) {
+  if (rc != XCA_OK && rc != XCA_E_NOT_FOUND && rc != XCA_E_REGISTRY_UNAVAILABLE) {
     mosquitto_log_printf(MOSQ_LOG_WARNING, XCA_LOG_PREFIX
                          "enrollment group '%s' is unusable (%s); it enrolls nothing", name,
                          xca_strerror(rc));
   }
 }
 
-int xca_groups_load(void)
+int xca_groups_load_all(void)
 {
-  char match[XCA_KEY_MAX];
-  size_t skip = strlen(xca_g.cfg.key_prefix) + strlen(GROUP_TAG);
-  unsigned long long cursor = 0;
+  struct xca_strlist names = {0};
+  int rc;
 
-  snprintf(match, sizeof(match), "%s" GROUP_TAG "*", xca_g.cfg.key_prefix);
-  xca_groups_clear(xca_g.groups);
-  do {
-    char **keys = NULL;
-    int n = 0;
-    if (xca_g.registry.kv.ops->scan(xca_g.registry.kv.impl, match, &cursor, 1000, &keys, &n) !=
-        XCA_OK) {
-      xca_groups_clear(xca_g.groups);
-      return XCA_E_REGISTRY;
-    }
-    for (int i = 0; i < n; i++) {
-      if (strlen(keys[i]) > skip && xca_ca_name_valid(keys[i] + skip)) {
-        reload(keys[i] + skip);
-      }
-      free(keys[i]);
-    }
-    free(keys);
-  } while (cursor != 0);
-  log_count();
-  return XCA_OK;
+  /* Only names the admin API can also see and delete enroll. */
+  rc = xca_registry_scan_all(&xca_g.registry, XCA_KEY_GROUP, NULL, SCAN_COUNT, xca_ca_name_valid,
+                             0, &names);
+  if (rc == XCA_OK) {
+    xca_groups_load_named(&names);
+  } else {
+    xca_groups_clear(xca_g.groups); /* fail closed until the resync */
+  }
+  xca_strlist_free(&names);
+  return rc == XCA_OK ? XCA_OK : XCA_E_REGISTRY_UNAVAILABLE;
 }
 
-void xca_groups_resync(const char *names)
+void xca_groups_load_named(const struct xca_strlist *names)
 {
-  char name[XCA_CA_NAME_MAX + 2];
-  size_t tag = strlen(GROUP_TAG);
-
   xca_groups_clear(xca_g.groups);
-  for (const char *p = names ? names : ""; *p != '\0';) {
-    const char *nl = strchr(p, '\n');
-    size_t n = nl ? (size_t)(nl - p) : strlen(p);
-    if (n > tag && n - tag < sizeof(name) && strncmp(p, GROUP_TAG, tag) == 0) {
-      memcpy(name, p + tag, n - tag);
-      name[n - tag] = '\0';
-      if (xca_ca_name_valid(name)) {
-        reload(name);
-      }
+  for (int i = 0; i < names->count; i++) {
+    if (xca_ca_name_valid(names->item[i])) {
+      reload(names->item[i]);
     }
-    p += n + (nl ? 1 : 0);
   }
   log_count();
 }
@@ -106,6 +82,9 @@ int xca_groups_decide(const struct xca_cert_facts *facts, const char *client_id,
                          xca_log_sanitize(client_id, id_text, sizeof(id_text)),
                          xca_g.enroller.group,
                          xca_g.enroller.created_enabled ? "enabled" : "disabled");
+    /* Only a device is enrolled (never a module): its identity is the
+     * client id. */
+    xca_observe_enrolled(client_id, client_id, xca_g.enroller.group, facts);
   } else if (xca_g.enroller.found_meanwhile) {
     mosquitto_log_printf(MOSQ_LOG_INFO,
                          XCA_LOG_PREFIX "client '%s' was enrolled meanwhile (by another broker); "

@@ -50,15 +50,31 @@ static int read_options(struct mosquitto_opt *options, int option_count)
   return MOSQ_ERR_SUCCESS;
 }
 
+/* The node the registry connection uses: with Sentinels, the primary they
+ * named ("host:port (primary of 'name' per Sentinel)"). */
+static void describe_node(char *buf, size_t len)
+{
+  const struct xca_hostport *at = xca_redis_address(xca_g.redis);
+
+  if (xca_g.cfg.sentinel_count > 0) {
+    snprintf(buf, len, "%s:%d (primary of '%s' per Sentinel)", at->host, at->port,
+             xca_g.cfg.sentinel_master);
+  } else {
+    snprintf(buf, len, "%s:%d", at->host, at->port);
+  }
+}
+
 static void on_redis_state(void *arg, int up, const char *why)
 {
+  char node[2 * XCA_HOST_MAX + 64];
+
   (void)arg;
+  describe_node(node, sizeof(node));
   if (up) {
-    mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "connected to Redis at %s:%d",
-                         xca_g.cfg.redis_host, xca_g.cfg.redis_port);
+    mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "connected to Redis at %s", node);
   } else {
-    mosquitto_log_printf(MOSQ_LOG_WARNING, XCA_LOG_PREFIX "lost Redis at %s:%d: %s; retrying every %d ms",
-                         xca_g.cfg.redis_host, xca_g.cfg.redis_port, why, xca_g.cfg.redis_retry_ms);
+    mosquitto_log_printf(MOSQ_LOG_WARNING, XCA_LOG_PREFIX "lost Redis at %s: %s; retrying every %d ms",
+                         node, why, xca_g.cfg.redis_retry_ms);
   }
 }
 
@@ -92,9 +108,18 @@ static int create_state(void)
   return MOSQ_ERR_SUCCESS;
 }
 
+/* Stop the helper threads (they use the registry and OpenSSL). */
+static void stop_threads(void)
+{
+  xca_observe_stop();
+  xca_g.lookup.following = NULL;
+  xca_watcher_stop(xca_g.watcher);
+  xca_g.watcher = NULL;
+}
+
 static void free_state(void)
 {
-  xca_watcher_stop(xca_g.watcher);
+  stop_threads();
   xca_sessions_free(xca_g.sessions);
   xca_groups_free(xca_g.groups);
   xca_trust_free(xca_g.trust);
@@ -125,6 +150,21 @@ static void unregister_callbacks(void)
   }
 }
 
+static void log_loaded(void)
+{
+  char registry[XCA_HOST_MAX + 64];
+
+  if (xca_g.cfg.sentinel_count > 0) {
+    snprintf(registry, sizeof(registry), "primary of '%s' via %d Sentinel(s)",
+             xca_g.cfg.sentinel_master, xca_g.cfg.sentinel_count);
+  } else {
+    snprintf(registry, sizeof(registry), "%s:%d", xca_g.cfg.redis_host, xca_g.cfg.redis_port);
+  }
+  mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "loaded (registry %s db %d, prefix '%s', %d admin user(s))",
+                       registry, xca_g.cfg.redis_db, xca_g.cfg.key_prefix,
+                       xca_g.cfg.admin_user_count);
+}
+
 int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
                           struct mosquitto_opt *options, int option_count)
 {
@@ -134,6 +174,9 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
   if (loaded) {
     mosquitto_log_printf(MOSQ_LOG_ERR, XCA_LOG_PREFIX "initialised twice: set per_listener_settings false "
                          "(the plugin must serve the whole broker once)");
+    /* Mosquitto exits now without cleaning up the first instance: stop its
+     * threads, which would otherwise run on into the process's exit. */
+    stop_threads();
     return MOSQ_ERR_INVAL;
   }
   memset(&xca_g, 0, sizeof(xca_g));
@@ -146,14 +189,17 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
   if (rc == MOSQ_ERR_SUCCESS) {
     rc = create_state();
   }
+  if (rc == MOSQ_ERR_SUCCESS && xca_observe_start() != XCA_OK) {
+    rc = MOSQ_ERR_NOMEM;
+  }
   if (rc == MOSQ_ERR_SUCCESS && xca_tls_hook_install() != XCA_OK) {
     rc = MOSQ_ERR_NOMEM;
   }
   if (rc != MOSQ_ERR_SUCCESS) {
     goto error;
   }
-  if (xca_redis_connect(xca_g.redis, 1) == XCA_OK && xca_load_cas() == XCA_OK) {
-    xca_groups_load();
+  if (xca_redis_connect(xca_g.redis, 1) == XCA_OK && xca_cas_load_all() == XCA_OK) {
+    xca_groups_load_all();
   }
   xca_g.watcher = xca_watcher_start(&xca_g.cfg);
   if (xca_g.watcher == NULL) {
@@ -166,9 +212,7 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
   if (rc != MOSQ_ERR_SUCCESS) {
     goto error;
   }
-  mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "loaded (registry %s:%d db %d, prefix '%s', %d admin user(s))",
-                       xca_g.cfg.redis_host, xca_g.cfg.redis_port, xca_g.cfg.redis_db,
-                       xca_g.cfg.key_prefix, xca_g.cfg.admin_user_count);
+  log_loaded();
   loaded = 1;
   return MOSQ_ERR_SUCCESS;
 error:

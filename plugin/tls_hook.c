@@ -18,9 +18,10 @@
 #include "xca_err.h"
 #include "xca_plugin.h"
 
-/* The facts plus the intermediates the client sent (owned references, the
- * leaf excluded to avoid a reference cycle), kept to verify again later. */
-struct verdict {
+/* What one handshake established, attached to the client's leaf: the facts
+ * plus the intermediates the client sent (owned references, the leaf
+ * excluded to avoid a reference cycle), kept to verify again later. */
+struct handshake_record {
   struct xca_cert_facts facts;
   STACK_OF(X509) *intermediates;
 };
@@ -28,11 +29,11 @@ struct verdict {
 static int ctx_index = -1;
 static int x509_index = -1;
 
-static void verdict_free(struct verdict *v)
+static void handshake_record_free(struct handshake_record *rec)
 {
-  if (v != NULL) {
-    sk_X509_pop_free(v->intermediates, X509_free);
-    free(v);
+  if (rec != NULL) {
+    sk_X509_pop_free(rec->intermediates, X509_free);
+    free(rec);
   }
 }
 
@@ -44,7 +45,7 @@ static void x509_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, l
   (void)idx;
   (void)argl;
   (void)argp;
-  verdict_free(ptr);
+  handshake_record_free(ptr);
 }
 
 static STACK_OF(X509) *copy_intermediates(X509 *leaf, STACK_OF(X509) *sent)
@@ -65,34 +66,38 @@ static STACK_OF(X509) *copy_intermediates(X509 *leaf, STACK_OF(X509) *sent)
 }
 
 /* What depends on the CA set and the clock: checked at the handshake and
- * again whenever either changed before the decision is used. */
-static void refresh_facts(X509 *leaf, STACK_OF(X509) *intermediates, struct xca_cert_facts *f)
+ * again whenever either changed before the decision is used (the verified
+ * chain's thumbprints, f->chain.chain_sha256, with it). */
+static void refresh_facts(X509 *leaf, struct handshake_record *rec)
 {
+  struct xca_cert_facts *f = &rec->facts;
+
   f->trust_generation = xca_trust_generation(xca_g.trust);
   f->verified_at = time(NULL);
   f->leaf_time_valid = xca_cert_time_valid(leaf, f->verified_at);
-  f->chain_ok = xca_trust_verify(xca_g.trust, leaf, intermediates, xca_g.cfg.max_chain_depth, 0,
-                                 &f->chain) == XCA_OK;
-  f->x509_error = f->chain.x509_error;
+  f->chain_ok = xca_trust_verify(xca_g.trust, leaf, rec->intermediates, xca_g.cfg.max_chain_depth,
+                                 0, &f->chain) == XCA_OK;
 }
 
 /* Everything, once per handshake: the leaf's own facts never change. */
-static void fill_facts(X509 *leaf, STACK_OF(X509) *intermediates, struct xca_cert_facts *f)
+static void fill_facts(X509 *leaf, struct handshake_record *rec)
 {
+  struct xca_cert_facts *f = &rec->facts;
+
   memset(f, 0, sizeof(*f));
   f->cn_ok = xca_cert_cn(leaf, f->cn, sizeof(f->cn)) == XCA_OK;
   f->self_signed = xca_cert_self_signed(leaf);
   f->leaf_key_error = xca_policy_check_key(xca_trust_policy(xca_g.trust), leaf, NULL, 0);
   xca_cert_sha1(leaf, f->sha1);
   xca_cert_sha256(leaf, f->sha256);
-  refresh_facts(leaf, intermediates, f);
+  refresh_facts(leaf, rec);
 }
 
 static int verify_cb(X509_STORE_CTX *store_ctx, void *arg)
 {
   SSL *ssl = X509_STORE_CTX_get_ex_data(store_ctx, SSL_get_ex_data_X509_STORE_CTX_idx());
   X509 *leaf = X509_STORE_CTX_get0_cert(store_ctx);
-  struct verdict *v;
+  struct handshake_record *rec;
 
   (void)arg;
   /* OpenSSL resets num_tickets after our SSL_CTX hook ran; no ticket may be
@@ -103,19 +108,19 @@ static int verify_cb(X509_STORE_CTX *store_ctx, void *arg)
   if (leaf == NULL) {
     return 0;
   }
-  v = calloc(1, sizeof(*v));
-  if (v == NULL) {
+  rec = calloc(1, sizeof(*rec));
+  if (rec == NULL) {
     return 0;
   }
-  v->intermediates = copy_intermediates(leaf, X509_STORE_CTX_get0_untrusted(store_ctx));
-  if (v->intermediates == NULL) {
-    verdict_free(v);
+  rec->intermediates = copy_intermediates(leaf, X509_STORE_CTX_get0_untrusted(store_ctx));
+  if (rec->intermediates == NULL) {
+    handshake_record_free(rec);
     return 0;
   }
-  fill_facts(leaf, v->intermediates, &v->facts);
-  verdict_free(X509_get_ex_data(leaf, x509_index));
-  if (!X509_set_ex_data(leaf, x509_index, v)) {
-    verdict_free(v);
+  fill_facts(leaf, rec);
+  handshake_record_free(X509_get_ex_data(leaf, x509_index));
+  if (!X509_set_ex_data(leaf, x509_index, rec)) {
+    handshake_record_free(rec);
     return 0;
   }
   X509_STORE_CTX_set_error(store_ctx, X509_V_OK);
@@ -164,20 +169,25 @@ void xca_tls_hook_remove(void)
   }
 }
 
+static struct handshake_record *handshake_record_of(X509 *leaf)
+{
+  return (leaf != NULL && x509_index >= 0) ? X509_get_ex_data(leaf, x509_index) : NULL;
+}
+
 const struct xca_cert_facts *xca_tls_facts(X509 *leaf, enum xca_facts_mode mode)
 {
-  struct verdict *v = (leaf != NULL && x509_index >= 0) ? X509_get_ex_data(leaf, x509_index) : NULL;
+  struct handshake_record *rec = handshake_record_of(leaf);
 
-  if (v == NULL) {
+  if (rec == NULL) {
     return NULL;
   }
   /* The CONNECT may come long after the handshake: decide on facts checked
    * against the CA set and the clock of now, not of the handshake. */
   if (mode == XCA_FACTS_REVERIFY ||
       (mode == XCA_FACTS_CURRENT &&
-       (v->facts.trust_generation != xca_trust_generation(xca_g.trust) ||
-        v->facts.verified_at != time(NULL)))) {
-    refresh_facts(leaf, v->intermediates, &v->facts);
+       (rec->facts.trust_generation != xca_trust_generation(xca_g.trust) ||
+        rec->facts.verified_at != time(NULL)))) {
+    refresh_facts(leaf, rec);
   }
-  return &v->facts;
+  return &rec->facts;
 }

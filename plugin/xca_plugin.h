@@ -4,9 +4,11 @@
  * tls_hook.c   owns client-certificate verification on TLS server listeners
  * client.c     BASIC_AUTH, ACL_CHECK, DISCONNECT: the connect decision and topics
  * tick.c       applies registry changes, re-checks live sessions, kicks
+ * cas.c        the verified-CA set: loads it from Redis, reloads one CA
  * control.c    $CONTROL/x509ca/v1 admin commands
  * groups.c     enrollment groups: held in memory, following the registry;
  *              the enrollment step of BASIC_AUTH
+ * observe.c    counters ($SYS, getStats) and the audit stream
  * Every callback runs on the broker's main thread.
  */
 #ifndef XCA_PLUGIN_H
@@ -16,14 +18,18 @@
 #include <mosquitto_broker.h>
 #include <mosquitto_plugin.h>
 
+#include "admin.h"
+#include "audit.h"
 #include "auth.h"
 #include "cache.h"
+#include "clock.h"
 #include "config.h"
 #include "enroll.h"
 #include "lookup.h"
 #include "registry.h"
 #include "registry_redis.h"
 #include "sessions.h"
+#include "stats.h"
 #include "trust.h"
 #include "watcher.h"
 
@@ -47,6 +53,10 @@ struct xca_plugin {
   long long loaded_ms;       /* when the plugin was initialised */
   unsigned long ticks;       /* TICK events seen: none means changes are never applied */
   int warned_no_tick;
+  struct xca_stats stats;    /* $SYS/broker/x509ca/... and getStats */
+  struct xca_audit *audit;   /* the audit stream's queue; NULL when it is off */
+  long long stats_due_ms;    /* next $SYS publication */
+  int audit_down_reported;   /* the audit writer's failure has been logged */
 };
 
 extern struct xca_plugin xca_g;
@@ -79,27 +89,60 @@ int xca_tick_cb(int event, void *event_data, void *userdata);
  * callback on the main thread (admin commands call it so that their own
  * broker reacts even before Redis notifies it). */
 void xca_key_changed(const char *key);
-/* (Re)load every CA from Redis into the trust set. Returns XCA_OK or
- * XCA_E_REGISTRY. */
-int xca_load_cas(void);
+
+/* cas.c */
+/* Load the CA name from Redis into the trust set, or drop it when it is
+ * gone, not verified or not trustable; when Redis cannot answer, stop
+ * trusting it and mark the set not loaded. Returns 1 if the set held name
+ * before (it was dropped or replaced), else 0. */
+int xca_cas_reload(const char *name);
+/* Rebuild the trust set from every CA in Redis. Returns XCA_OK, or
+ * XCA_E_REGISTRY_UNAVAILABLE with the set not loaded (the next TICK tries again). */
+int xca_cas_load_all(void);
+/* Rebuild the trust set from these CA names (the watcher's thread scanned
+ * the keyspace, so this one does not have to). */
+void xca_cas_load_named(const struct xca_strlist *names);
 
 /* control.c */
 int xca_control_cb(int event, void *event_data, void *userdata);
 
 /* groups.c */
 /* Load every enrollment group from Redis (start-up). Returns XCA_OK or
- * XCA_E_REGISTRY (the watcher's resync loads them later). */
-int xca_groups_load(void);
-/* Replace the groups with those named in a resync's list (lines
- * "group:<name>"; other lines are ignored), as stored now. */
-void xca_groups_resync(const char *names);
-/* The key "group:<name>" changed: reload that group (or drop it). */
+ * XCA_E_REGISTRY_UNAVAILABLE (the watcher's resync loads them later). */
+int xca_groups_load_all(void);
+/* Replace the groups with these names (a resync's group_names: the
+ * watcher's thread scanned the keyspace), each as stored now. */
+void xca_groups_load_named(const struct xca_strlist *names);
+/* The key of the group name changed: reload that group (or drop it). */
 void xca_group_changed(const char *name);
 /* The BASIC_AUTH decision: xca_auth_decide with enrollment through the
- * groups (README "Enrollment groups"); logs each identity it creates.
- * After an XCA_E_GROUP_DISABLED, xca_enroll_describe(&xca_g.enroller, ...)
- * names the group. */
+ * groups (README "Enrollment groups"); logs and observes
+ * (xca_observe_enrolled) each identity it creates. After an
+ * XCA_E_GROUP_DISABLED, xca_enroll_describe(&xca_g.enroller, ...) names
+ * the group. */
 int xca_groups_decide(const struct xca_cert_facts *facts, const char *client_id,
                       const char *username, struct xca_ident *ident);
+
+/* observe.c: each call counts the event and, when the stream is on,
+ * queues its audit entry (never waits for Redis). line is the text the
+ * broker logged for it (without the log prefix). */
+int xca_observe_start(void); /* in init, once the state exists: XCA_OK or XCA_E_NOMEM */
+void xca_observe_stop(void); /* in cleanup: stop the writer (flushing for up to 1 s) */
+/* An accepted connect; its audit entry names the verified chain's
+ * thumbprints (facts->chain), or for a selfSigned identity its leaf's. */
+void xca_observe_accepted(const char *client_id, const struct xca_ident *ident,
+                          const struct xca_cert_facts *facts);
+void xca_observe_refused(const char *client_id, int err, const char *line);
+void xca_observe_dropped(const char *client_id, int err, const char *line);
+/* An enrollment group (group) created identity for the client whose
+ * certificate facts are facts (the chain it enrolled through); call it
+ * after creating the entry, before the connect is decided. */
+void xca_observe_enrolled(const char *client_id, const char *identity, const char *group,
+                          const struct xca_cert_facts *facts);
+void xca_observe_admin(const char *client_id, const struct xca_admin_audit *rec);
+/* The counters, gauges brought up to date. Borrowed. */
+const struct xca_stats *xca_observe_stats(void);
+/* On every TICK: publish $SYS when due, report the audit writer's state. */
+void xca_observe_tick(void);
 
 #endif

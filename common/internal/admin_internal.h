@@ -1,6 +1,6 @@
 /* admin_internal.h - shared by admin.c (parsing, dispatch, reply, audit) and
- * the command handlers in admin_ca.c, admin_device.c and admin_group.c. Not a public API:
- * names carry the xca_admin__ prefix. */
+ * the command handlers in admin_ca.c, admin_device.c, admin_group.c and
+ * admin_stats.c. Not a public API: names carry the xca_admin__ prefix. */
 #ifndef XCA_ADMIN_INTERNAL_H
 #define XCA_ADMIN_INTERNAL_H
 
@@ -8,9 +8,6 @@
 
 #include "admin.h"
 #include "ids.h"
-
-#define XCA_ADMIN_KEY_MAX 512    /* a full Redis key: prefix + kind + identity */
-#define XCA_ADMIN_TARGET_MAX 300 /* "device:" + identity, "ca:" or "group:" + name */
 
 /* One command being run. The dispatcher fills ctx, args, data and changed;
  * the handler validates its arguments, acts on the registry, fills data and
@@ -20,9 +17,12 @@ struct xca_admin_cmd {
   const cJSON *args;             /* the command object (borrowed) */
   cJSON *data;                   /* the reply's "data" object, to fill */
   struct xca_strlist *changed;   /* keys changed so far (without prefix) */
-  char target[XCA_ADMIN_TARGET_MAX]; /* audit target, set once validated */
-  const char *what;              /* "CA", "device", "module": names NOT_FOUND/EXISTS */
+  char target[XCA_KEY_UNPREFIXED_MAX]; /* audit target: the key without prefix, once validated */
+  const char *what;              /* "CA", "device", "module", "enrollment group": names
+                                    NOT_FOUND/EXISTS */
   const char *bad_arg;           /* static name of the argument an error is about */
+  const char *bad_value;         /* its value as given (borrowed from the request), or NULL */
+  const char *rule;              /* static rule it breaks, e.g. "must be enabled or disabled" */
   const char *audit_extra;       /* static text added to the audit line */
   char detail[96];               /* what the error is about, e.g. "RSA 1024 bits < 2048", or "" */
 };
@@ -36,9 +36,18 @@ time_t xca_admin__now(const struct xca_admin_cmd *c);
 
 /* Read string argument name into *out (borrowed from the request). Absent:
  * XCA_E_MISSING_ARG when required, else XCA_OK with *out = NULL. Present
- * but not a string: XCA_E_MISSING_ARG. c->bad_arg names it on error. */
+ * but not a string: XCA_E_MISSING_ARG ("must be a string"). c->bad_arg
+ * names it on error. */
 int xca_admin__arg_str(struct xca_admin_cmd *c, const char *name, int required,
                        const char **out);
+
+/* Record that argument name (static) is wrong: value (borrowed from the
+ * request; NULL = not shown) breaks rule (static; NULL = none stated). The
+ * error then reads "<reason>: <name> '<value>' <rule>", the reason coming
+ * from the error table (xca_err.h). Returns err, for `return
+ * xca_admin__bad_arg(...)`. */
+int xca_admin__bad_arg(struct xca_admin_cmd *c, int err, const char *name, const char *value,
+                       const char *rule);
 
 /* Return the argument item name (borrowed) or NULL. */
 const cJSON *xca_admin__arg(const struct xca_admin_cmd *c, const char *name);
@@ -54,29 +63,23 @@ int xca_admin__add_num(cJSON *obj, const char *name, double value);
  * XCA_OK or XCA_E_NOMEM (*obj NULL). */
 int xca_admin__append_object(cJSON *arr, cJSON **obj);
 
-/* Build "<prefix><kind><id>" into buf (XCA_ADMIN_KEY_MAX bytes). */
-int xca_admin__key(const struct xca_admin_cmd *c, const char *kind, const char *id, char *buf);
+/* Build the key of kind and name (xca_registry_key on the context's
+ * registry). Returns XCA_OK or XCA_E_INVAL. */
+int xca_admin__key(const struct xca_admin_cmd *c, enum xca_key_kind kind, const char *name,
+                   char key[XCA_KEY_MAX]);
 
-/* Record that "<kind><id>" changed. Returns XCA_OK or XCA_E_NOMEM. */
-int xca_admin__changed(struct xca_admin_cmd *c, const char *kind, const char *id);
+/* Record that the key of kind and name changed. Returns XCA_OK, XCA_E_NOMEM
+ * or XCA_E_INVAL (no such key). */
+int xca_admin__changed(struct xca_admin_cmd *c, enum xca_key_kind kind, const char *name);
 
-/* Set the audit target to "<kind><id>". */
-void xca_admin__target(struct xca_admin_cmd *c, const char *kind, const char *id);
+/* Set the audit target to the key of kind and name without the prefix. */
+void xca_admin__target(struct xca_admin_cmd *c, enum xca_key_kind kind, const char *name);
 
-/* Write "<escaped prefix><kind><escaped id><suffix>" into buf
- * (XCA_ADMIN_KEY_MAX bytes): a SCAN MATCH pattern whose fixed parts have
- * their glob characters escaped. id may be NULL. Returns XCA_OK or
- * XCA_E_INVAL when it does not fit. */
-int xca_admin__pattern(const struct xca_admin_cmd *c, const char *kind, const char *id,
-                       const char *suffix, char *buf);
-
-/* Free a key array returned by the kv scan. NULL-safe. */
-void xca_admin__free_keys(char **keys, int n);
-
-/* Collect into names, sorted, the <name> of every key "<prefix><kind><name>"
- * whose name is valid ([A-Za-z0-9._-]{1,64}), at most max of them.
- * Returns XCA_OK, XCA_E_REGISTRY or XCA_E_NOMEM. */
-int xca_admin__names(struct xca_admin_cmd *c, const char *kind, int max,
+/* Collect into names, sorted, the name of every key of kind (CA or GROUP)
+ * whose name is valid ([A-Za-z0-9._-]{1,64}): only names the other
+ * commands can reach are listed, at most max of them. Returns XCA_OK,
+ * XCA_E_REGISTRY_UNAVAILABLE or XCA_E_NOMEM. */
+int xca_admin__names(struct xca_admin_cmd *c, enum xca_key_kind kind, int max,
                      struct xca_strlist *names);
 
 /* ---- handlers (admin_ca.c) ---- */
@@ -100,5 +103,8 @@ int xca_admin__get_group(struct xca_admin_cmd *c);
 int xca_admin__list_groups(struct xca_admin_cmd *c);
 int xca_admin__update_group(struct xca_admin_cmd *c);
 int xca_admin__delete_group(struct xca_admin_cmd *c);
+
+/* ---- handlers (admin_stats.c) ---- */
+int xca_admin__get_stats(struct xca_admin_cmd *c);
 
 #endif

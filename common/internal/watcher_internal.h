@@ -10,10 +10,10 @@
 
 #include <hiredis/hiredis.h>
 
+#include "registry.h"
 #include "watcher.h"
 
-#define XCA_WATCHER_EPOCH_KEY "epoch" /* after the prefix: changes at every flush */
-#define XCA_WATCHER_EPOCH_MAX 64      /* longest epoch value compared in full */
+#define XCA_WATCHER_EPOCH_MAX 64 /* longest epoch value compared in full */
 
 struct xca_watcher {
   const struct xca_config *cfg;
@@ -23,8 +23,11 @@ struct xca_watcher {
   struct xca_change *tail;
   atomic_int stop;
   atomic_int healthy;
-  char channel_prefix[320]; /* "__keyspace@<db>__:<prefix>" */
-  char canary[40];          /* "watcher:<random>": this watcher's heartbeat key, after the prefix */
+  /* "__keyspace@<db>__:<prefix>" */
+  char channel_prefix[sizeof("__keyspace@-2147483648__:") + XCA_KEY_PREFIX_MAX];
+  char canary_id[40];       /* "<pid>-<time>": the name of this watcher's heartbeat key */
+  char canary_key[XCA_KEY_MAX]; /* that key (kind XCA_KEY_WATCHER) */
+  char epoch_key[XCA_KEY_MAX];  /* the key of kind XCA_KEY_EPOCH: changes at every flush */
   long long canary_seen_ms; /* when its notification last arrived */
   int warned;               /* a CONFIG warning was queued since the feed last worked */
   struct xca_change *spare; /* the LOST change, held while healthy so that losing
@@ -40,7 +43,8 @@ struct xca_watcher {
 extern void *(*xca_watcher__calloc)(size_t nmemb, size_t size);
 
 /* A watcher for cfg with an empty queue, not healthy, and no thread (what
- * xca_watcher_start starts one on). Returns NULL when out of memory. */
+ * xca_watcher_start starts one on). Returns NULL when out of memory (or
+ * when cfg's key_prefix makes no key). */
 struct xca_watcher *xca_watcher__new(const struct xca_config *cfg);
 
 /* Free w, its queue and its spare change; the thread must not run. NULL-safe. */
@@ -56,10 +60,13 @@ int xca_watcher__push(struct xca_watcher *w, enum xca_change_kind kind, const ch
  * change (the spare: no allocation). */
 void xca_watcher__set_unhealthy(struct xca_watcher *w);
 
-/* Queue a RESYNC carrying the CA and group names (names: "\n"-separated) and mark the
- * feed healthy. Returns 1, or 0 when memory is out: nothing is queued and
- * the feed stays unhealthy (the caller tries again later). */
-int xca_watcher__resync(struct xca_watcher *w, const char *names);
+/* Queue a RESYNC carrying the CA names and the enrollment-group names, and
+ * mark the feed healthy. Returns 1 with both lists moved into the change
+ * (they are then empty), or 0 when memory is out: nothing is queued, the
+ * lists are left to the caller and the feed stays unhealthy (the caller
+ * tries again later). */
+int xca_watcher__resync(struct xca_watcher *w, struct xca_strlist *names,
+                        struct xca_strlist *group_names);
 
 /* Write into out (outlen bytes) the notify-keyspace-events flags have plus
  * the ones the watcher needs (K, g, h, x, e; "A" already covers all but K). */

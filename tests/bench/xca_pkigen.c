@@ -2,7 +2,8 @@
  *
  * Running the openssl CLI twice per certificate costs about 25 ms, so 1,000
  * devices take half a minute and 10,000 CAs several minutes. This helper makes
- * them in-process (EC P-256; about 0.1 ms a certificate) and can emit the
+ * them in-process with tests/lib/certgen (the profiles of scripts/x509ca-pki,
+ * EC P-256; about 0.1 ms a certificate) and can emit the
  * Redis registry entries of CAs as RESP for `redis-cli --pipe`, using the
  * same subject / thumbprint / notAfter formatting as the plugin (certinfo.h).
  *
@@ -28,13 +29,11 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
 #include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
+#include "certgen.h"
 #include "certinfo.h"
 
 struct opts {
@@ -44,79 +43,18 @@ struct opts {
 };
 
 /* ---------------------------------------------------------------------------
- * Certificate making
+ * Certificate making (tests/lib/certgen.h)
  * ------------------------------------------------------------------------- */
 
-static EVP_PKEY *ec_key_new(void)
+/* A certificate of profile for CN=cn, valid from yesterday for days,
+ * signed by issuer (NULL = self-signed); its key is key when given (the
+ * result then holds a reference of its own), else a new EC P-256 one. */
+static int cert_make(struct xca_tcert *out, enum xca_tcert_profile profile, const char *cn,
+                     EVP_PKEY *key, const struct xca_tcert *issuer, long days)
 {
-  return EVP_EC_gen("P-256");
-}
-
-static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
-{
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
-  X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-  if (!ext)
-    return -1;
-  int ok = X509_add_ext(cert, ext, -1);
-  X509_EXTENSION_free(ext);
-  return ok ? 0 : -1;
-}
-
-enum kind { K_CA, K_SERVER, K_DEVICE };
-
-/* Makes a certificate for `key` with subject CN=cn, signed by issuer/ikey
- * (self-signed when issuer is NULL). Returns an owned X509 or NULL. */
-static X509 *cert_make(enum kind kind, const char *cn, EVP_PKEY *key, X509 *issuer,
-                       EVP_PKEY *ikey, long days)
-{
-  X509 *c = X509_new();
-  unsigned char serial[16];
-  BIGNUM *bn = NULL;
-  if (!c || RAND_bytes(serial, sizeof serial) != 1)
-    goto error;
-  serial[0] &= 0x7f; /* positive */
-  bn = BN_bin2bn(serial, sizeof serial, NULL);
-  if (!bn || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(c)))
-    goto error;
-  X509_set_version(c, X509_VERSION_3);
-  X509_NAME *name = X509_get_subject_name(c);
-  if (!X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0))
-    goto error;
-  X509_set_issuer_name(c, issuer ? X509_get_subject_name(issuer) : name);
-  X509_gmtime_adj(X509_getm_notBefore(c), -86400L);
-  X509_gmtime_adj(X509_getm_notAfter(c), days * 86400L);
-  X509_set_pubkey(c, key);
-  X509 *iss = issuer ? issuer : c;
-  int bad = add_ext(c, iss, NID_subject_key_identifier, "hash") ||
-            add_ext(c, iss, NID_authority_key_identifier, "keyid:always");
-  switch (kind) {
-  case K_CA:
-    bad = bad || add_ext(c, iss, NID_basic_constraints, "critical,CA:TRUE") ||
-          add_ext(c, iss, NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature");
-    break;
-  case K_SERVER:
-    bad = bad || add_ext(c, iss, NID_basic_constraints, "critical,CA:FALSE") ||
-          add_ext(c, iss, NID_key_usage, "critical,digitalSignature") ||
-          add_ext(c, iss, NID_ext_key_usage, "serverAuth") ||
-          add_ext(c, iss, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1");
-    break;
-  case K_DEVICE:
-    bad = bad || add_ext(c, iss, NID_basic_constraints, "critical,CA:FALSE") ||
-          add_ext(c, iss, NID_key_usage, "critical,digitalSignature") ||
-          add_ext(c, iss, NID_ext_key_usage, "clientAuth");
-    break;
-  }
-  if (bad || !X509_sign(c, issuer ? ikey : key, EVP_sha256()))
-    goto error;
-  BN_free(bn);
-  return c;
-error:
-  BN_free(bn);
-  X509_free(c);
-  return NULL;
+  struct xca_tcert_spec spec = {.cn = cn, .profile = profile, .use_key = key,
+                                .from_s = -86400L, .to_s = days * 86400L};
+  return xca_certgen_spec(out, &spec, issuer) == 0 ? 0 : -1;
 }
 
 /* ---------------------------------------------------------------------------
@@ -149,40 +87,28 @@ static int write_pem(const char *dir, const char *name, const char *ext, X509 *c
   return ok ? 0 : -1;
 }
 
-static X509 *read_cert(const char *path)
+/* Reads the certificate cert_path and, unless key_path is NULL, its key. */
+static int read_tcert(struct xca_tcert *out, const char *cert_path, const char *key_path)
 {
-  BIO *b = BIO_new_file(path, "r");
-  X509 *c = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-  BIO_free(b);
-  if (!c)
-    fprintf(stderr, "xca_pkigen: cannot read certificate %s\n", path);
-  return c;
-}
-
-static EVP_PKEY *read_key(const char *path)
-{
-  BIO *b = BIO_new_file(path, "r");
-  EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
-  BIO_free(b);
-  if (!k)
-    fprintf(stderr, "xca_pkigen: cannot read key %s\n", path);
-  return k;
+  if (xca_certgen_read(out, cert_path, key_path) == 0)
+    return 0;
+  fprintf(stderr, "xca_pkigen: cannot read %s%s%s\n", cert_path, key_path ? " or " : "",
+          key_path ? key_path : "");
+  return -1;
 }
 
 /* Loads issuer DIR/NAME.crt + .key; *chain gets DIR/NAME.chain.pem when the
  * issuer is not self-signed (its chain must then follow leaves), else "". */
-static int issuer_load(const struct opts *o, X509 **cert, EVP_PKEY **key, char *chain,
+static int issuer_load(const struct opts *o, struct xca_tcert *issuer, char *chain,
                        size_t chainsz)
 {
-  char path[PATH_MAX];
-  snprintf(path, sizeof path, "%s/%s.crt", o->out, o->ca);
-  *cert = read_cert(path);
-  snprintf(path, sizeof path, "%s/%s.key", o->out, o->ca);
-  *key = read_key(path);
-  if (!*cert || !*key)
+  char crt[PATH_MAX], key[PATH_MAX];
+  snprintf(crt, sizeof crt, "%s/%s.crt", o->out, o->ca);
+  snprintf(key, sizeof key, "%s/%s.key", o->out, o->ca);
+  if (read_tcert(issuer, crt, key))
     return -1;
   chain[0] = '\0';
-  if (X509_NAME_cmp(X509_get_subject_name(*cert), X509_get_issuer_name(*cert)) != 0)
+  if (X509_NAME_cmp(X509_get_subject_name(issuer->cert), X509_get_issuer_name(issuer->cert)) != 0)
     snprintf(chain, chainsz, "%s/%s.chain.pem", o->out, o->ca);
   return 0;
 }
@@ -229,82 +155,78 @@ static int ca_resp(const struct opts *o, const char *name, X509 *cert)
  * Commands
  * ------------------------------------------------------------------------- */
 
-static int cmd_ca(const struct opts *o, enum kind kind)
+static int cmd_ca(const struct opts *o, enum xca_tcert_profile profile)
 {
-  X509 *issuer = NULL, *cert = NULL;
-  EVP_PKEY *ikey = NULL, *key = ec_key_new();
+  struct xca_tcert issuer = {0}, made = {0};
   char chain[PATH_MAX] = "";
-  const char *name = kind == K_SERVER ? "server" : o->name;
+  int server = profile == XCA_TCERT_SERVER;
+  const char *name = server ? "server" : o->name;
   int rc = 1;
-  if (!key || (o->ca && issuer_load(o, &issuer, &ikey, chain, sizeof chain)))
+  if (o->ca && issuer_load(o, &issuer, chain, sizeof chain))
     goto cleanup;
-  cert = cert_make(kind, kind == K_SERVER ? "localhost" : name, key, issuer, ikey, o->days);
-  if (!cert || write_pem(o->out, name, ".crt", cert, NULL, NULL) ||
-      write_pem(o->out, name, ".key", NULL, key, NULL))
+  if (cert_make(&made, profile, server ? "localhost" : name, NULL, o->ca ? &issuer : NULL,
+                o->days) ||
+      write_pem(o->out, name, ".crt", made.cert, NULL, NULL) ||
+      write_pem(o->out, name, ".key", NULL, made.key, NULL))
     goto cleanup;
   /* A CA signed by another writes its own chain file for its leaves. */
-  if (issuer && kind == K_CA &&
-      write_pem(o->out, name, ".chain.pem", cert, NULL, chain[0] ? chain : NULL))
+  if (o->ca && !server &&
+      write_pem(o->out, name, ".chain.pem", made.cert, NULL, chain[0] ? chain : NULL))
     goto cleanup;
   rc = 0;
 cleanup:
-  X509_free(issuer);
-  X509_free(cert);
-  EVP_PKEY_free(ikey);
-  EVP_PKEY_free(key);
+  xca_certgen_free(&issuer);
+  xca_certgen_free(&made);
   return rc;
 }
 
 static int cmd_devices(const struct opts *o)
 {
-  X509 *issuer = NULL;
-  EVP_PKEY *ikey = NULL, *shared = NULL;
+  struct xca_tcert issuer = {0};
+  EVP_PKEY *shared = NULL;
   char chain[PATH_MAX];
   int rc = 1;
-  if (issuer_load(o, &issuer, &ikey, chain, sizeof chain))
+  if (issuer_load(o, &issuer, chain, sizeof chain))
     goto cleanup;
-  if (o->shared_key && !(shared = ec_key_new()))
+  if (o->shared_key && !(shared = xca_certgen_key(NULL)))
     goto cleanup;
   for (long i = o->first; i < o->first + o->count; i++) {
+    struct xca_tcert dev = {0};
     char id[256];
     snprintf(id, sizeof id, "%s%0*ld", o->prefix, (int)o->digits, i);
-    EVP_PKEY *key = shared ? shared : ec_key_new();
-    X509 *cert = key ? cert_make(K_DEVICE, id, key, issuer, ikey, o->days) : NULL;
-    int bad = !cert || write_pem(o->out, id, ".crt", cert, NULL, NULL) ||
-              write_pem(o->out, id, ".key", NULL, key, NULL) ||
-              write_pem(o->out, id, ".chain.pem", cert, NULL, chain[0] ? chain : NULL);
-    X509_free(cert);
-    if (key != shared)
-      EVP_PKEY_free(key);
+    int bad = cert_make(&dev, XCA_TCERT_DEVICE, id, shared, &issuer, o->days) ||
+              write_pem(o->out, id, ".crt", dev.cert, NULL, NULL) ||
+              write_pem(o->out, id, ".key", NULL, dev.key, NULL) ||
+              write_pem(o->out, id, ".chain.pem", dev.cert, NULL, chain[0] ? chain : NULL);
+    xca_certgen_free(&dev);
     if (bad)
       goto cleanup;
   }
   rc = 0;
 cleanup:
-  X509_free(issuer);
-  EVP_PKEY_free(ikey);
+  xca_certgen_free(&issuer);
   EVP_PKEY_free(shared);
   return rc;
 }
 
 static int cmd_ca_resp(const struct opts *o)
 {
-  X509 *cert = read_cert(o->cert);
-  int rc = !cert || ca_resp(o, o->name, cert);
-  X509_free(cert);
+  struct xca_tcert ca = {0};
+  int rc = read_tcert(&ca, o->cert, NULL) || ca_resp(o, o->name, ca.cert);
+  xca_certgen_free(&ca);
   return rc;
 }
 
 static int cmd_cas_resp(const struct opts *o)
 {
-  EVP_PKEY *key = ec_key_new();
+  EVP_PKEY *key = xca_certgen_key(NULL);
   int rc = key ? 0 : 1;
   for (long i = o->first; !rc && i < o->first + o->count; i++) {
+    struct xca_tcert ca = {0};
     char name[256];
     snprintf(name, sizeof name, "%s%0*ld", o->prefix, (int)o->digits, i);
-    X509 *cert = cert_make(K_CA, name, key, NULL, NULL, o->days);
-    rc = !cert || ca_resp(o, name, cert);
-    X509_free(cert);
+    rc = cert_make(&ca, XCA_TCERT_CA, name, key, NULL, o->days) || ca_resp(o, name, ca.cert);
+    xca_certgen_free(&ca);
   }
   EVP_PKEY_free(key);
   return rc;
@@ -396,8 +318,8 @@ int main(int argc, char **argv)
     o.digits = is_cas ? 5 : 6;
   if (is_ca || is_server || is_dev)
     mkdir(o.out, 0755);
-  int rc = is_ca ? cmd_ca(&o, K_CA)
-           : is_server ? cmd_ca(&o, K_SERVER)
+  int rc = is_ca ? cmd_ca(&o, XCA_TCERT_CA)
+           : is_server ? cmd_ca(&o, XCA_TCERT_SERVER)
            : is_dev ? cmd_devices(&o)
            : is_resp ? cmd_ca_resp(&o)
            : cmd_cas_resp(&o);

@@ -18,7 +18,7 @@
 /* A deep copy of a config, to compare against after a failed set. */
 struct snapshot {
   struct xca_config cfg; /* the ints; its string pointers are not ours */
-  char *str[4 + XCA_MAX_ADMIN_USERS];
+  char *str[5 + XCA_MAX_ADMIN_USERS];
   int nstr;
 };
 
@@ -40,6 +40,7 @@ static int strings_of(const struct xca_config *cfg, const char **out)
   out[n++] = cfg->redis_password;
   out[n++] = cfg->key_prefix;
   out[n++] = cfg->hub_hostname;
+  out[n++] = cfg->sentinel_master;
   for (int i = 0; i < cfg->admin_user_count && i < XCA_MAX_ADMIN_USERS; i++) {
     out[n++] = cfg->admin_users[i];
   }
@@ -48,7 +49,7 @@ static int strings_of(const struct xca_config *cfg, const char **out)
 
 static void take(struct snapshot *s, const struct xca_config *cfg)
 {
-  const char *str[4 + XCA_MAX_ADMIN_USERS];
+  const char *str[5 + XCA_MAX_ADMIN_USERS];
 
   s->cfg = *cfg;
   s->nstr = strings_of(cfg, str);
@@ -65,7 +66,7 @@ static int same_str(const char *a, const char *b)
 /* 1 if cfg still equals the snapshot, field by field. */
 static int unchanged(const struct snapshot *s, const struct xca_config *cfg)
 {
-  const char *str[4 + XCA_MAX_ADMIN_USERS];
+  const char *str[5 + XCA_MAX_ADMIN_USERS];
   int n = strings_of(cfg, str);
   const struct xca_config *o = &s->cfg;
 
@@ -75,7 +76,8 @@ static int unchanged(const struct snapshot *s, const struct xca_config *cfg)
       o->verification_code_ttl != cfg->verification_code_ttl ||
       o->cache_capacity != cfg->cache_capacity || o->stale_max_s != cfg->stale_max_s ||
       o->max_chain_depth != cfg->max_chain_depth ||
-      o->max_admin_payload != cfg->max_admin_payload) {
+      o->max_admin_payload != cfg->max_admin_payload || o->sentinel_count != cfg->sentinel_count ||
+      memcmp(o->sentinels, cfg->sentinels, sizeof(o->sentinels)) != 0) {
     return 0;
   }
   for (int i = 0; i < n; i++) {
@@ -109,12 +111,19 @@ static void check_sane(const struct xca_config *cfg)
     FUZZ_CHECK(xca_config_is_admin(cfg, cfg->admin_users[i]) == 1);
   }
   FUZZ_CHECK(xca_config_is_admin(cfg, NULL) == 0);
+  FUZZ_CHECK(cfg->sentinel_master != NULL && cfg->sentinel_master[0] != '\0');
+  FUZZ_CHECK(cfg->sentinel_count >= 0 && cfg->sentinel_count <= XCA_MAX_SENTINELS);
+  for (int i = 0; i < cfg->sentinel_count; i++) {
+    FUZZ_CHECK(cfg->sentinels[i].host[0] != '\0');
+    FUZZ_CHECK(cfg->sentinels[i].port >= 1 && cfg->sentinels[i].port <= 65535);
+  }
 }
 
 static const char *const known_names[] = {
   "redis_host", "redis_port", "redis_db", "redis_password", "redis_timeout_ms",
   "redis_retry_ms", "key_prefix", "admin_users", "verification_code_ttl", "hub_hostname",
-  "cache_capacity", "stale_max", "max_chain_depth", "max_admin_payload"};
+  "cache_capacity", "stale_max", "max_chain_depth", "max_admin_payload", "redis_sentinels",
+  "redis_sentinel_master"};
 
 static int known(const char *name)
 {

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Admin commands over $CONTROL/x509ca/v1 through a real Mosquitto + Redis
-# (INTERFACE §6, §7): every command and its refusals, the reply shape,
-# MQTT 5 Response Topic + Correlation Data, who may use the admin topics,
-# audit lines, and the effect of changes on devices: a verified CA admits
-# its devices at once; deleting a CA, disabling or deleting a device drops
-# the live sessions it affects within 1 second.
+# (README "Admin topics", "The registry in Redis"): every command and its
+# refusals, the reply shape, MQTT 5 Response Topic + Correlation Data, who
+# may use the admin topics, audit lines, and the effect of changes on
+# devices: a verified CA admits its devices at once; deleting a CA,
+# disabling or deleting a device drops the live sessions it affects within
+# 1 second.
 # shellcheck disable=SC2016,SC2317 # literal $CONTROL topics; helpers run through xca_check
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -184,7 +185,7 @@ xca_check "uploadCA stores the CA unverified with a code" ok uploadCA '"name":"c
 xca_check "uploadCA reply has the contract's fields" grep -Eq \
     '"name":"company-x","status":"unverified","subject":"[^"]+","thumbprint":"[0-9a-f]{64}","notAfter":"[^"]+","verificationCode":"[0-9A-F]{48}","verificationCodeExpiry":[0-9]+' \
     "$XCA_TMP/reply"
-xca_check "Redis holds the CA (INTERFACE §7 fields)" hget x509ca:ca:company-x status unverified
+xca_check "Redis holds the CA (the fields the README's registry table lists)" hget x509ca:ca:company-x status unverified
 xca_check "Redis holds the certificate" hget x509ca:ca:company-x certificate "$(cat "$P/company-x.crt")"
 xca_check "uploadCA refuses a duplicate name" refused "CA already exists" uploadCA \
     '"name":"company-x"' "\"certificate\":$(pem_json "$P/other.crt")"

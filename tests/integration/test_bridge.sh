@@ -10,21 +10,14 @@ xca_server_cert
 xca_pki root other-ca >/dev/null
 xca_start_redis
 
-# The remote: a stock TLS listener that accepts anonymous clients.
+# The remote: stock Mosquitto with a TLS listener for anonymous clients.
 remote_port=$(xca_free_port)
-mkdir -p "$XCA_TMP/remote"
-cat >"$XCA_TMP/remote/mosquitto.conf" <<CONF
-per_listener_settings false
-user root
-log_dest file $XCA_TMP/remote/mosquitto.log
-log_type all
+XCA_NO_PLUGIN=1 xca_start_broker remote "allow_anonymous true" <<CONF
 listener $remote_port 127.0.0.1
 certfile $XCA_TMP/pki/server.crt
 keyfile $XCA_TMP/pki/server.key
-allow_anonymous true
 CONF
-xca_bg remote mosquitto -c "$XCA_TMP/remote/mosquitto.conf"
-xca_wait_for "remote broker listens" 5 bash -c "ss -ltn | grep -q ':$remote_port '"
+xca_wait_for "remote broker listens" 5 xca_port_listening "$remote_port"
 
 bridge_lines() { # NAME CAFILE
     printf '%s\n' "connection $1" "address 127.0.0.1:$remote_port" "bridge_cafile $2" \
@@ -37,12 +30,16 @@ xca_wait_for "bridge trusting the remote's CA connects" 10 \
 xca_log_mark remote
 mkdir -p "$XCA_TMP/bad"
 xca_log_mark bad
-bridge_lines bad "$XCA_TMP/pki/other-ca.crt" | xca_start_broker bad
+# Stock Mosquitto 2.0.11 frees a bridge context twice at shutdown after a
+# failed TLS bridge connect (it sometimes aborts, also with no plugin
+# loaded): in the sanitizer pass this broker's reports are kept apart
+# (bad/stock-bridge-bug.*), not counted as failures.
+bridge_lines bad "$XCA_TMP/pki/other-ca.crt" | XCA__MEMCHECK_NAME=stock-bridge-bug xca_start_broker bad
 
 xca_check "bridge trusting another CA fails the server check: certificate verify failed" \
-    xca_wait_log bad "OpenSSL Error.*certificate verify failed" 10
+    xca_wait_log bad "(OpenSSL Error|Client connection from .* failed).*certificate verify failed" 10
 xca_check "the remote saw the bridge abort its handshake: unknown ca" \
-    xca_wait_log remote "OpenSSL Error.*tlsv1 alert unknown ca" 10
+    xca_wait_log remote "(OpenSSL Error|Client connection from .* failed).*tlsv1 alert unknown ca" 10
 xca_check_fails "and never connects" \
     grep -q "New client connected from .* as [^ ]*bad" "$XCA_TMP/remote/mosquitto.log"
 xca_check "plugin broker with a bridge exits 0" xca_stop_broker good

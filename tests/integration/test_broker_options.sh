@@ -107,7 +107,7 @@ plugin $XCA_PLUGIN
 plugin_opt_redis_port $REDIS_PORT
 plugin_opt_redis_password s3cret-pw
 CONF
-xca_bg pls mosquitto -c "$XCA_TMP/pls/mosquitto.conf"
+XCA__LEAKS=0 xca_bg pls xca__broker "$XCA_TMP/pls"
 # exited_nonzero LABEL: the background process LABEL ended with a failure.
 exited_nonzero() {
     local rc=0

@@ -75,6 +75,8 @@ xca_check "every plugin/*.c is compiled into the plugin" \
     compiled plugin mosquitto_x509ca plugin
 xca_check "every tests/unit/support/*.c is compiled into xca_unit_support" \
     compiled tests/unit xca_unit_support tests/unit/support
+xca_check "every tests/lib/*.c is compiled into xca_testlib" \
+    compiled tests/lib xca_testlib tests/lib
 xca_check "every tests/bench/*.c is built" executables tests/bench
 xca_check "every tests/integration/clients/*.c is built" \
     executables tests/integration/clients tests/integration

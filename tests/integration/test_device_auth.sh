@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Device authentication on every TLS connect (INTERFACE §4, §5): chains,
+# Device authentication on every TLS connect (README "How a device connects"): chains,
 # CN = client id, registry status, modules, selfSigned thumbprints,
 # IoT-Hub usernames, topic confinement and no TLS session resumption.
 set -euo pipefail
@@ -212,16 +212,9 @@ probe_expect() {
 # refuses a plain connect of dev-b for that reason (the change has reached
 # the broker), then mark b1's log so that the probe's own refusal is told
 # apart from those of the wait.
-cat >"$XCA_TMP/disable_b.sh" <<SCRIPT
-source "$XCA_SOURCE_DIR/tests/integration/lib.sh"
-redis-cli -p "$REDIS_PORT" HSET x509ca:device:dev-b status disabled >/dev/null
-deadline=\$((SECONDS + 5))
-until xca_refused b1 "$(refusal dev-b dev-b "identity is disabled")" \\
-    xca_pub_tls b1 dev-b dev-b devices/dev-b/messages/events/ hello >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || exit 1
-done
-xca_log_mark b1
-SCRIPT
+xca_script "$XCA_TMP/disable_b.sh" xca_change_seen b1 dev-b dev-b \
+    "$(refusal dev-b dev-b "identity is disabled")" \
+    xca_rcli HSET x509ca:device:dev-b status disabled
 # probe_refused ARGS...: the probe's first connect is accepted; its second
 # (resumption offered, after disable_b.sh) gets a full handshake and CONNACK
 # 5, and b1 logged that refusal with its reason after disable_b.sh's mark.

@@ -116,6 +116,33 @@ for arg in sys.argv[2:]:
 EOF
 }
 admin_ok() { admin "$@" && reply_has; }
+# enrolled_counted BROKER N: BROKER's getStats counts N enrollments.
+enrolled_counted() {
+    xca_admin_rr "$1" "$(request getStats)" >"$XCA_TMP/reply" || { echo "no reply"; return 1; }
+    reply_has enrolled="$2"
+}
+# audit_enrolled CLIENTID GROUP CERT...: the audit stream holds one
+# "enrolled" entry for CLIENTID, naming GROUP and the chain CERT... (leaf
+# first; their SHA-256 computed here from the files).
+audit_enrolled() {
+    python3 - "$REDIS_PORT" "$P" "$@" <<'EOF'
+import hashlib, json, ssl, subprocess, sys
+port, pki, cid, group = sys.argv[1:5]
+out = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", port, "--json", "XRANGE",
+                      "x509ca:audit", "-", "+"], capture_output=True, text=True, check=True).stdout
+entries = [dict(zip(f[0::2], f[1::2])) for _, f in json.loads(out or "[]")]
+got = [e for e in entries if e.get("event") == "enrolled" and e.get("clientId") == cid]
+def sha(name):
+    with open(f"{pki}/{name}.crt") as f:
+        return hashlib.sha256(ssl.PEM_cert_to_DER_cert(f.read())).hexdigest()
+want = {"event": "enrolled", "clientId": cid, "identity": cid, "group": group,
+        "chain": ",".join(sha(c) for c in sys.argv[5:])}
+if len(got) != 1:
+    sys.exit(f"{len(got)} enrolled entries for {cid}: {got}")
+if {k: v for k, v in got[0].items() if k != "broker"} != want:
+    sys.exit(f"entry {got[0]} is not {want}")
+EOF
+}
 # admin_refused REGEX CMD ARGS...: CMD fails with an error matching REGEX,
 # and b1 wrote its audit line with that error after the request was sent.
 admin_refused() {
@@ -189,6 +216,12 @@ xca_log_mark b2
 xca_check "a widget under Technician-Z (signed by Factory-Y): accepted through Factory-Y's group" connects b2 w2 w2
 xca_check "its enrollment is logged on that broker" xca_wait_log b2 "$(enrolled w2 factory-y enabled)"
 xca_check "w2's entry names factory-y" field_is w2 enrollmentGroup factory-y
+xca_wait_for "the audit stream: one enrolled entry for w1, naming its group and chain" 5 \
+    audit_enrolled w1 factory-y w1 factory-y company-x
+xca_wait_for "the audit stream: one for w2, its chain through Technician-Z" 5 \
+    audit_enrolled w2 factory-y w2 technician-z factory-y company-x
+xca_check "b1 counts one enrollment (getStats)" enrolled_counted b1 1
+xca_check "b2 counts one enrollment (getStats)" enrolled_counted b2 1
 
 # --- The device's own entry decides ----------------------------------------
 xca_rcli HSET x509ca:device:w7 status disabled >/dev/null

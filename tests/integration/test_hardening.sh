@@ -38,16 +38,8 @@ xca_check "control: handshake, pause, CONNECT is accepted" \
 # Run by the probe after its handshake: delete the CA and wait until b1
 # refuses another device of that CA for it (the change has reached the
 # broker), then mark b1's log for the probe's own refusal.
-cat >"$XCA_TMP/delete_ca.sh" <<SCRIPT
-source "$XCA_SOURCE_DIR/tests/integration/lib.sh"
-redis-cli -p "$REDIS_PORT" DEL x509ca:ca:root >/dev/null
-deadline=\$((SECONDS + 5))
-until xca_refused b1 "$(refusal dev-b "$CHAIN")" \\
-    xca_pub_tls b1 dev-b dev-b devices/dev-b/messages/events/ hello >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || exit 1
-done
-xca_log_mark b1
-SCRIPT
+xca_script "$XCA_TMP/delete_ca.sh" xca_change_seen b1 dev-b dev-b "$(refusal dev-b "$CHAIN")" \
+    xca_rcli DEL x509ca:ca:root
 # refused_after_handshake: the probe's CONNECT after delete_ca.sh gets
 # CONNACK 5 and b1 logged why, after delete_ca.sh's mark.
 refused_after_handshake() {
@@ -125,29 +117,14 @@ xca_log_mark b1
 xca_pub_tls b1 dev-b dev-b public/escape plain >/dev/null 2>&1 || true
 xca_check "a plain publish outside the device's topics is denied" \
     xca_wait_log b1 "Denied PUBLISH from dev-b [(]d0, q1, r0, m1, 'public/escape'"
-# crash LABEL: SIGKILL the mosquitto_sub that the background job LABEL runs
-# (bash -> timeout -> mosquitto_sub), so the broker sees a broken connection.
-crash() {
-    local pid depth
-    pid=$(cat "$XCA_TMP/.pids/bg-$1")
-    for ((depth = 0; depth < 4; depth++)); do
-        [[ -n $pid ]] || return 1
-        if [[ $(ps -o comm= -p "$pid") == mosquitto_sub ]]; then
-            kill -9 "$pid"
-            return 0
-        fi
-        pid=$(pgrep -P "$pid" | head -1)
-    done
-    return 1
-}
 # The broker drops a denied will without a log line, so the proof is the
 # order: dev-w's connection is seen gone before dev-a's client is killed,
 # and dev-a's own will reaches the watcher; dev-w's would have come first.
 xca_log_mark b1
-xca_check "the first device's client is killed" crash willer
+xca_check "the first device's client is killed" xca_bg_crash willer
 xca_wait_for "the broker saw dev-w's connection end" 5 \
     xca_log_has_since b1 "Client dev-w (closed its connection|disconnected)"
-xca_check "the second device's client is killed" crash willer2
+xca_check "the second device's client is killed" xca_bg_crash willer2
 xca_wait_for "a will to its own telemetry topic is delivered" 5 grep -q own-will "$XCA_TMP/watcher.out"
 xca_check_fails "a will outside the device's topics is dropped" grep -q escaped "$XCA_TMP/watcher.out"
 xca_check_fails "the plain publish was not delivered either" grep -q plain "$XCA_TMP/watcher.out"

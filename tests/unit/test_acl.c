@@ -1,5 +1,5 @@
 /* test_acl.c - unit tests of common/acl.h: confinement of devices and
- * modules to their IoT-Hub-style topics (INTERFACE.md §5). */
+ * modules to their IoT-Hub-style topics (README "How a device connects"). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

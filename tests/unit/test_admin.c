@@ -1,6 +1,6 @@
 /* test_admin.c - unit tests of common/admin.h: every admin command against
  * an in-memory registry (support/fake_kv), with certificates made at run
- * time (support/certgen) and an injected clock. */
+ * time (tests/lib/certgen) and an injected clock. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -133,6 +133,15 @@ static int setup_glob_prefix(void **state)
   return setup_prefix(state, "t[1]*?:");
 }
 
+/* The longest prefix the configuration accepts (a static buffer). */
+static int setup_longest_prefix(void **state)
+{
+  static char prefix[XCA_KEY_PREFIX_MAX + 1];
+  memset(prefix, 'p', XCA_KEY_PREFIX_MAX);
+  prefix[XCA_KEY_PREFIX_MAX] = '\0';
+  return setup_prefix(state, prefix);
+}
+
 static void reset(struct fx *fx)
 {
   cJSON_Delete(fx->reply);
@@ -250,6 +259,18 @@ static const char *cmd(struct fx *fx, const char *command, ...)
     assert_string_equal(e_, msg);                   \
     assert_int_equal((fx)->res.changed.count, 0);   \
   } while (0)
+
+/* The errors of a bad argument: the reason (xca_err.h), the argument, the
+ * value given and the rule it breaks, spelt out here as the reply has them. */
+#define ID_RULE "must be 1–128 of A-Z a-z 0-9 - . % _ * ? ! ( ) , : = @ $ '"
+#define BAD_ID(arg, value) "invalid identity id: " arg " '" value "' " ID_RULE
+#define BAD_NAME(value) "invalid name: name '" value "' must be 1–64 of A-Z a-z 0-9 . _ -"
+#define BAD_CURSOR(value)                                                                    \
+  "missing or invalid argument: cursor '" value "' must be the decimal cursor of an earlier " \
+  "reply (\"0\" starts)"
+#define BAD_COUNT "missing or invalid argument: count must be 1–1000"
+#define BAD_THUMB(arg, value) \
+  "invalid thumbprint: " arg " '" value "' must be 40 (SHA-1) or 64 (SHA-256) hex digits, ':' allowed"
 
 static cJSON *data(struct fx *fx)
 {
@@ -393,18 +414,20 @@ static void test_upload_ca_refuses_bad_input(void **state)
         leaf_pem);
   FAILS(fx, "certificate is outside its validity period", "uploadCA", "name", "r",
         "certificate", expired_pem);
-  FAILS(fx, "invalid name: name", "uploadCA", "name", "a b", "certificate", root_pem);
-  FAILS(fx, "invalid name: name", "uploadCA", "name", "a/b", "certificate", root_pem);
-  FAILS(fx, "invalid name: name", "uploadCA", "name", "", "certificate", root_pem);
+  FAILS(fx, BAD_NAME("a b"), "uploadCA", "name", "a b", "certificate", root_pem);
+  FAILS(fx, BAD_NAME("a/b"), "uploadCA", "name", "a/b", "certificate", root_pem);
+  FAILS(fx, BAD_NAME(""), "uploadCA", "name", "", "certificate", root_pem);
   memset(name65, 'n', 65);
   name65[65] = '\0';
-  FAILS(fx, "invalid name: name", "uploadCA", "name", name65, "certificate", root_pem);
+  /* A long value is cut after 64 characters. */
+  FAILS(fx, BAD_NAME("nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn..."), "uploadCA",
+        "name", name65, "certificate", root_pem);
   name65[64] = '\0';
   OK(fx, "uploadCA", "name", name65, "certificate", root_pem);
   FAILS(fx, "missing or invalid argument: name", "uploadCA", "certificate", root_pem);
   FAILS(fx, "missing or invalid argument: certificate", "uploadCA", "name", "r");
   run_str(fx, "{\"commands\":[{\"command\":\"uploadCA\",\"name\":5,\"certificate\":\"x\"}]}");
-  assert_string_equal(err_of(fx, 0), "missing or invalid argument: name");
+  assert_string_equal(err_of(fx, 0), "missing or invalid argument: name must be a string");
   assert_int_equal(xca_fake_kv_count(fx->fake), 1);
 }
 
@@ -477,7 +500,7 @@ static void test_generate_code_refusals(void **state)
   const char *code;
 
   FAILS(fx, "CA not found", "generateVerificationCode", "name", "nope");
-  FAILS(fx, "invalid name: name", "generateVerificationCode", "name", "*");
+  FAILS(fx, BAD_NAME("*"), "generateVerificationCode", "name", "*");
   FAILS(fx, "missing or invalid argument: name", "generateVerificationCode");
   code = upload(fx, "r", root_pem);
   assert_null(verify(fx, "r", code, &root_ca));
@@ -664,7 +687,7 @@ static void test_delete_ca(void **state)
   assert_non_null(strstr(audit_line(fx, 0), "command=deleteCA target=ca:r result=ok"));
   FAILS(fx, "CA not found", "deleteCA", "name", "r");
   assert_non_null(strstr(audit_line(fx, 0), "result=error (CA not found)"));
-  FAILS(fx, "invalid name: name", "deleteCA", "name", "../x");
+  FAILS(fx, BAD_NAME("../x"), "deleteCA", "name", "../x");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -716,31 +739,45 @@ static void test_create_device_refusals(void **state)
   char long_id[131];
 
   FAILS(fx, "missing or invalid argument: deviceId", "createDevice");
-  FAILS(fx, "invalid identity id: deviceId", "createDevice", "deviceId", "a/b");
-  FAILS(fx, "invalid identity id: deviceId", "createDevice", "deviceId", "a b");
-  FAILS(fx, "invalid identity id: deviceId", "createDevice", "deviceId", "a#");
-  FAILS(fx, "invalid identity id: deviceId", "createDevice", "deviceId", "");
+  FAILS(fx, BAD_ID("deviceId", "a/b"), "createDevice", "deviceId", "a/b");
+  FAILS(fx, BAD_ID("deviceId", "a b"), "createDevice", "deviceId", "a b");
+  FAILS(fx, BAD_ID("deviceId", "a#"), "createDevice", "deviceId", "a#");
+  FAILS(fx, BAD_ID("deviceId", ""), "createDevice", "deviceId", "");
   memset(long_id, 'd', 129);
   long_id[129] = '\0';
-  FAILS(fx, "invalid identity id: deviceId", "createDevice", "deviceId", long_id);
+  FAILS(fx,
+        BAD_ID("deviceId", "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd..."),
+        "createDevice", "deviceId", long_id);
   long_id[128] = '\0';
   OK(fx, "createDevice", "deviceId", long_id);
-  FAILS(fx, "invalid identity id: moduleId", "createDevice", "deviceId", "d", "moduleId", "m+");
-  FAILS(fx, "invalid identity id: moduleId", "createDevice", "deviceId", "d", "moduleId", "");
-  FAILS(fx, "invalid status: status", "createDevice", "deviceId", "d", "status", "on");
-  FAILS(fx, "invalid authentication type: authentication", "createDevice", "deviceId", "d",
-        "authentication", "x509");
-  FAILS(fx, "invalid thumbprint: primaryThumbprint", "createDevice", "deviceId", "d",
+  FAILS(fx, BAD_ID("moduleId", "m+"), "createDevice", "deviceId", "d", "moduleId", "m+");
+  FAILS(fx, BAD_ID("moduleId", ""), "createDevice", "deviceId", "d", "moduleId", "");
+  FAILS(fx, "invalid status: status 'on' must be enabled or disabled", "createDevice", "deviceId",
+        "d", "status", "on");
+  FAILS(fx,
+        "invalid authentication type: authentication 'x509' must be certificateAuthority or "
+        "selfSigned",
+        "createDevice", "deviceId", "d", "authentication", "x509");
+  FAILS(fx, BAD_THUMB("primaryThumbprint", "abc"), "createDevice", "deviceId", "d",
         "primaryThumbprint", "abc");
-  FAILS(fx, "invalid thumbprint: secondaryThumbprint", "createDevice", "deviceId", "d",
+  FAILS(fx, BAD_THUMB("secondaryThumbprint", T1 "00"), "createDevice", "deviceId", "d",
         "secondaryThumbprint", T1 "00");
+  run_str(fx, "{\"commands\":[{\"command\":\"createDevice\",\"deviceId\":7},"
+              "{\"command\":\"createDevice\",\"deviceId\":\"d\",\"status\":true},"
+              "{\"command\":\"createDevice\",\"deviceId\":\"d\",\"primaryThumbprint\":1}]}");
+  assert_string_equal(err_of(fx, 0), "missing or invalid argument: deviceId must be a string");
+  assert_string_equal(err_of(fx, 1), "missing or invalid argument: status must be a string");
+  assert_string_equal(err_of(fx, 2),
+                      "missing or invalid argument: primaryThumbprint must be a string or null");
   FAILS(fx, "selfSigned authentication requires a primaryThumbprint", "createDevice", "deviceId",
         "d", "authentication", "selfSigned");
   FAILS(fx, "selfSigned authentication requires a primaryThumbprint", "createDevice", "deviceId",
         "d", "authentication", "selfSigned", "secondaryThumbprint", T2);
   assert_false(xca_fake_kv_exists(fx->fake, "x509ca:device:d"));
-  /* The audit line never shows an invalid id. */
-  FAILS(fx, "invalid identity id: deviceId", "createDevice", "deviceId", "evil\nline");
+  /* The reply shows an invalid id sanitised; the audit line never shows it. */
+  FAILS(fx, BAD_ID("deviceId", "evil?line"), "createDevice", "deviceId", "evil\nline");
+  assert_null(strstr(audit_line(fx, 0), "evil"));
+  assert_non_null(strstr(audit_line(fx, 0), "result=error (invalid identity id: deviceId)"));
   assert_null(strchr(audit_line(fx, 0), '\n'));
   assert_non_null(strstr(audit_line(fx, 0), "target=- result=error"));
 }
@@ -776,11 +813,16 @@ static void test_get_device(void **state)
   assert_string_equal(dstr(fx, "authentication"), "certificateAuthority");
   assert_string_equal(dstr(fx, "primaryThumbprint"), T2);
   assert_int_equal(fx->res.changed.count, 0);
+  /* A status that is neither enabled nor disabled counts as disabled, and
+   * is shown as stored. */
   xca_fake_kv_hset(fx->fake, "x509ca:device:d", "status", "off");
   xca_fake_kv_hset(fx->fake, "x509ca:device:d", "authentication", "psk");
   OK(fx, "getDevice", "deviceId", "d");
-  assert_string_equal(dstr(fx, "status"), "disabled");
+  assert_string_equal(dstr(fx, "status"), "off");
   assert_string_equal(dstr(fx, "authentication"), "invalid");
+  OK(fx, "listDevices");
+  cJSON *listed = cJSON_GetArrayItem(cJSON_GetObjectItem(data(fx), "devices"), 0);
+  assert_string_equal(cJSON_GetObjectItem(listed, "status")->valuestring, "off");
 }
 
 static void test_update_device_changes_only_given_fields(void **state)
@@ -809,8 +851,9 @@ static void test_update_device_changes_only_given_fields(void **state)
   OK(fx, "updateDevice", "deviceId", "d", "status", "enabled", "authentication",
      "certificateAuthority");
   assert_string_equal(dstr(fx, "primaryThumbprint"), T1N);
-  FAILS(fx, "invalid status: status", "updateDevice", "deviceId", "d", "status", "paused");
-  FAILS(fx, "invalid thumbprint: primaryThumbprint", "updateDevice", "deviceId", "d",
+  FAILS(fx, "invalid status: status 'paused' must be enabled or disabled", "updateDevice",
+        "deviceId", "d", "status", "paused");
+  FAILS(fx, BAD_THUMB("primaryThumbprint", "zz"), "updateDevice", "deviceId", "d",
         "primaryThumbprint", "zz");
   run_str(fx, "{\"commands\":[{\"command\":\"updateDevice\",\"deviceId\":\"d\","
               "\"primaryThumbprint\":null}]}");
@@ -934,17 +977,17 @@ static void test_list_devices_refusals(void **state)
 {
   struct fx *fx = *state;
 
-  FAILS(fx, "missing or invalid argument: cursor", "listDevices", "cursor", "abc");
-  FAILS(fx, "missing or invalid argument: cursor", "listDevices", "cursor", "-1");
-  FAILS(fx, "missing or invalid argument: cursor", "listDevices", "cursor", "");
-  FAILS(fx, "invalid identity id: deviceId", "listDevices", "deviceId", "a/b");
+  FAILS(fx, BAD_CURSOR("abc"), "listDevices", "cursor", "abc");
+  FAILS(fx, BAD_CURSOR("-1"), "listDevices", "cursor", "-1");
+  FAILS(fx, BAD_CURSOR(""), "listDevices", "cursor", "");
+  FAILS(fx, BAD_ID("deviceId", "a/b"), "listDevices", "deviceId", "a/b");
   run_str(fx, "{\"commands\":[{\"command\":\"listDevices\",\"count\":0},"
               "{\"command\":\"listDevices\",\"count\":1001},"
               "{\"command\":\"listDevices\",\"count\":\"5\"},"
               "{\"command\":\"listDevices\",\"count\":1000}]}");
-  assert_string_equal(err_of(fx, 0), "missing or invalid argument: count");
-  assert_string_equal(err_of(fx, 1), "missing or invalid argument: count");
-  assert_string_equal(err_of(fx, 2), "missing or invalid argument: count");
+  assert_string_equal(err_of(fx, 0), BAD_COUNT);
+  assert_string_equal(err_of(fx, 1), BAD_COUNT);
+  assert_string_equal(err_of(fx, 2), BAD_COUNT);
   assert_null(err_of(fx, 3));
   assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(resp(fx, 3), "data"),
                                                           "devices")),
@@ -967,9 +1010,64 @@ static void test_glob_prefix_is_escaped(void **state)
   assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(data(fx), "cas")), 1);
 }
 
+/* The longest prefix with the longest identity: the admin commands build
+ * the same keys as the connect path (one limit), so a module the broker
+ * would look up can be created, read, listed and deleted. */
+static void test_longest_prefix_and_identity(void **state)
+{
+  struct fx *fx = *state;
+  char device[XCA_ID_MAX + 1];
+  char module[XCA_ID_MAX + 1];
+  char key[XCA_KEY_MAX];
+  struct xca_identity_rec rec;
+
+  memset(device, 'd', XCA_ID_MAX);
+  device[XCA_ID_MAX] = '\0';
+  memset(module, 'm', XCA_ID_MAX);
+  module[XCA_ID_MAX] = '\0';
+  OK(fx, "createDevice", "deviceId", device);
+  OK(fx, "createDevice", "deviceId", device, "moduleId", module, "status", "disabled");
+  snprintf(key, sizeof(key), "%sdevice:%s/%s", fx->reg.prefix, device, module);
+  assert_int_equal(strlen(key), XCA_KEY_PREFIX_MAX + 7 + 2 * XCA_ID_MAX + 1);
+  assert_string_equal(xca_fake_kv_hget(fx->fake, key, "status"), "disabled");
+  snprintf(key, sizeof(key), "%s/%s", device, module);
+  assert_int_equal(xca_registry_get_identity(&fx->reg, key, &rec), XCA_OK);
+  assert_int_equal(rec.enabled, 0);
+  OK(fx, "getDevice", "deviceId", device, "moduleId", module);
+  assert_string_equal(dstr(fx, "status"), "disabled");
+  OK(fx, "listDevices", "deviceId", device);
+  assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(data(fx), "devices")), 1);
+  OK(fx, "deleteDevice", "deviceId", device);
+  assert_int_equal(cJSON_GetObjectItem(data(fx), "modulesDeleted")->valueint, 1);
+  assert_int_equal(xca_fake_kv_count(fx->fake), 0);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Requests as a whole                                                       */
 /* ------------------------------------------------------------------------ */
+
+/* One JSON document and nothing else: trailing data refuses the request
+ * before its first command runs. */
+static void test_trailing_data_refused(void **state)
+{
+  struct fx *fx = *state;
+  const char *bad[] = {
+    "{\"commands\":[{\"command\":\"createDevice\",\"deviceId\":\"t1\"}]}{\"commands\":[]}",
+    "{\"commands\":[{\"command\":\"createDevice\",\"deviceId\":\"t1\"}]} rm -rf",
+    "{\"commands\":[{\"command\":\"createDevice\",\"deviceId\":\"t1\"}]}\n]"};
+
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    run_str(fx, bad[i]);
+    assert_int_equal(nresp(fx), 1);
+    assert_string_equal(err_of(fx, 0), "invalid JSON");
+    assert_int_equal(fx->res.changed.count, 0);
+  }
+  /* Whitespace after the document is fine, and the command runs. */
+  run_str(fx, "{\"commands\":[{\"command\":\"createDevice\",\"deviceId\":\"t1\"}]} \r\n\t");
+  assert_int_equal(nresp(fx), 1);
+  assert_null(err_of(fx, 0));
+  assert_int_equal(fx->res.changed.count, 1);
+}
 
 static void test_request_errors(void **state)
 {
@@ -1265,7 +1363,7 @@ static void test_escaped_backslash_is_no_nul(void **state)
   assert_string_equal(cJSON_GetObjectItem(resp(fx, 0), "correlationData")->valuestring,
                       "c\\u0000d");
   run_str(fx, REQ("{\"command\":\"deleteDevice\",\"deviceId\":\"v\\\\u0000\"}"));
-  assert_string_equal(err_of(fx, 0), "invalid identity id: deviceId");
+  assert_string_equal(err_of(fx, 0), BAD_ID("deviceId", "v\\u0000"));
   run_str(fx, REQ("{\"command\":\"listCAs\",\"correlationData\":\"\\\\\\\\u0000\"}"));
   assert_null(err_of(fx, 0));
   nul_refused(fx, REQ("{\"command\":\"listCAs\",\"correlationData\":\"c\\\\\\u0000\"}"));
@@ -1273,6 +1371,150 @@ static void test_escaped_backslash_is_no_nul(void **state)
   /* other \u escapes are fine */
   run_str(fx, REQ("{\"command\":\"listCAs\",\"correlationData\":\"\\u0001\\u0100\\u00e9\"}"));
   assert_null(err_of(fx, 0));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Audit records (the audit stream's admin entries)                          */
+/* ------------------------------------------------------------------------ */
+
+static const struct xca_admin_audit *record(struct fx *fx, int i)
+{
+  assert_true(i < fx->res.audit.count);
+  assert_non_null(fx->res.records);
+  return &fx->res.records[i];
+}
+
+/* Each record holds the facts of its line: the line is rebuilt from them. */
+static void assert_record_is_line(struct fx *fx, int i)
+{
+  const struct xca_admin_audit *r = record(fx, i);
+  char line[1024];
+
+  snprintf(line, sizeof(line), "admin=%s command=%s target=%s%s%s result=%s", r->admin,
+           r->command, r->target, r->detail[0] ? " " : "", r->detail, r->result);
+  assert_string_equal(line, audit_line(fx, i));
+}
+
+static void assert_nowhere_in_record(struct fx *fx, int i, const char *secret)
+{
+  const struct xca_admin_audit *r = record(fx, i);
+  const char *fields[] = {r->admin, r->command, r->target, r->detail, r->result};
+  for (size_t j = 0; j < sizeof(fields) / sizeof(fields[0]); j++) {
+    assert_null(strstr(fields[j], secret));
+  }
+}
+
+static void test_records_of_upload_mask_the_code(void **state)
+{
+  struct fx *fx = *state;
+  const char *code = upload(fx, "company-x", root_pem);
+  const struct xca_admin_audit *r = record(fx, 0);
+
+  assert_string_equal(r->admin, "admin");
+  assert_string_equal(r->command, "uploadCA");
+  assert_string_equal(r->target, "ca:company-x");
+  assert_string_equal(r->detail, "verificationCode=*****");
+  assert_string_equal(r->result, "ok");
+  assert_nowhere_in_record(fx, 0, code);
+  assert_record_is_line(fx, 0);
+}
+
+static void test_records_of_refused_key_upload_hold_no_key(void **state)
+{
+  struct fx *fx = *state;
+  char both[8192];
+  char secret[32];
+
+  snprintf(secret, sizeof(secret), "%.20s", strchr(root_key_pem, '\n') + 1);
+  snprintf(both, sizeof(both), "%s%s", root_pem, root_key_pem);
+  FAILS(fx, "a private key was supplied; it was discarded", "uploadCA", "name", "r",
+        "certificate", both);
+  assert_string_equal(record(fx, 0)->result,
+                      "error (a private key was supplied; it was discarded)");
+  assert_string_equal(record(fx, 0)->detail, "");
+  assert_nowhere_in_record(fx, 0, secret);
+  assert_nowhere_in_record(fx, 0, "PRIVATE");
+  assert_record_is_line(fx, 0);
+}
+
+static void test_records_follow_every_command(void **state)
+{
+  struct fx *fx = *state;
+
+  run_str(fx, "{\"commands\":[{\"command\":\"createDevice\",\"deviceId\":\"d\"},"
+              "{\"command\":\"getDevice\",\"deviceId\":\"nope\"},"
+              "{\"command\":\"evil\\ncmd\"}]}");
+  assert_int_equal(fx->res.audit.count, 3);
+  assert_string_equal(record(fx, 0)->command, "createDevice");
+  assert_string_equal(record(fx, 0)->target, "device:d");
+  assert_string_equal(record(fx, 0)->result, "ok");
+  assert_string_equal(record(fx, 1)->target, "device:nope");
+  assert_string_equal(record(fx, 1)->result, "error (device not found)");
+  assert_string_equal(record(fx, 2)->command, "unknown");
+  assert_string_equal(record(fx, 2)->target, "-");
+  for (int i = 0; i < 3; i++) {
+    assert_record_is_line(fx, i);
+  }
+  run_str(fx, "not json");
+  assert_string_equal(record(fx, 0)->command, "-");
+  assert_string_equal(record(fx, 0)->result, "error (invalid JSON)");
+  assert_record_is_line(fx, 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* getStats                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static double num(struct fx *fx, const char *name)
+{
+  cJSON *v = cJSON_GetObjectItemCaseSensitive(data(fx), name);
+  assert_true(cJSON_IsNumber(v));
+  return v->valuedouble;
+}
+
+static void test_get_stats_returns_the_counters(void **state)
+{
+  struct fx *fx = *state;
+  struct xca_stats *st = calloc(1, sizeof(*st));
+
+  assert_non_null(st);
+  xca_stats_init(st);
+  for (int i = 0; i < 12; i++) {
+    xca_stats_accepted(st);
+  }
+  xca_stats_refused(st, XCA_E_CN_MISMATCH);
+  xca_stats_refused(st, XCA_E_CN_MISMATCH);
+  xca_stats_refused(st, XCA_E_REGISTRY_UNAVAILABLE);
+  xca_stats_redis_call(st, 120, 0);
+  xca_stats_set_gauge(st, XCA_GAUGE_SESSIONS, 4);
+  xca_stats_set_gauge(st, XCA_GAUGE_AUDIT_DROPPED, 2);
+  fx->ctx.stats = st;
+  OK(fx, "getStats");
+  assert_true(num(fx, "connects/accepted") == 12);
+  assert_true(num(fx, "connects/refused") == 3);
+  assert_true(num(fx, "refused/cn_mismatch") == 2);
+  assert_true(num(fx, "refused/registry_unavailable") == 1);
+  assert_null(cJSON_GetObjectItemCaseSensitive(data(fx), "refused/chain"));
+  assert_true(num(fx, "redis/latency_us/p50") == 120);
+  assert_true(num(fx, "redis/latency_us/p99") == 120);
+  assert_true(num(fx, "sessions") == 4);
+  assert_true(num(fx, "cas") == 0);
+  assert_true(num(fx, "audit/dropped") == 2);
+  assert_true(num(fx, "dropped") == 0);
+  assert_true(num(fx, "enrolled") == 0);
+  assert_true(num(fx, "cache/hits") == 0);
+  assert_true(num(fx, "cache/misses") == 0);
+  assert_true(num(fx, "redis/errors") == 0);
+  assert_int_equal(cJSON_GetArraySize(data(fx)), 14);
+  assert_string_equal(record(fx, 0)->command, "getStats");
+  assert_string_equal(record(fx, 0)->result, "ok");
+  free(st);
+}
+
+static void test_get_stats_without_stats_fails(void **state)
+{
+  struct fx *fx = *state;
+  FAILS(fx, "invalid argument", "getStats");
 }
 
 static void test_registry_down(void **state)
@@ -1394,13 +1636,14 @@ static void test_create_group_refusals(void **state)
   FAILS(fx, "a private key was supplied; it was discarded", "createEnrollmentGroup", "name",
         "g", "certificate", both);
   assert_null(strstr(fx->res.response, "PRIVATE"));
-  FAILS(fx, "invalid name: name", "createEnrollmentGroup", "name", "a b", "certificate",
+  FAILS(fx, BAD_NAME("a b"), "createEnrollmentGroup", "name", "a b", "certificate",
         factory_pem);
   FAILS(fx, "missing or invalid argument: certificate", "createEnrollmentGroup", "name", "g");
-  FAILS(fx, "invalid status: status", "createEnrollmentGroup", "name", "g", "certificate",
-        factory_pem, "status", "on");
-  FAILS(fx, "invalid status: initialStatus", "createEnrollmentGroup", "name", "g",
-        "certificate", factory_pem, "initialStatus", "Enabled");
+  FAILS(fx, "invalid status: status 'on' must be enabled or disabled", "createEnrollmentGroup",
+        "name", "g", "certificate", factory_pem, "status", "on");
+  FAILS(fx, "invalid status: initialStatus 'Enabled' must be enabled or disabled",
+        "createEnrollmentGroup", "name", "g", "certificate", factory_pem, "initialStatus",
+        "Enabled");
   assert_int_equal(xca_fake_kv_count(fx->fake), 2); /* the two CAs */
   /* Duplicates: the name, and the certificate under another name. */
   OK(fx, "createEnrollmentGroup", "name", "factory-y", "certificate", factory_pem);
@@ -1447,21 +1690,31 @@ static void test_get_list_update_delete_groups(void **state)
   OK(fx, "updateEnrollmentGroup", "name", "factory-y", "initialStatus", "disabled");
   assert_string_equal(dstr(fx, "status"), "disabled");
   assert_string_equal(xca_fake_kv_hget(fx->fake, k, "initialStatus"), "disabled");
-  FAILS(fx, "missing or invalid argument: status", "updateEnrollmentGroup", "name", "factory-y");
-  FAILS(fx, "invalid status: status", "updateEnrollmentGroup", "name", "factory-y", "status",
-        "off");
+  FAILS(fx, "missing or invalid argument: status or initialStatus must be given",
+        "updateEnrollmentGroup", "name", "factory-y");
+  FAILS(fx, "invalid status: status 'off' must be enabled or disabled", "updateEnrollmentGroup",
+        "name", "factory-y", "status", "off");
   FAILS(fx, "enrollment group not found", "updateEnrollmentGroup", "name", "nope", "status",
         "enabled");
-  /* Written with redis-cli: shown as the brokers read it. */
+  /* Written with redis-cli: shown as stored (it counts as disabled), as a
+   * device's status is; an absent one is shown as its default. */
   xca_fake_kv_hset(fx->fake, k, "status", "paused");
   OK(fx, "getEnrollmentGroup", "name", "factory-y");
-  assert_string_equal(dstr(fx, "status"), "disabled");
+  assert_string_equal(dstr(fx, "status"), "paused");
+  {
+    static const char *const del[] = {"initialStatus"};
+    struct xca_kv kv = xca_fake_kv(fx->fake);
+    struct xca_fields none = {0};
+    assert_int_equal(kv.ops->update(kv.impl, k, NULL, NULL, &none, del, 1), XCA_OK);
+  }
+  OK(fx, "getEnrollmentGroup", "name", "factory-y");
+  assert_string_equal(dstr(fx, "initialStatus"), "enabled");
   /* Delete. */
   OK(fx, "deleteEnrollmentGroup", "name", "factory-y");
   assert_changed(fx, "group:factory-y");
   assert_false(xca_fake_kv_exists(fx->fake, k));
   FAILS(fx, "enrollment group not found", "deleteEnrollmentGroup", "name", "factory-y");
-  FAILS(fx, "invalid name: name", "deleteEnrollmentGroup", "name", "a*");
+  FAILS(fx, BAD_NAME("a*"), "deleteEnrollmentGroup", "name", "a*");
   OK(fx, "listEnrollmentGroups");
   assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(data(fx), "groups")), 1);
 }
@@ -1505,6 +1758,11 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
   const struct CMUnitTest tests[] = {
+    T(test_records_of_upload_mask_the_code),
+    T(test_records_of_refused_key_upload_hold_no_key),
+    T(test_records_follow_every_command),
+    T(test_get_stats_returns_the_counters),
+    T(test_get_stats_without_stats_fails),
     T(test_upload_ca_stores_and_replies),
     T(test_upload_ca_uses_configured_ttl),
     T(test_upload_ca_codes_differ),
@@ -1533,7 +1791,10 @@ int main(void)
     T(test_list_devices_paging),
     T(test_list_devices_refusals),
     cmocka_unit_test_setup_teardown(test_glob_prefix_is_escaped, setup_glob_prefix, teardown),
+    cmocka_unit_test_setup_teardown(test_longest_prefix_and_identity, setup_longest_prefix,
+                                    teardown),
     T(test_request_errors),
+    T(test_trailing_data_refused),
     T(test_oversize_payload),
     T(test_unknown_and_malformed_commands),
     T(test_multi_command_order_and_correlation),

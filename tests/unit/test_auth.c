@@ -44,11 +44,11 @@ static const struct row registry[] = {
   {"ssoff", XCA_OK, 0, XCA_AUTH_SELF_SIGNED, SHA1_A, ""},
   {"dev/ssmod", XCA_OK, 1, XCA_AUTH_SELF_SIGNED, SHA256_A, ""},
   {"weird", XCA_OK, 1, XCA_AUTH_INVALID, "", ""},
-  {"down", XCA_E_REGISTRY, 0, XCA_AUTH_CA, "", ""},
+  {"down", XCA_E_REGISTRY_UNAVAILABLE, 0, XCA_AUTH_CA, "", ""},
   {"stale", XCA_E_STALE, 0, XCA_AUTH_CA, "", ""},
   {"down/mod", XCA_OK, 1, XCA_AUTH_CA, "", ""},
   {"stale/mod", XCA_OK, 1, XCA_AUTH_CA, "", ""},
-  {"dev/downmod", XCA_E_REGISTRY, 0, XCA_AUTH_CA, "", ""},
+  {"dev/downmod", XCA_E_REGISTRY_UNAVAILABLE, 0, XCA_AUTH_CA, "", ""},
   {"dev/stalemod", XCA_E_STALE, 0, XCA_AUTH_CA, "", ""},
 };
 
@@ -106,7 +106,7 @@ static struct xca_cert_facts unknown_ca_facts(const char *cn)
 {
   struct xca_cert_facts f = facts_for(cn);
   f.chain_ok = 0;
-  f.x509_error = 20; /* X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY */
+  f.chain.x509_error = 20; /* X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY */
   return f;
 }
 
@@ -230,7 +230,7 @@ static void test_registry_unavailable_refused(void **state)
 {
   struct xca_cert_facts f = facts_for("down");
   (void)state;
-  assert_refused(decide(&f, "down", NULL, NULL), XCA_E_REGISTRY);
+  assert_refused(decide(&f, "down", NULL, NULL), XCA_E_REGISTRY_UNAVAILABLE);
 }
 
 static void test_registry_stale_refused(void **state)
@@ -245,7 +245,7 @@ static void test_registry_error_on_module_device_propagates(void **state)
   struct xca_cert_facts f1 = facts_for("down/mod");
   struct xca_cert_facts f2 = facts_for("stale/mod");
   (void)state;
-  assert_refused(decide(&f1, "down/mod", NULL, NULL), XCA_E_REGISTRY);
+  assert_refused(decide(&f1, "down/mod", NULL, NULL), XCA_E_REGISTRY_UNAVAILABLE);
   assert_refused(decide(&f2, "stale/mod", NULL, NULL), XCA_E_STALE);
 }
 
@@ -254,7 +254,7 @@ static void test_registry_error_on_module_entry_propagates(void **state)
   struct xca_cert_facts f1 = facts_for("dev/downmod");
   struct xca_cert_facts f2 = facts_for("dev/stalemod");
   (void)state;
-  assert_refused(decide(&f1, "dev/downmod", NULL, NULL), XCA_E_REGISTRY);
+  assert_refused(decide(&f1, "dev/downmod", NULL, NULL), XCA_E_REGISTRY_UNAVAILABLE);
   assert_refused(decide(&f2, "dev/stalemod", NULL, NULL), XCA_E_STALE);
 }
 
@@ -395,6 +395,46 @@ static void test_ca_cn_not_ok_refused(void **state)
   assert_refused(decide(&f, "dev", NULL, NULL), XCA_E_CN_MISMATCH);
 }
 
+/* An unregistered client id with a CA-signed certificate of another CN:
+ * the refusal names the CN mismatch, not "not found". */
+static void test_unregistered_id_with_other_cn_refused_for_cn(void **state)
+{
+  struct xca_cert_facts f = facts_for("dev");
+  struct xca_cert_facts g = facts_for("dev/mod");
+  struct xca_cert_facts h = facts_for("nobody");
+  (void)state;
+  assert_refused(decide(&f, "nobody", NULL, NULL), XCA_E_CN_MISMATCH);
+  assert_refused(decide(&g, "dev/ghost", NULL, NULL), XCA_E_CN_MISMATCH);
+  h.cn_ok = 0; /* no single CN */
+  assert_refused(decide(&h, "nobody", NULL, NULL), XCA_E_CN_MISMATCH);
+}
+
+/* A self-signed leaf needs no CN match (selfSigned identities go by
+ * thumbprint): an unregistered id stays "not found" whatever its CN. */
+static void test_unregistered_id_with_self_signed_leaf_not_found(void **state)
+{
+  struct xca_cert_facts f = self_signed_facts("other");
+  (void)state;
+  assert_refused(decide(&f, "nobody", NULL, NULL), XCA_E_NOT_FOUND);
+}
+
+/* The CN rule refines "not found" only: a registered identity's own state
+ * (disabled) and the registry's (unavailable) are still reported, and a
+ * failed chain is still refused before any lookup. */
+static void test_cn_rule_changes_only_not_found(void **state)
+{
+  struct xca_cert_facts f = facts_for("dev");
+  struct xca_cert_facts bad = unknown_ca_facts("dev");
+  (void)state;
+  assert_refused(decide(&f, "off", NULL, NULL), XCA_E_DISABLED);
+  assert_refused(decide(&f, "down", NULL, NULL), XCA_E_REGISTRY_UNAVAILABLE);
+  assert_refused(decide(&f, "stale", NULL, NULL), XCA_E_STALE);
+  assert_refused(decide(&f, "nodev/mod", NULL, NULL), XCA_E_DEVICE_DISABLED);
+  lookups = 0;
+  assert_refused(decide(&bad, "nobody", NULL, NULL), XCA_E_CHAIN);
+  assert_int_equal(lookups, 0);
+}
+
 /* ---- selfSigned -------------------------------------------------------- */
 
 static void test_self_signed_primary_sha1_accepted(void **state)
@@ -517,6 +557,9 @@ int main(void)
     T(test_ca_cn_case_differs_refused),
     T(test_ca_module_cn_of_device_refused),
     T(test_ca_cn_not_ok_refused),
+    T(test_unregistered_id_with_other_cn_refused_for_cn),
+    T(test_unregistered_id_with_self_signed_leaf_not_found),
+    T(test_cn_rule_changes_only_not_found),
     T(test_self_signed_primary_sha1_accepted),
     T(test_self_signed_secondary_sha256_accepted),
     T(test_self_signed_module_accepted),

@@ -10,32 +10,37 @@
 
 #include <openssl/err.h>
 
-#include "certgen.h"
 #include "certinfo.h"
 #include "pki_fixture.h"
 #include "xca_err.h"
 
-static const char *const pki_commands[] = {
-  "root root --cn 'Company-X Root CA'",
-  "device dev --ca root",
-  "device dev-expired --ca root --expired",
-  "module dev mod --ca root",
-  "selfsigned lonely",
-  "root other",
+static const struct xca_fixture_entry pki[] = {
+  {"root", NULL, {.cn = "Company-X Root CA", .profile = XCA_TCERT_CA}},
+  {"dev", "root", {.profile = XCA_TCERT_DEVICE}},
+  {"dev-expired", "root", {.profile = XCA_TCERT_DEVICE, XCA_FIXTURE_EXPIRED}},
+  {"dev--mod", "root", {.cn = "dev/mod", .profile = XCA_TCERT_DEVICE}},
+  {"lonely", NULL, {.profile = XCA_TCERT_DEVICE}},
+  {"other", NULL, {.profile = XCA_TCERT_CA}},
 };
 
-static int group_setup(void **state)
-{
-  (void)state;
-  return xca_fixture_pki(pki_commands, sizeof(pki_commands) / sizeof(pki_commands[0])) ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-  (void)state;
-  xca_fixture_cleanup();
-  return 0;
-}
+/* A self-signed device made by `scripts/x509ca-pki --days 36500 selfsigned
+ * thumb-dev`, and the thumbprints it printed (openssl dgst of the DER). */
+static const char THUMB_DEV_PEM[] =
+  "-----BEGIN CERTIFICATE-----\n"
+  "MIIBtTCCAVugAwIBAgIQUHd86aubsR4D23NkItwFQjAKBggqhkjOPQQDAjAUMRIw\n"
+  "EAYDVQQDDAl0aHVtYi1kZXYwIBcNMjYxMjAxMjMxOTI4WhgPMjEyNjExMDcyMzE5\n"
+  "MjhaMBQxEjAQBgNVBAMMCXRodW1iLWRldjBZMBMGByqGSM49AgEGCCqGSM49AwEH\n"
+  "A0IABIL/oO07Rw60KGEM1Ablk7AlGgsZ+RY5jwTow3f0rHm6WlTPwgAg/sXN5vlB\n"
+  "kvMHuh6ALB58IfP5L7VKGHN09TmjgYwwgYkwDAYDVR0TAQH/BAIwADAOBgNVHQ8B\n"
+  "Af8EBAMCB4AwEwYDVR0lBAwwCgYIKwYBBQUHAwIwHQYDVR0OBBYEFI74BwUeVF8f\n"
+  "a894Pk8XXAtnjLCHMDUGA1UdIwQuMCyhGKQWMBQxEjAQBgNVBAMMCXRodW1iLWRl\n"
+  "doIQUHd86aubsR4D23NkItwFQjAKBggqhkjOPQQDAgNIADBFAiB75iS6wKhBbCIO\n"
+  "EtMJyj63wTpLf6dRX6SI676/1Ce8GAIhAIiGww9FOkM8mkYlsk0EwLLOzBQY5mzY\n"
+  "oRV+wvEmlPdP\n"
+  "-----END CERTIFICATE-----\n";
+static const char THUMB_DEV_SHA1[] = "2e150c9327fd9e06147247be95e6d9a0b0d3b613";
+static const char THUMB_DEV_SHA256[] =
+  "365ff51825f9eb780ce2e2c7d864b5a2a3711fe394ff1e206e641bfd0db16fbe";
 
 static char *concat(const char *a, const char *b)
 {
@@ -47,7 +52,7 @@ static char *concat(const char *a, const char *b)
 
 static void single_pem_certificate_parses(void **state)
 {
-  char *pem = xca_fixture_read("root.crt");
+  char *pem = xca_fixture_pem("root");
   X509 *cert = NULL;
 
   (void)state;
@@ -59,8 +64,8 @@ static void single_pem_certificate_parses(void **state)
 
 static void private_key_anywhere_is_refused(void **state)
 {
-  char *pem = xca_fixture_read("root.crt");
-  char *key = xca_fixture_read("root.key");
+  char *pem = xca_fixture_pem("root");
+  char *key = xca_fixture_key_pem("root");
   char *both = concat(pem, key);
   char *key_first = concat(key, pem);
   X509 *cert = NULL;
@@ -78,16 +83,14 @@ static void private_key_anywhere_is_refused(void **state)
 
 static void two_certificates_are_refused(void **state)
 {
-  char *pem = xca_fixture_read("dev.chain.pem");
-  char *a = xca_fixture_read("root.crt");
-  char *b = xca_fixture_read("other.crt");
+  char *a = xca_fixture_pem("root");
+  char *b = xca_fixture_pem("other");
   char *two = concat(a, b);
   X509 *cert = NULL;
 
   (void)state;
   assert_int_equal(xca_cert_from_pem(two, strlen(two), &cert), XCA_E_MULTIPLE_CERTS);
   assert_null(cert);
-  free(pem);
   free(a);
   free(b);
   free(two);
@@ -111,7 +114,7 @@ static void garbage_is_refused(void **state)
 
 static void certificate_followed_by_a_broken_block_is_refused(void **state)
 {
-  char *pem = xca_fixture_read("root.crt");
+  char *pem = xca_fixture_pem("root");
   char *tail = concat(pem, "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n");
   char *truncated = concat(pem, "-----BEGIN CERTIFICATE-----\nMIIB\n");
   X509 *cert = NULL;
@@ -127,7 +130,7 @@ static void certificate_followed_by_a_broken_block_is_refused(void **state)
 
 static void pem_round_trip(void **state)
 {
-  char *pem = xca_fixture_read("root.crt");
+  char *pem = xca_fixture_pem("root");
   X509 *cert = NULL;
   char *again;
 
@@ -142,8 +145,8 @@ static void pem_round_trip(void **state)
 
 static void cn_of_device_and_module(void **state)
 {
-  X509 *dev = xca_fixture_cert("dev.crt");
-  X509 *mod = xca_fixture_cert("dev--mod.crt");
+  X509 *dev = xca_fixture_cert("dev");
+  X509 *mod = xca_fixture_cert("dev--mod");
   char cn[XCA_CN_MAX];
   char tiny[4];
 
@@ -160,7 +163,7 @@ static void cn_of_device_and_module(void **state)
 
 static void subject_and_not_after_are_readable(void **state)
 {
-  X509 *root = xca_fixture_cert("root.crt");
+  X509 *root = xca_fixture_cert("root");
   char subject[256];
   char not_after[32];
 
@@ -174,23 +177,19 @@ static void subject_and_not_after_are_readable(void **state)
   X509_free(root);
 }
 
-static void thumbprints_match_the_pki_script(void **state)
+static void thumbprints_match_openssl(void **state)
 {
-  X509 *cert = xca_fixture_cert("lonely.crt");
-  char *expected = xca_fixture_read("lonely.thumbprints");
+  X509 *cert = NULL;
   char sha1[XCA_SHA1_HEX];
   char sha256[XCA_SHA256_HEX];
-  char line[128];
 
   (void)state;
+  assert_int_equal(xca_cert_from_pem(THUMB_DEV_PEM, strlen(THUMB_DEV_PEM), &cert), XCA_OK);
   xca_cert_sha1(cert, sha1);
   xca_cert_sha256(cert, sha256);
-  snprintf(line, sizeof(line), "sha1=%s\n", sha1);
-  assert_non_null(strstr(expected, line));
-  snprintf(line, sizeof(line), "sha256=%s", sha256);
-  assert_non_null(strstr(expected, line));
+  assert_string_equal(sha1, THUMB_DEV_SHA1);
+  assert_string_equal(sha256, THUMB_DEV_SHA256);
   X509_free(cert);
-  free(expected);
 }
 
 static void thumbprint_normalisation(void **state)
@@ -211,10 +210,10 @@ static void thumbprint_normalisation(void **state)
 
 static void ca_flag_and_validity(void **state)
 {
-  X509 *root = xca_fixture_cert("root.crt");
-  X509 *dev = xca_fixture_cert("dev.crt");
-  X509 *expired = xca_fixture_cert("dev-expired.crt");
-  X509 *lonely = xca_fixture_cert("lonely.crt");
+  X509 *root = xca_fixture_cert("root");
+  X509 *dev = xca_fixture_cert("dev");
+  X509 *expired = xca_fixture_cert("dev-expired");
+  X509 *lonely = xca_fixture_cert("lonely");
   time_t now = time(NULL);
 
   (void)state;
@@ -232,9 +231,9 @@ static void ca_flag_and_validity(void **state)
 
 static void signature_check(void **state)
 {
-  X509 *root = xca_fixture_cert("root.crt");
-  X509 *other = xca_fixture_cert("other.crt");
-  X509 *dev = xca_fixture_cert("dev.crt");
+  X509 *root = xca_fixture_cert("root");
+  X509 *other = xca_fixture_cert("other");
+  X509 *dev = xca_fixture_cert("dev");
 
   (void)state;
   assert_true(xca_cert_signed_by(dev, root));
@@ -244,14 +243,14 @@ static void signature_check(void **state)
   X509_free(dev);
 }
 
-/* The PKI script's self-signed device (keyUsage digitalSignature only) and
- * a root are self-signed; a CA-issued device is not, nor is a certificate
+/* A self-signed device (keyUsage digitalSignature only) and a root are
+ * self-signed; a CA-issued device is not, nor is a certificate
  * naming itself as issuer but signed by another key of the same name. */
 static void self_signed_check(void **state)
 {
-  X509 *lonely = xca_fixture_cert("lonely.crt");
-  X509 *root = xca_fixture_cert("root.crt");
-  X509 *dev = xca_fixture_cert("dev.crt");
+  X509 *lonely = xca_fixture_cert("lonely");
+  X509 *root = xca_fixture_cert("root");
+  X509 *dev = xca_fixture_cert("dev");
   struct xca_tcert twin_ca = {0};
   struct xca_tcert twin = {0};
 
@@ -283,11 +282,12 @@ int main(void)
     cmocka_unit_test(pem_round_trip),
     cmocka_unit_test(cn_of_device_and_module),
     cmocka_unit_test(subject_and_not_after_are_readable),
-    cmocka_unit_test(thumbprints_match_the_pki_script),
+    cmocka_unit_test(thumbprints_match_openssl),
     cmocka_unit_test(thumbprint_normalisation),
     cmocka_unit_test(ca_flag_and_validity),
     cmocka_unit_test(signature_check),
     cmocka_unit_test(self_signed_check),
   };
-  return cmocka_run_group_tests(tests, group_setup, group_teardown);
+  xca_fixture_use(pki, (int)(sizeof(pki) / sizeof(pki[0])));
+  return cmocka_run_group_tests(tests, xca_fixture_setup, xca_fixture_teardown);
 }

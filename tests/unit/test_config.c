@@ -8,13 +8,15 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "xca_err.h"
 
-/* The integer options, their ranges and defaults (INTERFACE.md §3 and
- * config.h). */
+/* The integer options, their ranges and defaults (README "Configuration",
+ * config.h and config.c). */
 struct int_case {
   const char *name;
   size_t offset;
@@ -36,6 +38,9 @@ static const struct int_case int_cases[] = {
   {"max_admin_payload", offsetof(struct xca_config, max_admin_payload), 1024, 16 * 1024 * 1024,
    65536},
   {"min_rsa_bits", offsetof(struct xca_config, min_rsa_bits), 2048, 16384, 2048},
+  {"audit_stream_max", offsetof(struct xca_config, audit_stream_max), 0, 1000000000, 100000},
+  {"audit_queue_max", offsetof(struct xca_config, audit_queue_max), 1, 10000000, 10000},
+  {"stats_interval", offsetof(struct xca_config, stats_interval), 0, 86400, 10},
 };
 
 #define NINT (sizeof(int_cases) / sizeof(int_cases[0]))
@@ -264,6 +269,165 @@ static void test_redis_host_length_253_ok_254_refused(void **state)
   host[253] = '\0';
   assert_int_equal(set(cfg, "redis_host", host), XCA_OK);
   assert_string_equal(cfg->redis_host, host);
+}
+
+/* ---- broker_id --------------------------------------------------------- */
+
+static void test_broker_id_default_is_hostname_pid(void **state)
+{
+  struct xca_config *cfg = *state;
+  char host[256] = "";
+  char want[300];
+
+  assert_int_equal(gethostname(host, sizeof(host)), 0);
+  host[sizeof(host) - 1] = '\0';
+  snprintf(want, sizeof(want), "%s-%ld", host, (long)getpid());
+  assert_string_equal(cfg->broker_id, want);
+}
+
+static void test_broker_id_accepts_name(void **state)
+{
+  struct xca_config *cfg = *state;
+  assert_int_equal(set(cfg, "broker_id", "edge-eu-1"), XCA_OK);
+  assert_string_equal(cfg->broker_id, "edge-eu-1");
+}
+
+static void test_broker_id_refuses_empty_space_and_keeps_old(void **state)
+{
+  struct xca_config *cfg = *state;
+  char *before = strdup(cfg->broker_id);
+  const char *bad[] = {"", "a b", "a\nb", "h\xc3\xa9"};
+
+  assert_non_null(before);
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    assert_int_equal(set(cfg, "broker_id", bad[i]), XCA_E_OPTION);
+    assert_string_equal(cfg->broker_id, before);
+    assert_non_null(strstr(err, "plugin_opt_broker_id"));
+  }
+  free(before);
+}
+
+static void test_stream_and_stats_can_be_turned_off(void **state)
+{
+  struct xca_config *cfg = *state;
+  assert_int_equal(set(cfg, "audit_stream_max", "0"), XCA_OK);
+  assert_int_equal(cfg->audit_stream_max, 0);
+  assert_int_equal(set(cfg, "stats_interval", "0"), XCA_OK);
+  assert_int_equal(cfg->stats_interval, 0);
+  assert_int_equal(set(cfg, "audit_queue_max", "0"), XCA_E_OPTION);
+  assert_non_null(strstr(err, "plugin_opt_audit_queue_max"));
+  assert_int_equal(set(cfg, "stats_interval", "-1"), XCA_E_OPTION);
+  assert_non_null(strstr(err, "plugin_opt_stats_interval"));
+}
+
+/* ---- redis_sentinels, redis_sentinel_master ----------------------------- */
+
+static void test_sentinels_default_none_master_mymaster(void **state)
+{
+  struct xca_config *cfg = *state;
+  assert_int_equal(cfg->sentinel_count, 0);
+  assert_string_equal(cfg->sentinel_master, "mymaster");
+}
+
+static void test_sentinels_list_parsed_in_order(void **state)
+{
+  struct xca_config *cfg = *state;
+  assert_int_equal(set(cfg, "redis_sentinels", "10.0.0.1:26379, s2.example:26380 ,[::1]:1"),
+                   XCA_OK);
+  assert_int_equal(cfg->sentinel_count, 3);
+  assert_string_equal(cfg->sentinels[0].host, "10.0.0.1");
+  assert_int_equal(cfg->sentinels[0].port, 26379);
+  assert_string_equal(cfg->sentinels[1].host, "s2.example");
+  assert_int_equal(cfg->sentinels[1].port, 26380);
+  assert_string_equal(cfg->sentinels[2].host, "::1");
+  assert_int_equal(cfg->sentinels[2].port, 1);
+}
+
+static void test_sentinels_single(void **state)
+{
+  struct xca_config *cfg = *state;
+  assert_int_equal(set(cfg, "redis_sentinels", "127.0.0.1:65535"), XCA_OK);
+  assert_int_equal(cfg->sentinel_count, 1);
+  assert_int_equal(cfg->sentinels[0].port, 65535);
+}
+
+/* Each value is refused, the message names the option, the value and the
+ * rule, and the list set before is kept. */
+static void test_sentinels_invalid_refused_and_list_kept(void **state)
+{
+  static const char *const bad[] = {
+    "",                     /* empty */
+    "host",                 /* no port */
+    "host:",                /* empty port */
+    ":26379",               /* empty host */
+    "host:0",               /* port out of range */
+    "host:65536",           /* port out of range */
+    "host:26379x",          /* trailing garbage */
+    "host:-1",              /* negative */
+    "a:1,,b:2",             /* empty item */
+    "a:1,",                 /* trailing comma */
+    ",a:1",                 /* leading comma */
+    "a b:1",                /* space inside the host */
+    "::1:26379",            /* IPv6 without brackets */
+    "[::1]",                /* brackets, no port */
+    "[::1:26379",           /* unbalanced bracket */
+    "h\xc3\xa9:1",          /* non-ASCII */
+  };
+  struct xca_config *cfg = *state;
+
+  assert_int_equal(set(cfg, "redis_sentinels", "keep:1"), XCA_OK);
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    char want[64];
+    assert_int_equal(set(cfg, "redis_sentinels", bad[i]), XCA_E_OPTION);
+    snprintf(want, sizeof(want), "'%s'", bad[i]);
+    assert_non_null(strstr(err, "plugin_opt_redis_sentinels"));
+    assert_non_null(strstr(err, want));
+    assert_non_null(strstr(err, "host:port"));
+    assert_int_equal(cfg->sentinel_count, 1);
+    assert_string_equal(cfg->sentinels[0].host, "keep");
+  }
+}
+
+static void test_sentinels_max_count(void **state)
+{
+  struct xca_config *cfg = *state;
+  char list[XCA_MAX_SENTINELS * 16 + 16] = "";
+
+  for (int i = 0; i < XCA_MAX_SENTINELS; i++) {
+    snprintf(list + strlen(list), sizeof(list) - strlen(list), "%sh%d:%d", i ? "," : "", i,
+             26379 + i);
+  }
+  assert_int_equal(set(cfg, "redis_sentinels", list), XCA_OK);
+  assert_int_equal(cfg->sentinel_count, XCA_MAX_SENTINELS);
+  assert_string_equal(cfg->sentinels[XCA_MAX_SENTINELS - 1].host, "h15");
+  strcat(list, ",one:1");
+  assert_int_equal(set(cfg, "redis_sentinels", list), XCA_E_OPTION);
+  assert_int_equal(cfg->sentinel_count, XCA_MAX_SENTINELS);
+}
+
+static void test_sentinels_host_length_253_ok_254_refused(void **state)
+{
+  struct xca_config *cfg = *state;
+  char item[300];
+  memset(item, 'h', 254);
+  strcpy(item + 254, ":1");
+  assert_int_equal(set(cfg, "redis_sentinels", item), XCA_E_OPTION);
+  assert_int_equal(cfg->sentinel_count, 0);
+  strcpy(item + 253, ":1");
+  assert_int_equal(set(cfg, "redis_sentinels", item), XCA_OK);
+  assert_int_equal(strlen(cfg->sentinels[0].host), 253);
+}
+
+static void test_sentinel_master_set_and_refused(void **state)
+{
+  struct xca_config *cfg = *state;
+  assert_int_equal(set(cfg, "redis_sentinel_master", "registry-1"), XCA_OK);
+  assert_string_equal(cfg->sentinel_master, "registry-1");
+  assert_int_equal(set(cfg, "redis_sentinel_master", ""), XCA_E_OPTION);
+  assert_non_null(strstr(err, "plugin_opt_redis_sentinel_master"));
+  assert_int_equal(set(cfg, "redis_sentinel_master", "two words"), XCA_E_OPTION);
+  assert_non_null(strstr(err, "'two words'"));
+  assert_string_equal(cfg->sentinel_master, "registry-1");
 }
 
 /* ---- key_prefix -------------------------------------------------------- */
@@ -647,6 +811,17 @@ int main(void)
     T(test_redis_host_refuses_space_and_control),
     T(test_redis_host_refuses_non_ascii),
     T(test_redis_host_length_253_ok_254_refused),
+    T(test_broker_id_default_is_hostname_pid),
+    T(test_broker_id_accepts_name),
+    T(test_broker_id_refuses_empty_space_and_keeps_old),
+    T(test_stream_and_stats_can_be_turned_off),
+    T(test_sentinels_default_none_master_mymaster),
+    T(test_sentinels_list_parsed_in_order),
+    T(test_sentinels_single),
+    T(test_sentinels_invalid_refused_and_list_kept),
+    T(test_sentinels_max_count),
+    T(test_sentinels_host_length_253_ok_254_refused),
+    T(test_sentinel_master_set_and_refused),
     T(test_key_prefix_accepts_plain),
     T(test_key_prefix_refuses_glob_characters),
     T(test_key_prefix_refuses_empty),

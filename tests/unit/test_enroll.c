@@ -281,7 +281,7 @@ static void test_reload_drops_what_cannot_be_used(void **state)
   /* Deleted, and Redis unreachable: dropped too (fail closed). */
   add_group(fx, "other", pem_other, sha_other, NULL, NULL);
   xca_fake_kv_set_down(fx->fake, 1);
-  assert_int_equal(xca_groups_reload(fx->groups, &fx->reg, "other"), XCA_E_REGISTRY);
+  assert_int_equal(xca_groups_reload(fx->groups, &fx->reg, "other"), XCA_E_REGISTRY_UNAVAILABLE);
   assert_null(xca_groups_get(fx->groups, "other"));
   xca_fake_kv_set_down(fx->fake, 0);
   assert_int_equal(xca_groups_reload(fx->groups, &fx->reg, "nope"), XCA_E_NOT_FOUND);
@@ -475,8 +475,10 @@ static void test_only_a_verified_chain_with_its_cn_enrolls(void **state)
   struct xca_cert_facts self_signed = widget_facts("w9");
 
   add_group(fx, "factory-y", pem_y, sha_y, "enabled", "enabled");
-  /* An identity is never created for a name the certificate lacks. */
-  assert_int_equal(decide(fx, &mismatch, "w9"), XCA_E_NOT_FOUND);
+  /* An identity is never created for a name the certificate lacks: the
+   * refusal names what the device got wrong (README "How a device
+   * connects"). */
+  assert_int_equal(decide(fx, &mismatch, "w9"), XCA_E_CN_MISMATCH);
   broken.chain_ok = 0;
   assert_int_equal(decide(fx, &broken, "w9"), XCA_E_CHAIN);
   self_signed.chain_ok = 0;
@@ -546,7 +548,7 @@ static void test_redis_failure_fails_closed(void **state)
   add_group(fx, "factory-y", pem_y, sha_y, "enabled", "enabled");
   assert_int_equal(xca_auth_decide_enroll(&f, "w9", NULL, NULL, lookup_then_outage, fx,
                                           xca_enroll, &fx->enroller, &fx->ident),
-                   XCA_E_REGISTRY);
+                   XCA_E_REGISTRY_UNAVAILABLE);
   assert_int_equal(fx->enroller.created, 0);
   xca_fake_kv_set_down(fx->fake, 0);
   assert_false(device_exists(fx, "w9"));

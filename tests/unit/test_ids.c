@@ -1,5 +1,5 @@
 /* test_ids.c - unit tests of common/ids.h: id syntax, client id parsing and
- * username checks (INTERFACE.md §4). */
+ * username checks (README "How a device connects"). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -22,6 +22,7 @@ struct fixture {
   struct xca_cache *cache;
   struct xca_registry reg;
   struct xca_lookup lk;
+  struct xca_stats stats;
 };
 
 static struct fixture *current;
@@ -57,6 +58,8 @@ static int setup(void **state)
   f->lk.following_arg = &f->follow;
   f->lk.stale_max_s = 10;
   f->lk.now_ms = clock_ms;
+  xca_stats_init(&f->stats);
+  f->lk.stats = &f->stats;
   fake_now = 1000000;
   xca_fake_kv_hset(f->store, "x509ca:device:d1", "status", "enabled");
   current = f;
@@ -153,7 +156,7 @@ static void outage_with_nothing_cached_refuses(void **state)
   f->follow = 0;
   f->lk.lost_ms = fake_now;
   xca_fake_kv_set_down(f->store, 1);
-  assert_int_equal(lookup(f, "d1"), XCA_E_REGISTRY);
+  assert_int_equal(lookup(f, "d1"), XCA_E_REGISTRY_UNAVAILABLE);
 }
 
 static void cached_absence_stays_a_refusal_during_an_outage(void **state)
@@ -174,7 +177,7 @@ static void registry_down_while_following_uses_the_cache(void **state)
   lookup(f, "d1");
   xca_fake_kv_set_down(f->store, 1);
   assert_int_equal(lookup(f, "d1"), XCA_OK);
-  assert_int_equal(lookup(f, "d2"), XCA_E_REGISTRY);
+  assert_int_equal(lookup(f, "d2"), XCA_E_REGISTRY_UNAVAILABLE);
 }
 
 static void disabled_cache_always_reads(void **state)
@@ -187,7 +190,7 @@ static void disabled_cache_always_reads(void **state)
   lookup(f, "d1");
   assert_int_equal(f->hgetalls, 2);
   xca_fake_kv_set_down(f->store, 1);
-  assert_int_equal(lookup(f, "d1"), XCA_E_REGISTRY);
+  assert_int_equal(lookup(f, "d1"), XCA_E_REGISTRY_UNAVAILABLE);
   xca_cache_free(none);
 }
 
@@ -204,7 +207,32 @@ static void an_answer_while_not_following_replaces_the_cached_entry(void **state
   assert_false(rec.enabled);
   /* Redis now fails: the old "enabled" entry must not come back. */
   xca_fake_kv_set_down(f->store, 1);
-  assert_int_equal(lookup(f, "d1"), XCA_E_REGISTRY);
+  assert_int_equal(lookup(f, "d1"), XCA_E_REGISTRY_UNAVAILABLE);
+}
+
+/* A hit is an answer from the cache while changes are followed; every
+ * lookup that asks Redis is a miss, answered or not. */
+static void hits_and_misses_are_counted(void **state)
+{
+  struct fixture *f = *state;
+
+  lookup(f, "d1");    /* miss: read and cached */
+  lookup(f, "d1");    /* hit */
+  lookup(f, "ghost"); /* miss: absence cached */
+  lookup(f, "ghost"); /* hit */
+  assert_true(f->stats.cache_hits == 2);
+  assert_true(f->stats.cache_misses == 2);
+  assert_int_equal(f->hgetalls, 2);
+  f->follow = 0;
+  lookup(f, "d1"); /* not following: Redis is asked (and the entry uncached) */
+  xca_fake_kv_set_down(f->store, 1);
+  f->lk.lost_ms = fake_now;
+  assert_int_equal(lookup(f, "d1"), XCA_E_REGISTRY_UNAVAILABLE); /* asked, failed */
+  assert_true(f->stats.cache_hits == 2);
+  assert_true(f->stats.cache_misses == 4);
+  f->lk.stats = NULL; /* counts nothing */
+  lookup(f, "d1");
+  assert_true(f->stats.cache_misses == 4);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -223,6 +251,7 @@ int main(void)
     T(registry_down_while_following_uses_the_cache),
     T(disabled_cache_always_reads),
     T(an_answer_while_not_following_replaces_the_cached_entry),
+    T(hits_and_misses_are_counted),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,7 @@
  * and of where it is applied: the chain check (xca_trust_verify and
  * xca_chain_describe), the connect decision (xca_auth_decide) and the admin
  * uploads (uploadCA, verifyCA). Every rule is tested accepted and refused,
- * on certificates made in-process (support/certgen). */
+ * on certificates made in-process (tests/lib/certgen). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

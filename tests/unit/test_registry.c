@@ -1,6 +1,8 @@
 /* test_registry.c - unit tests of the pure helpers of common/registry.h:
- * field sets, key names, the identity schema (INTERFACE.md §7), thumbprint
- * matching and CA names; and xca_registry_get_identity over a fake seam. */
+ * field sets, keys (builders, their one length limit, kinds), glob escaping
+ * and keyspace scans, the identity and CA schema (README "The registry in
+ * Redis"), thumbprint matching and CA names; and the reads over a fake
+ * seam. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,11 +11,13 @@
 #include <cmocka.h>
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "certgen.h"
+#include "fake_kv.h"
 #include "registry.h"
 #include "xca_err.h"
 
@@ -126,38 +130,289 @@ static void test_fields_free_zeroes_and_null_safe(void **state)
   xca_fields_free(NULL);
 }
 
-/* ---- key helpers ------------------------------------------------------- */
+/* ---- keys ------------------------------------------------------------- */
 
-static void test_identity_key_device_and_module(void **state)
+static void test_keys_of_each_kind(void **state)
 {
   struct xca_registry reg = {.prefix = "x509ca:"};
-  char buf[128];
+  char key[XCA_KEY_MAX];
   (void)state;
-  assert_int_equal(xca_registry_identity_key(&reg, "widget-001", buf, sizeof(buf)), XCA_OK);
-  assert_string_equal(buf, "x509ca:device:widget-001");
-  assert_int_equal(xca_registry_identity_key(&reg, "d/m", buf, sizeof(buf)), XCA_OK);
-  assert_string_equal(buf, "x509ca:device:d/m");
+  assert_int_equal(xca_registry_key(&reg, XCA_KEY_DEVICE, "widget-001", key), XCA_OK);
+  assert_string_equal(key, "x509ca:device:widget-001");
+  assert_int_equal(xca_registry_key(&reg, XCA_KEY_DEVICE, "d/m", key), XCA_OK);
+  assert_string_equal(key, "x509ca:device:d/m");
+  assert_int_equal(xca_registry_key(&reg, XCA_KEY_CA, "root-ca", key), XCA_OK);
+  assert_string_equal(key, "x509ca:ca:root-ca");
+  assert_int_equal(xca_registry_key(&reg, XCA_KEY_WATCHER, "1a-2b", key), XCA_OK);
+  assert_string_equal(key, "x509ca:watcher:1a-2b");
+  assert_int_equal(xca_registry_key(&reg, XCA_KEY_EPOCH, NULL, key), XCA_OK);
+  assert_string_equal(key, "x509ca:epoch");
+  assert_int_equal(xca_registry_key(&reg, XCA_KEY_EPOCH, "", key), XCA_OK);
+  assert_string_equal(key, "x509ca:epoch");
+  assert_int_equal(xca_registry_key_unprefixed(XCA_KEY_CA, "root-ca", key), XCA_OK);
+  assert_string_equal(key, "ca:root-ca");
+  assert_int_equal(xca_registry_key_unprefixed(XCA_KEY_DEVICE, "d/m", key), XCA_OK);
+  assert_string_equal(key, "device:d/m");
 }
 
-static void test_ca_key(void **state)
+static void fill(char *buf, char c, size_t n)
 {
-  struct xca_registry reg = {.prefix = "t1:"};
-  char buf[128];
-  (void)state;
-  assert_int_equal(xca_registry_ca_key(&reg, "root-ca", buf, sizeof(buf)), XCA_OK);
-  assert_string_equal(buf, "t1:ca:root-ca");
+  memset(buf, c, n);
+  buf[n] = '\0';
 }
 
-static void test_key_exact_fit_and_one_short(void **state)
+/* The longest prefix the configuration accepts with the longest identity
+ * there is makes a key, for every builder (one limit: the connect path and
+ * the admin commands build keys the same way); one character more of
+ * either does not. */
+static void test_key_limit_is_the_longest_prefix_and_identity(void **state)
+{
+  char prefix[XCA_KEY_PREFIX_MAX + 2];
+  char id[XCA_KEY_NAME_MAX + 2];
+  char key[XCA_KEY_MAX];
+  struct xca_registry reg = {.prefix = prefix};
+  struct xca_ident ident;
+  (void)state;
+  assert_int_equal(XCA_KEY_PREFIX_MAX, 253);
+  assert_int_equal(XCA_KEY_NAME_MAX, 257);
+  fill(prefix, 'p', XCA_KEY_PREFIX_MAX);
+  /* "<128 characters>/<128 characters>": the longest valid identity. */
+  fill(id, 'i', XCA_KEY_NAME_MAX);
+  id[XCA_ID_MAX] = '/';
+  assert_int_equal(xca_ident_parse(id, &ident), XCA_OK);
+  assert_int_equal(xca_registry_key(&reg, XCA_KEY_DEVICE, id, key), XCA_OK);
+  assert_int_equal(strlen(key), XCA_KEY_PREFIX_MAX + strlen("device:") + XCA_KEY_NAME_MAX);
+  assert_memory_equal(key + XCA_KEY_PREFIX_MAX, "device:", 7);
+  assert_string_equal(key + XCA_KEY_PREFIX_MAX + 7, id);
+  assert_int_equal(xca_registry_key(&reg, XCA_KEY_CA, id, key), XCA_OK);
+  assert_int_equal(xca_registry_key_unprefixed(XCA_KEY_DEVICE, id, key), XCA_OK);
+  assert_string_equal(key + 7, id);
+  /* One character more: refused by every builder, with an empty key. */
+  strcat(id, "i");
+  assert_int_equal(xca_registry_key(&reg, XCA_KEY_DEVICE, id, key), XCA_E_INVAL);
+  assert_string_equal(key, "");
+  assert_int_equal(xca_registry_key(&reg, XCA_KEY_CA, id, key), XCA_E_INVAL);
+  assert_int_equal(xca_registry_key_unprefixed(XCA_KEY_DEVICE, id, key), XCA_E_INVAL);
+  id[XCA_KEY_NAME_MAX] = '\0';
+  strcat(prefix, "p");
+  assert_int_equal(xca_registry_key(&reg, XCA_KEY_DEVICE, id, key), XCA_E_INVAL);
+  assert_int_equal(xca_registry_key(&reg, XCA_KEY_EPOCH, NULL, key), XCA_E_INVAL);
+}
+
+static void test_key_refuses_a_name_for_an_unnamed_kind(void **state)
 {
   struct xca_registry reg = {.prefix = "x509ca:"};
-  const char *want = "x509ca:device:d";
+  char key[XCA_KEY_MAX];
+  (void)state;
+  assert_int_equal(xca_registry_key(&reg, XCA_KEY_EPOCH, "x", key), XCA_E_INVAL);
+  assert_int_equal(xca_registry_key(&reg, XCA_KEY_UNKNOWN, "x", key), XCA_E_INVAL);
+  assert_int_equal(xca_registry_key(&reg, XCA_KEY_UNKNOWN, NULL, key), XCA_E_INVAL);
+  assert_string_equal(key, "");
+}
+
+static void test_key_kind_classifies_keys_without_the_prefix(void **state)
+{
+  const char *name = NULL;
+  (void)state;
+  assert_int_equal(xca_registry_key_kind("device:d/m", &name), XCA_KEY_DEVICE);
+  assert_string_equal(name, "d/m");
+  assert_int_equal(xca_registry_key_kind("ca:root", &name), XCA_KEY_CA);
+  assert_string_equal(name, "root");
+  assert_int_equal(xca_registry_key_kind("ca:", &name), XCA_KEY_CA);
+  assert_string_equal(name, "");
+  assert_int_equal(xca_registry_key_kind("watcher:1a-2b", &name), XCA_KEY_WATCHER);
+  assert_string_equal(name, "1a-2b");
+  assert_int_equal(xca_registry_key_kind("epoch", &name), XCA_KEY_EPOCH);
+  assert_string_equal(name, "");
+  assert_int_equal(xca_registry_key_kind("device:d", NULL), XCA_KEY_DEVICE);
+  const char *unknown[] = {"", "epochs", "epoch:x", "devices:d", "Device:d", "device", "ca",
+                           "x509ca:device:d"};
+  for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+    assert_int_equal(xca_registry_key_kind(unknown[i], &name), XCA_KEY_UNKNOWN);
+    assert_ptr_equal(name, unknown[i]);
+  }
+}
+
+/* What a builder writes, the classifier reads back. */
+static void test_key_kind_reads_back_every_built_key(void **state)
+{
+  char key[XCA_KEY_UNPREFIXED_MAX];
+  const char *name;
+  (void)state;
+  for (int kind = 0; kind < XCA_KEY_UNKNOWN; kind++) {
+    const char *given = kind == XCA_KEY_EPOCH ? "" : "n-1";
+    assert_int_equal(xca_registry_key_unprefixed((enum xca_key_kind)kind, given, key), XCA_OK);
+    assert_int_equal(xca_registry_key_kind(key, &name), kind);
+    assert_string_equal(name, given);
+  }
+}
+
+/* ---- glob escaping and scans -------------------------------------------- */
+
+static void test_glob_escape_escapes_every_metacharacter(void **state)
+{
   char buf[64];
   (void)state;
-  assert_int_equal(xca_registry_identity_key(&reg, "d", buf, strlen(want) + 1), XCA_OK);
-  assert_string_equal(buf, want);
-  assert_int_equal(xca_registry_identity_key(&reg, "d", buf, strlen(want)), XCA_E_INVAL);
-  assert_int_equal(xca_registry_ca_key(&reg, "name", buf, 5), XCA_E_INVAL);
+  assert_int_equal(xca_registry_glob_escape("plain:x-1", buf, sizeof(buf)), XCA_OK);
+  assert_string_equal(buf, "plain:x-1");
+  assert_int_equal(xca_registry_glob_escape("a*b?c[d]e\\f", buf, sizeof(buf)), XCA_OK);
+  assert_string_equal(buf, "a\\*b\\?c\\[d\\]e\\\\f");
+  assert_int_equal(xca_registry_glob_escape("", buf, sizeof(buf)), XCA_OK);
+  assert_string_equal(buf, "");
+  /* Exactly fits (with the NUL), then one byte short. */
+  assert_int_equal(xca_registry_glob_escape("a*", buf, 4), XCA_OK);
+  assert_string_equal(buf, "a\\*");
+  assert_int_equal(xca_registry_glob_escape("a*", buf, 3), XCA_E_INVAL);
+  assert_string_equal(buf, "");
+}
+
+/* A registry over the fake store, holding the keys given. */
+static struct xca_fake_kv *store_with(const char *const *keys)
+{
+  struct xca_fake_kv *f = xca_fake_kv_new();
+  assert_non_null(f);
+  for (int i = 0; keys[i] != NULL; i++) {
+    assert_int_equal(xca_fake_kv_hset(f, keys[i], "status", "x"), XCA_OK);
+  }
+  return f;
+}
+
+static void assert_names(const struct xca_strlist *l, const char *const *want)
+{
+  int n = 0;
+  for (; want[n] != NULL; n++) {
+    assert_true(n < l->count);
+    assert_string_equal(l->item[n], want[n]);
+  }
+  assert_int_equal(l->count, n);
+}
+
+/* The prefix and the name prefix are matched literally, whatever glob
+ * characters they hold; what a scan yields is the name after the kind. */
+static void test_scan_matches_prefix_and_name_prefix_literally(void **state)
+{
+  const char *const keys[] = {"t[1]*?:ca:root",        "t1xy:ca:intruder",   "t[1]*?:device:a*/m1",
+                              "t[1]*?:device:ab/m2",   "t[1]*?:device:a*",   "t[1]*?:ca:int",
+                              "t[1]*?:cab:not-a-ca",   NULL};
+  const char *const cas[] = {"root", "int", NULL};
+  const char *const full[] = {"a*/m1", NULL};
+  struct xca_fake_kv *f = store_with(keys);
+  struct xca_registry reg = {xca_fake_kv(f), "t[1]*?:"};
+  struct xca_registry_scan s;
+  struct xca_strlist names = {0};
+  (void)state;
+  assert_int_equal(xca_registry_scan_begin(&s, &reg, XCA_KEY_CA, NULL, 0, 100), XCA_OK);
+  assert_string_equal(s.match, "t\\[1\\]\\*\\?:ca:*");
+  assert_int_equal(xca_registry_scan_step(&s, &names), XCA_OK);
+  assert_true(s.done);
+  assert_names(&names, cas);
+  xca_strlist_free(&names);
+  /* A device id may hold '*' and '?': the name prefix is escaped too. */
+  assert_int_equal(xca_registry_scan_begin(&s, &reg, XCA_KEY_DEVICE, "a*/", 0, 100), XCA_OK);
+  assert_string_equal(s.match, "t\\[1\\]\\*\\?:device:a\\*/*");
+  assert_int_equal(xca_registry_scan_step(&s, &names), XCA_OK);
+  assert_names(&names, full);
+  xca_strlist_free(&names);
+  xca_fake_kv_free(f);
+}
+
+/* Step by step, resumable from the cursor, until done. */
+static void test_scan_steps_resume_from_the_cursor(void **state)
+{
+  const char *const keys[] = {"x:ca:a", "x:device:d1", "x:ca:b", "x:ca:c", "x:device:d2",
+                              "x:ca:d", "x:ca:e",      NULL};
+  const char *const all[] = {"a", "b", "c", "d", "e", NULL};
+  struct xca_fake_kv *f = store_with(keys);
+  struct xca_registry reg = {xca_fake_kv(f), "x:"};
+  struct xca_registry_scan s;
+  struct xca_strlist names = {0};
+  int steps = 0;
+  (void)state;
+  assert_int_equal(xca_registry_scan_begin(&s, &reg, XCA_KEY_CA, NULL, 0, 2), XCA_OK);
+  assert_int_equal(xca_registry_scan_step(&s, &names), XCA_OK);
+  assert_false(s.done);
+  /* A new scan from the cursor continues where this one stopped. */
+  unsigned long long cursor = s.cursor;
+  assert_int_equal(xca_registry_scan_begin(&s, &reg, XCA_KEY_CA, NULL, cursor, 2), XCA_OK);
+  while (!s.done) {
+    assert_int_equal(xca_registry_scan_step(&s, &names), XCA_OK);
+    steps++;
+  }
+  assert_int_equal(steps, 3);
+  assert_int_equal(s.cursor, 0);
+  assert_names(&names, all);
+  xca_strlist_free(&names);
+  xca_fake_kv_free(f);
+}
+
+static int starts_with_b_or_later(const char *name)
+{
+  return strcmp(name, "b") >= 0;
+}
+
+static void test_scan_all_keeps_what_keep_accepts_up_to_max(void **state)
+{
+  const char *const keys[] = {"x:ca:a", "x:ca:b", "x:ca:c", "x:device:z", "x:ca:d", NULL};
+  const char *const kept[] = {"b", "c", "d", NULL};
+  const char *const two[] = {"b", "c", NULL};
+  const char *const none[] = {NULL};
+  struct xca_fake_kv *f = store_with(keys);
+  struct xca_registry reg = {xca_fake_kv(f), "x:"};
+  struct xca_strlist names = {0};
+  (void)state;
+  assert_int_equal(xca_registry_scan_all(&reg, XCA_KEY_CA, NULL, 1, starts_with_b_or_later, 0,
+                                         &names),
+                   XCA_OK);
+  assert_names(&names, kept);
+  xca_strlist_free(&names);
+  assert_int_equal(xca_registry_scan_all(&reg, XCA_KEY_CA, NULL, 1, starts_with_b_or_later, 2,
+                                         &names),
+                   XCA_OK);
+  assert_names(&names, two);
+  xca_strlist_free(&names);
+  assert_int_equal(xca_registry_scan_all(&reg, XCA_KEY_DEVICE, "y", 10, NULL, 0, &names), XCA_OK);
+  assert_names(&names, none);
+  xca_fake_kv_free(f);
+}
+
+static void test_scan_errors(void **state)
+{
+  const char *const keys[] = {"x:ca:a", NULL};
+  struct xca_fake_kv *f = store_with(keys);
+  struct xca_registry reg = {xca_fake_kv(f), "x:"};
+  struct xca_registry_scan s;
+  struct xca_strlist names = {0};
+  char long_name[XCA_KEY_NAME_MAX + 2];
+  (void)state;
+  assert_int_equal(xca_registry_scan_begin(&s, &reg, XCA_KEY_EPOCH, NULL, 0, 10), XCA_E_INVAL);
+  assert_int_equal(xca_registry_scan_begin(&s, &reg, XCA_KEY_UNKNOWN, NULL, 0, 10), XCA_E_INVAL);
+  fill(long_name, 'n', XCA_KEY_NAME_MAX + 1);
+  assert_int_equal(xca_registry_scan_begin(&s, &reg, XCA_KEY_DEVICE, long_name, 0, 10),
+                   XCA_E_INVAL);
+  xca_fake_kv_set_down(f, 1);
+  assert_int_equal(xca_registry_scan_begin(&s, &reg, XCA_KEY_CA, NULL, 0, 10), XCA_OK);
+  assert_int_equal(xca_registry_scan_step(&s, &names), XCA_E_REGISTRY_UNAVAILABLE);
+  assert_false(s.done);
+  assert_int_equal(xca_registry_scan_all(&reg, XCA_KEY_CA, NULL, 10, NULL, 0, &names),
+                   XCA_E_REGISTRY_UNAVAILABLE);
+  assert_int_equal(names.count, 0);
+  xca_fake_kv_free(f);
+}
+
+/* The longest prefix with the longest name still makes a pattern, even
+ * with every character escaped. */
+static void test_scan_pattern_fits_the_longest_key_escaped(void **state)
+{
+  char prefix[XCA_KEY_PREFIX_MAX + 1];
+  char name[XCA_KEY_NAME_MAX + 1];
+  struct xca_registry reg = {.prefix = prefix};
+  struct xca_registry_scan s;
+  (void)state;
+  fill(prefix, '*', XCA_KEY_PREFIX_MAX);
+  fill(name, '?', XCA_KEY_NAME_MAX);
+  assert_int_equal(xca_registry_scan_begin(&s, &reg, XCA_KEY_DEVICE, name, 0, 10), XCA_OK);
+  assert_int_equal(strlen(s.match), 2 * XCA_KEY_PREFIX_MAX + 7 + 2 * XCA_KEY_NAME_MAX + 1);
+  assert_int_equal(s.head_len, XCA_KEY_PREFIX_MAX + 7);
 }
 
 /* ---- xca_identity_from_fields ------------------------------------------ */
@@ -366,8 +621,90 @@ static void test_get_identity_propagates_errors(void **state)
   (void)state;
   fake_rc = XCA_E_NOT_FOUND;
   assert_int_equal(xca_registry_get_identity(&reg, "d", &r), XCA_E_NOT_FOUND);
-  fake_rc = XCA_E_REGISTRY;
-  assert_int_equal(xca_registry_get_identity(&reg, "d", &r), XCA_E_REGISTRY);
+  fake_rc = XCA_E_REGISTRY_UNAVAILABLE;
+  assert_int_equal(xca_registry_get_identity(&reg, "d", &r), XCA_E_REGISTRY_UNAVAILABLE);
+}
+
+/* ---- CA records ---------------------------------------------------------- */
+
+static void ca_from(struct xca_ca_rec *rec, const char *const *pairs)
+{
+  memset(rec, 0, sizeof(*rec));
+  for (int i = 0; pairs[i] != NULL; i += 2) {
+    assert_int_equal(xca_fields_set(&rec->fields, pairs[i], pairs[i + 1]), XCA_OK);
+  }
+  xca_ca_rec_parse(rec);
+}
+
+static void test_ca_rec_reads_every_field(void **state)
+{
+  const char *const pairs[] = {"status", "verified", "certificate", "PEM", "subject", "CN=r",
+                               "thumbprint", SHA256_LC, "notAfter", "2030-01-01T00:00:00Z",
+                               "verificationCode", "C0DE", "verificationCodeExpiry", "1700000000",
+                               "colour", "blue", NULL};
+  struct xca_ca_rec rec;
+  (void)state;
+  ca_from(&rec, pairs);
+  assert_int_equal(rec.verified, 1);
+  assert_string_equal(rec.certificate, "PEM");
+  assert_string_equal(rec.subject, "CN=r");
+  assert_string_equal(rec.thumbprint, SHA256_LC);
+  assert_string_equal(rec.not_after, "2030-01-01T00:00:00Z");
+  assert_string_equal(rec.code, "C0DE");
+  assert_true(rec.code_expiry == 1700000000LL);
+  xca_ca_rec_free(&rec);
+  assert_null(rec.certificate);
+  assert_int_equal(rec.fields.count, 0);
+  xca_ca_rec_free(&rec);
+  xca_ca_rec_free(NULL);
+}
+
+/* Only "verified" is verified; absent fields are NULL; an expiry that is
+ * absent or not a whole number has always expired. */
+static void test_ca_rec_defaults_fail_closed(void **state)
+{
+  const char *statuses[] = {"", "Verified", "verified ", "unverified", "true"};
+  const char *expiries[] = {"", "12x", " ", "x1", "1.5"};
+  const char *const none[] = {NULL};
+  struct xca_ca_rec rec;
+  (void)state;
+  ca_from(&rec, none);
+  assert_int_equal(rec.verified, 0);
+  assert_null(rec.certificate);
+  assert_null(rec.subject);
+  assert_null(rec.code);
+  assert_true(rec.code_expiry == LLONG_MIN);
+  xca_ca_rec_free(&rec);
+  for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
+    const char *const pairs[] = {"status", statuses[i], "verificationCodeExpiry", expiries[i],
+                                 NULL};
+    ca_from(&rec, pairs);
+    assert_int_equal(rec.verified, 0);
+    assert_true(rec.code_expiry == LLONG_MIN);
+    xca_ca_rec_free(&rec);
+  }
+}
+
+static void test_get_ca_reads_the_prefixed_key(void **state)
+{
+  struct xca_fake_kv *f = xca_fake_kv_new();
+  struct xca_registry reg = {xca_fake_kv(f), "t1:"};
+  struct xca_ca_rec rec;
+  (void)state;
+  assert_int_equal(xca_fake_kv_hset(f, "t1:ca:root", "status", "verified"), XCA_OK);
+  assert_int_equal(xca_fake_kv_hset(f, "t1:ca:root", "certificate", "PEM"), XCA_OK);
+  assert_int_equal(xca_fake_kv_hset(f, "t2:ca:other", "status", "verified"), XCA_OK);
+  assert_int_equal(xca_registry_get_ca(&reg, "root", &rec), XCA_OK);
+  assert_int_equal(rec.verified, 1);
+  assert_string_equal(rec.certificate, "PEM");
+  xca_ca_rec_free(&rec);
+  assert_int_equal(xca_registry_get_ca(&reg, "other", &rec), XCA_E_NOT_FOUND);
+  assert_int_equal(rec.fields.count, 0);
+  assert_int_equal(rec.verified, 0);
+  xca_fake_kv_set_down(f, 1);
+  assert_int_equal(xca_registry_get_ca(&reg, "root", &rec), XCA_E_REGISTRY_UNAVAILABLE);
+  assert_null(rec.certificate);
+  xca_fake_kv_free(f);
 }
 
 /* ---- enrollment groups ------------------------------------------------- */
@@ -392,11 +729,13 @@ static struct xca_fields group_fields_for(char sha[XCA_SHA256_HEX])
 static void test_group_key(void **state)
 {
   struct xca_registry reg = {.prefix = "x509ca:"};
-  char buf[64];
+  char key[XCA_KEY_MAX];
+  const char *name;
   (void)state;
-  assert_int_equal(xca_registry_group_key(&reg, "factory-y", buf, sizeof(buf)), XCA_OK);
-  assert_string_equal(buf, "x509ca:group:factory-y");
-  assert_int_equal(xca_registry_group_key(&reg, "factory-y", buf, 22), XCA_E_INVAL);
+  assert_int_equal(xca_registry_key(&reg, XCA_KEY_GROUP, "factory-y", key), XCA_OK);
+  assert_string_equal(key, "x509ca:group:factory-y");
+  assert_int_equal(xca_registry_key_kind("group:factory-y", &name), XCA_KEY_GROUP);
+  assert_string_equal(name, "factory-y");
 }
 
 static void test_group_from_fields_defaults_and_statuses(void **state)
@@ -457,6 +796,37 @@ static void test_group_from_fields_certificate_decides(void **state)
   xca_fields_free(&f);
 }
 
+static void test_get_group_reads_the_prefixed_key(void **state)
+{
+  char sha[XCA_SHA256_HEX];
+  struct xca_fields f = group_fields_for(sha);
+  struct xca_fake_kv *kv = xca_fake_kv_new();
+  struct xca_registry reg = {xca_fake_kv(kv), "t1:"};
+  struct xca_group_rec g;
+  (void)state;
+  assert_int_equal(xca_fake_kv_hset(kv, "t1:group:factory-y", "certificate",
+                                    xca_fields_get(&f, "certificate")),
+                   XCA_OK);
+  assert_int_equal(xca_fake_kv_hset(kv, "t1:group:factory-y", "status", "disabled"), XCA_OK);
+  assert_int_equal(xca_fake_kv_hset(kv, "t2:group:other", "certificate",
+                                    xca_fields_get(&f, "certificate")),
+                   XCA_OK);
+  assert_int_equal(xca_registry_get_group(&reg, "factory-y", &g), XCA_OK);
+  assert_string_equal(g.name, "factory-y");
+  assert_string_equal(g.thumbprint, sha);
+  assert_false(g.enabled);
+  assert_true(g.initial_enabled);
+  assert_int_equal(xca_registry_get_group(&reg, "other", &g), XCA_E_NOT_FOUND);
+  assert_string_equal(g.name, "");
+  assert_int_equal(xca_fake_kv_hset(kv, "t1:group:broken", "certificate", "junk"), XCA_OK);
+  assert_int_equal(xca_registry_get_group(&reg, "broken", &g), XCA_E_BAD_PEM);
+  xca_fake_kv_set_down(kv, 1);
+  assert_int_equal(xca_registry_get_group(&reg, "factory-y", &g), XCA_E_REGISTRY_UNAVAILABLE);
+  assert_string_equal(g.name, "");
+  xca_fake_kv_free(kv);
+  xca_fields_free(&f);
+}
+
 static void test_group_identity_and_condition_fields(void **state)
 {
   struct xca_group_rec g = {.name = "factory-y", .enabled = 1, .initial_enabled = 0,
@@ -495,9 +865,17 @@ int main(void)
     cmocka_unit_test(test_fields_grow_beyond_the_write_limit),
     cmocka_unit_test(test_fields_empty_value_allowed),
     cmocka_unit_test(test_fields_free_zeroes_and_null_safe),
-    cmocka_unit_test(test_identity_key_device_and_module),
-    cmocka_unit_test(test_ca_key),
-    cmocka_unit_test(test_key_exact_fit_and_one_short),
+    cmocka_unit_test(test_keys_of_each_kind),
+    cmocka_unit_test(test_key_limit_is_the_longest_prefix_and_identity),
+    cmocka_unit_test(test_key_refuses_a_name_for_an_unnamed_kind),
+    cmocka_unit_test(test_key_kind_classifies_keys_without_the_prefix),
+    cmocka_unit_test(test_key_kind_reads_back_every_built_key),
+    cmocka_unit_test(test_glob_escape_escapes_every_metacharacter),
+    cmocka_unit_test(test_scan_matches_prefix_and_name_prefix_literally),
+    cmocka_unit_test(test_scan_steps_resume_from_the_cursor),
+    cmocka_unit_test(test_scan_all_keeps_what_keep_accepts_up_to_max),
+    cmocka_unit_test(test_scan_errors),
+    cmocka_unit_test(test_scan_pattern_fits_the_longest_key_escaped),
     cmocka_unit_test(test_from_fields_empty_is_enabled_ca),
     cmocka_unit_test(test_from_fields_status_enabled),
     cmocka_unit_test(test_from_fields_status_disabled),
@@ -516,9 +894,13 @@ int main(void)
     cmocka_unit_test(test_ca_name_invalid),
     cmocka_unit_test(test_get_identity_reads_prefixed_key),
     cmocka_unit_test(test_get_identity_propagates_errors),
+    cmocka_unit_test(test_ca_rec_reads_every_field),
+    cmocka_unit_test(test_ca_rec_defaults_fail_closed),
+    cmocka_unit_test(test_get_ca_reads_the_prefixed_key),
     cmocka_unit_test(test_group_key),
     cmocka_unit_test(test_group_from_fields_defaults_and_statuses),
     cmocka_unit_test(test_group_from_fields_certificate_decides),
+    cmocka_unit_test(test_get_group_reads_the_prefixed_key),
     cmocka_unit_test(test_group_identity_and_condition_fields),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

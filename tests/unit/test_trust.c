@@ -1,11 +1,14 @@
-/* Chain verification against the verified-CA set, on certificates made by
- * scripts/x509ca-pki: root -> int1 -> int2 -> device, plus broken links. */
+/* Chain verification against the verified-CA set, on certificates of
+ * scripts/x509ca-pki's profiles made in-process: root -> int1 -> int2 ->
+ * device, plus broken links. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/x509_vfy.h>
 
 #include "certgen.h"
@@ -14,22 +17,23 @@
 #include "trust.h"
 #include "xca_err.h"
 
-static const char *const pki_commands[] = {
-  "root root",
-  "intermediate int1 --ca root",
-  "intermediate int2 --ca int1",
-  "device dev --ca int2",
-  "device dev-expired --ca int2 --expired",
-  "intermediate int-expired --ca root --expired",
-  "device dev-under-expired --ca int-expired",
-  "intermediate int-notca --ca root --not-ca",
-  "device dev-under-notca --ca int-notca",
-  "intermediate int-p0 --ca root --pathlen 0",
-  "intermediate int-p0-child --ca int-p0",
-  "device dev-pathlen --ca int-p0-child",
-  "root other",
-  "device stranger --ca other",
-  "selfsigned lonely",
+static const struct xca_fixture_entry pki[] = {
+  {"root", NULL, {.profile = XCA_TCERT_CA}},
+  {"int1", "root", {.profile = XCA_TCERT_CA}},
+  {"int2", "int1", {.profile = XCA_TCERT_CA}},
+  {"dev", "int2", {.profile = XCA_TCERT_DEVICE}},
+  {"dev-expired", "int2", {.profile = XCA_TCERT_DEVICE, XCA_FIXTURE_EXPIRED}},
+  {"int-expired", "root", {.profile = XCA_TCERT_CA, XCA_FIXTURE_EXPIRED}},
+  {"dev-under-expired", "int-expired", {.profile = XCA_TCERT_DEVICE}},
+  /* CA:FALSE, yet it signs (as x509ca-pki --not-ca makes it) */
+  {"int-notca", "root", {.profile = XCA_TCERT_CA, .basic_constraints = "critical,CA:FALSE"}},
+  {"dev-under-notca", "int-notca", {.profile = XCA_TCERT_DEVICE}},
+  {"int-p0", "root", {.profile = XCA_TCERT_CA, .basic_constraints = "critical,CA:TRUE,pathlen:0"}},
+  {"int-p0-child", "int-p0", {.profile = XCA_TCERT_CA}},
+  {"dev-pathlen", "int-p0-child", {.profile = XCA_TCERT_DEVICE}},
+  {"other", NULL, {.profile = XCA_TCERT_CA}},
+  {"stranger", "other", {.profile = XCA_TCERT_DEVICE}},
+  {"lonely", NULL, {.profile = XCA_TCERT_DEVICE}},
 };
 
 struct fixture {
@@ -37,27 +41,14 @@ struct fixture {
   X509 *root, *int1, *int2, *other;
 };
 
-static int group_setup(void **state)
-{
-  (void)state;
-  return xca_fixture_pki(pki_commands, sizeof(pki_commands) / sizeof(pki_commands[0])) ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-  (void)state;
-  xca_fixture_cleanup();
-  return 0;
-}
-
 static int setup(void **state)
 {
   struct fixture *f = calloc(1, sizeof(*f));
   f->trust = xca_trust_new();
-  f->root = xca_fixture_cert("root.crt");
-  f->int1 = xca_fixture_cert("int1.crt");
-  f->int2 = xca_fixture_cert("int2.crt");
-  f->other = xca_fixture_cert("other.crt");
+  f->root = xca_fixture_cert("root");
+  f->int1 = xca_fixture_cert("int1");
+  f->int2 = xca_fixture_cert("int2");
+  f->other = xca_fixture_cert("other");
   assert_non_null(f->trust);
   assert_non_null(f->root);
   assert_non_null(f->int2);
@@ -77,21 +68,17 @@ static int teardown(void **state)
   return 0;
 }
 
-/* Verify DIR/<base>.crt with the untrusted chain DIR/<base>.chain.pem (or
- * no chain when with_chain is 0). */
-static int verify_named(struct xca_trust *trust, const char *base, int with_chain,
+/* Verify the fixture's certificate name with the chain it would send (or
+ * without intermediates when with_chain is 0). */
+static int verify_named(struct xca_trust *trust, const char *name, int with_chain,
                         struct xca_chain_result *res)
 {
-  char name[128];
-  X509 *leaf;
+  X509 *leaf = xca_fixture_cert(name);
   STACK_OF(X509) *chain = NULL;
   int rc;
 
-  snprintf(name, sizeof(name), "%s.crt", base);
-  leaf = xca_fixture_cert(name);
   assert_non_null(leaf);
   if (with_chain) {
-    snprintf(name, sizeof(name), "%s.chain.pem", base);
     chain = xca_fixture_chain(name);
     assert_non_null(chain);
   }
@@ -123,6 +110,86 @@ static void intermediate_alone_is_an_anchor(void **state)
   assert_string_equal(res.anchors[0], "int2");
   /* The leaf alone suffices when its issuer is trusted. */
   assert_int_equal(verify_named(f->trust, "dev", 0, &res), XCA_OK);
+}
+
+/* Verify dev with its chain; thumbprints gets the chain's thumbprints as
+ * the audit stream stores them (xca_chain_thumbprints). */
+static int verify_dev_thumbprints(struct xca_trust *trust, char thumbprints[XCA_CHAIN_TEXT_MAX])
+{
+  struct xca_chain_result res;
+  int rc = verify_named(trust, "dev", 1, &res);
+
+  snprintf(thumbprints, XCA_CHAIN_TEXT_MAX, "untouched");
+  xca_chain_thumbprints(&res, thumbprints, XCA_CHAIN_TEXT_MAX);
+  return rc;
+}
+
+/* Append ",<sha256 of the fixture file name>" (no comma when buf is empty). */
+static void append_sha256(char *buf, size_t len, const char *name)
+{
+  char hex[XCA_SHA256_HEX];
+  X509 *cert = xca_fixture_cert(name);
+
+  assert_non_null(cert);
+  xca_cert_sha256(cert, hex);
+  X509_free(cert);
+  snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", buf[0] ? "," : "", hex);
+}
+
+static void thumbprints_list_the_verified_chain_leaf_first(void **state)
+{
+  struct fixture *f = *state;
+  char want[512] = "";
+  char got[XCA_CHAIN_TEXT_MAX];
+
+  assert_int_equal(xca_trust_put(f->trust, "root", f->root), XCA_OK);
+  assert_int_equal(verify_dev_thumbprints(f->trust, got), XCA_OK);
+  append_sha256(want, sizeof(want), "dev");
+  append_sha256(want, sizeof(want), "int2");
+  append_sha256(want, sizeof(want), "int1");
+  append_sha256(want, sizeof(want), "root"); /* the anchor, never sent, is listed */
+  assert_string_equal(got, want);
+}
+
+static void thumbprints_stop_at_an_intermediate_anchor(void **state)
+{
+  struct fixture *f = *state;
+  char want[512] = "";
+  char got[XCA_CHAIN_TEXT_MAX];
+
+  assert_int_equal(xca_trust_put(f->trust, "int2", f->int2), XCA_OK);
+  assert_int_equal(verify_dev_thumbprints(f->trust, got), XCA_OK);
+  append_sha256(want, sizeof(want), "dev");
+  append_sha256(want, sizeof(want), "int2");
+  assert_string_equal(got, want);
+}
+
+static void thumbprints_empty_when_refused(void **state)
+{
+  struct fixture *f = *state;
+  char got[XCA_CHAIN_TEXT_MAX];
+
+  assert_int_equal(xca_trust_put(f->trust, "other", f->other), XCA_OK);
+  assert_int_equal(verify_dev_thumbprints(f->trust, got), XCA_E_CHAIN);
+  assert_string_equal(got, "");
+}
+
+/* A buffer too short for the whole chain gets whole thumbprints only. */
+static void thumbprints_cut_at_a_whole_thumbprint(void **state)
+{
+  struct fixture *f = *state;
+  struct xca_chain_result res;
+  char want[512] = "";
+  char got[2 * XCA_SHA256_HEX + 10];
+
+  assert_int_equal(xca_trust_put(f->trust, "root", f->root), XCA_OK);
+  assert_int_equal(verify_named(f->trust, "dev", 1, &res), XCA_OK);
+  xca_chain_thumbprints(&res, got, sizeof(got));
+  append_sha256(want, sizeof(want), "dev");
+  append_sha256(want, sizeof(want), "int2");
+  assert_string_equal(got, want);
+  xca_chain_thumbprints(&res, got, XCA_SHA256_HEX - 1);
+  assert_string_equal(got, "");
 }
 
 static void empty_set_refuses(void **state)
@@ -218,8 +285,8 @@ static void max_depth_is_enforced(void **state)
 {
   struct fixture *f = *state;
   struct xca_chain_result res;
-  X509 *leaf = xca_fixture_cert("dev.crt");
-  STACK_OF(X509) *chain = xca_fixture_chain("dev.chain.pem");
+  X509 *leaf = xca_fixture_cert("dev");
+  STACK_OF(X509) *chain = xca_fixture_chain("dev");
 
   xca_trust_put(f->trust, "root", f->root);
   /* leaf -> int2 -> int1 -> root needs depth 2 below the anchor. */
@@ -254,8 +321,8 @@ static void verification_time_is_honoured(void **state)
 {
   struct fixture *f = *state;
   struct xca_chain_result res;
-  X509 *leaf = xca_fixture_cert("dev.crt");
-  STACK_OF(X509) *chain = xca_fixture_chain("dev.chain.pem");
+  X509 *leaf = xca_fixture_cert("dev");
+  STACK_OF(X509) *chain = xca_fixture_chain("dev");
   time_t far_future = time(NULL) + 3 * 365 * 86400;
 
   xca_trust_put(f->trust, "root", f->root);
@@ -268,7 +335,7 @@ static void verification_time_is_honoured(void **state)
 static void put_refuses_non_ca_and_bad_names(void **state)
 {
   struct fixture *f = *state;
-  X509 *leaf = xca_fixture_cert("dev.crt");
+  X509 *leaf = xca_fixture_cert("dev");
   char long_name[80];
 
   memset(long_name, 'a', sizeof(long_name) - 1);
@@ -312,7 +379,7 @@ static void many_cas_do_not_disturb_lookup(void **state)
   assert_int_equal(xca_trust_count(f->trust), 0);
 }
 
-/* The thumbprint of DIR/name. */
+/* The thumbprint of the fixture's certificate name. */
 static void fixture_sha256(const char *name, char out[XCA_SHA256_HEX])
 {
   X509 *cert = xca_fixture_cert(name);
@@ -325,7 +392,7 @@ static void chain_thumbprints_leaf_first(void **state)
 {
   struct fixture *f = *state;
   struct xca_chain_result res;
-  const char *const order[] = {"dev.crt", "int2.crt", "int1.crt", "root.crt"};
+  const char *const order[] = {"dev", "int2", "int1", "root"};
   char sha[XCA_SHA256_HEX];
 
   xca_trust_put(f->trust, "root", f->root);
@@ -340,7 +407,7 @@ static void chain_thumbprints_leaf_first(void **state)
   xca_trust_put(f->trust, "int2", f->int2);
   assert_int_equal(verify_named(f->trust, "dev", 1, &res), XCA_OK);
   assert_int_equal(res.chain_len, 2);
-  fixture_sha256("int2.crt", sha);
+  fixture_sha256("int2", sha);
   assert_string_equal(res.chain_sha256[1], sha);
   /* A failed chain names none. */
   xca_trust_clear(f->trust);
@@ -395,16 +462,14 @@ static void chain_longer_than_max_refused(void **state)
   assert_int_equal(res.chain_len, 0);
 }
 
-/* Check DIR/name.crt as an enrollment group's CA, sending untrusted. */
+/* Check the fixture's certificate name as an enrollment group's CA,
+ * sending untrusted. */
 static int verify_ca_named(struct xca_trust *trust, const char *name, STACK_OF(X509) *untrusted,
                            struct xca_chain_result *res)
 {
-  char file[128];
-  X509 *ca;
+  X509 *ca = xca_fixture_cert(name);
   int rc;
 
-  snprintf(file, sizeof(file), "%s.crt", name);
-  ca = xca_fixture_cert(file);
   assert_non_null(ca);
   rc = xca_trust_verify_ca(trust, ca, untrusted, 5, 0, res);
   X509_free(ca);
@@ -463,6 +528,67 @@ static void verify_ca_refusals(void **state)
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
+/* A look-alike of ca: the same subject and key identifiers (copied with the
+ * extensions), but a new key that signs it. */
+static X509 *look_alike(X509 *ca)
+{
+  X509 *copy = X509_dup(ca);
+  EVP_PKEY *key = EVP_EC_gen("P-256");
+
+  assert_non_null(copy);
+  assert_non_null(key);
+  assert_int_equal(X509_set_pubkey(copy, key), 1);
+  assert_true(X509_sign(copy, key, EVP_sha256()) > 0);
+  EVP_PKEY_free(key);
+  return copy;
+}
+
+static void look_alike_ca_does_not_shadow_the_real_one(void **state)
+{
+  struct fixture *f = *state;
+  X509 *rogue = look_alike(f->root);
+  struct xca_chain_result res;
+
+  /* Added last, the rogue is the first candidate the index finds. */
+  assert_int_equal(xca_trust_put(f->trust, "root", f->root), XCA_OK);
+  assert_int_equal(xca_trust_put(f->trust, "rogue", rogue), XCA_OK);
+  assert_int_equal(verify_named(f->trust, "dev", 1, &res), XCA_OK);
+  assert_int_equal(res.anchor_count, 1);
+  assert_string_equal(res.anchors[0], "root");
+  X509_free(rogue);
+}
+
+static void refusal_leaves_openssl_error_queue_empty(void **state)
+{
+  struct fixture *f = *state;
+  X509 *rogue = look_alike(f->root);
+  struct xca_chain_result res;
+
+  /* Only the look-alike: its key did not sign int1, a signature failure. */
+  assert_int_equal(xca_trust_put(f->trust, "rogue", rogue), XCA_OK);
+  ERR_clear_error();
+  assert_int_equal(verify_named(f->trust, "dev", 1, &res), XCA_E_CHAIN);
+  assert_int_equal(res.x509_error, X509_V_ERR_CERT_SIGNATURE_FAILURE);
+  assert_int_equal(ERR_peek_error(), 0);
+  X509_free(rogue);
+}
+
+/* As for a device's chain: an enrollment group's CA is checked on the
+ * broker's thread (admin commands), where Mosquitto reads the queue. */
+static void refused_group_ca_leaves_openssl_error_queue_empty(void **state)
+{
+  struct fixture *f = *state;
+  X509 *rogue = look_alike(f->root);
+  struct xca_chain_result res;
+
+  assert_int_equal(xca_trust_put(f->trust, "rogue", rogue), XCA_OK);
+  ERR_clear_error();
+  assert_int_equal(verify_ca_named(f->trust, "int1", NULL, &res), XCA_E_CHAIN);
+  assert_int_equal(res.x509_error, X509_V_ERR_CERT_SIGNATURE_FAILURE);
+  assert_int_equal(ERR_peek_error(), 0);
+  X509_free(rogue);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -475,6 +601,12 @@ int main(void)
     T(expired_leaf_refused),
     T(expired_intermediate_refused),
     T(intermediate_without_ca_flag_refused),
+    T(look_alike_ca_does_not_shadow_the_real_one),
+    T(refusal_leaves_openssl_error_queue_empty),
+    T(thumbprints_list_the_verified_chain_leaf_first),
+    T(thumbprints_stop_at_an_intermediate_anchor),
+    T(thumbprints_empty_when_refused),
+    T(thumbprints_cut_at_a_whole_thumbprint),
     T(pathlen_is_enforced),
     T(max_depth_is_enforced),
     T(other_root_does_not_anchor),
@@ -488,6 +620,8 @@ int main(void)
     T(verify_ca_under_verified_root),
     T(verify_ca_member_of_the_set),
     T(verify_ca_refusals),
+    T(refused_group_ca_leaves_openssl_error_queue_empty),
   };
-  return cmocka_run_group_tests(tests, group_setup, group_teardown);
+  xca_fixture_use(pki, (int)(sizeof(pki) / sizeof(pki[0])));
+  return cmocka_run_group_tests(tests, xca_fixture_setup, xca_fixture_teardown);
 }

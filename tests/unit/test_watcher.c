@@ -62,7 +62,9 @@ static int teardown(void **state)
 }
 
 /* Drain the queue and return how many changes it held; *kinds gets their
- * kinds (up to 8), keys[i] a copy of their keys ("" for NULL). */
+ * kinds (up to 8), keys[i] a copy of their keys ("" for NULL), or for a
+ * RESYNC its CA names, then "group:" and each group name, each followed by
+ * "\n". */
 static int drain(struct xca_watcher *w, enum xca_change_kind *kinds, char keys[][64])
 {
   struct xca_change *list = xca_watcher_drain(w);
@@ -72,10 +74,58 @@ static int drain(struct xca_watcher *w, enum xca_change_kind *kinds, char keys[]
     if (n < 8) {
       kinds[n] = c->kind;
       snprintf(keys[n], 64, "%s", c->key != NULL ? c->key : "");
+      for (int i = 0; i < c->names.count; i++) {
+        strncat(keys[n], c->names.item[i], 64 - strlen(keys[n]) - 2);
+        strcat(keys[n], "\n");
+      }
+      for (int i = 0; i < c->group_names.count; i++) {
+        snprintf(keys[n] + strlen(keys[n]), 64 - strlen(keys[n]), "group:%s\n",
+                 c->group_names.item[i]);
+      }
+      assert_true(c->kind == XCA_CHANGE_RESYNC ||
+                  (c->names.count == 0 && c->group_names.count == 0));
     }
   }
   xca_changes_free(list);
   return n;
+}
+
+/* Add each name of text (each followed by "\n") to list; returns how many. */
+static int add_names(struct xca_strlist *list, const char *text)
+{
+  char copy[256];
+  int n = 0;
+
+  snprintf(copy, sizeof(copy), "%s", text);
+  for (char *p = copy, *nl; (nl = strchr(p, '\n')) != NULL; p = nl + 1, n++) {
+    *nl = '\0';
+    assert_int_equal(xca_strlist_add(list, p), XCA_OK);
+  }
+  return n;
+}
+
+/* Queue a RESYNC of the CA names in cas and the group names in groups (each
+ * followed by "\n"); returns what xca_watcher__resync returned, having
+ * checked who owns the names after. */
+static int resync_with_groups(struct xca_watcher *w, const char *cas, const char *groups)
+{
+  struct xca_strlist names = {0};
+  struct xca_strlist group_names = {0};
+  int n = add_names(&names, cas);
+  int g = add_names(&group_names, groups);
+  int ok = xca_watcher__resync(w, &names, &group_names);
+
+  /* Moved into the change when queued, else still the caller's. */
+  assert_int_equal(names.count, ok ? 0 : n);
+  assert_int_equal(group_names.count, ok ? 0 : g);
+  xca_strlist_free(&names);
+  xca_strlist_free(&group_names);
+  return ok;
+}
+
+static int resync(struct xca_watcher *w, const char *text)
+{
+  return resync_with_groups(w, text, "");
 }
 
 /* A healthy watcher, as after its first resync. */
@@ -84,7 +134,7 @@ static void make_healthy(struct xca_watcher *w)
   enum xca_change_kind kinds[8];
   char keys[8][64];
 
-  assert_int_equal(xca_watcher__resync(w, ""), 1);
+  assert_int_equal(resync(w, ""), 1);
   assert_int_equal(drain(w, kinds, keys), 1);
   assert_int_equal(xca_watcher_healthy(w), 1);
 }
@@ -118,11 +168,23 @@ static void a_new_watcher_is_not_healthy_until_its_first_resync(void **state)
   char keys[8][64];
 
   assert_int_equal(xca_watcher_healthy(f->w), 0);
-  assert_int_equal(xca_watcher__resync(f->w, "root\nint1\n"), 1);
+  assert_int_equal(resync(f->w, "root\nint1\n"), 1);
   assert_int_equal(xca_watcher_healthy(f->w), 1);
   assert_int_equal(drain(f->w, kinds, keys), 1);
   assert_int_equal(kinds[0], XCA_CHANGE_RESYNC);
   assert_string_equal(keys[0], "root\nint1\n");
+}
+
+static void a_resync_carries_the_enrollment_group_names_too(void **state)
+{
+  struct fixture *f = *state;
+  enum xca_change_kind kinds[8];
+  char keys[8][64];
+
+  assert_int_equal(resync_with_groups(f->w, "root\n", "factory-y\ntech-z\n"), 1);
+  assert_int_equal(drain(f->w, kinds, keys), 1);
+  assert_int_equal(kinds[0], XCA_CHANGE_RESYNC);
+  assert_string_equal(keys[0], "root\ngroup:factory-y\ngroup:tech-z\n");
 }
 
 static void losing_the_feed_is_reported_once(void **state)
@@ -190,15 +252,15 @@ static void the_resync_waits_for_memory_then_follows_again(void **state)
   allocations_left = 0;
   xca_watcher__push(f->w, XCA_CHANGE_KEY, "device:d1");
   drain(f->w, kinds, keys); /* the LOST */
-  assert_int_equal(xca_watcher__resync(f->w, "root\n"), 0);
+  assert_int_equal(resync_with_groups(f->w, "root\n", "factory-y\n"), 0);
   assert_int_equal(xca_watcher_healthy(f->w), 0);
   assert_null(xca_watcher_drain(f->w));
   allocations_left = 1; /* enough for the spare LOST, not for the RESYNC */
-  assert_int_equal(xca_watcher__resync(f->w, "root\n"), 0);
+  assert_int_equal(resync(f->w, "root\n"), 0);
   assert_int_equal(xca_watcher_healthy(f->w), 0);
   assert_null(xca_watcher_drain(f->w));
   allocations_left = -1; /* memory is back */
-  assert_int_equal(xca_watcher__resync(f->w, "root\n"), 1);
+  assert_int_equal(resync(f->w, "root\n"), 1);
   assert_int_equal(xca_watcher_healthy(f->w), 1);
   assert_int_equal(drain(f->w, kinds, keys), 1);
   assert_int_equal(kinds[0], XCA_CHANGE_RESYNC);
@@ -317,7 +379,7 @@ static void the_watchers_own_keys_and_foreign_channels_are_ignored(void **state)
   redisReply *short_array = parse("*2\r\n$10\r\npsubscribe\r\n:1\r\n");
   char canary[128];
 
-  snprintf(canary, sizeof(canary), "__keyspace@0__:x509ca:%s", f->w->canary);
+  snprintf(canary, sizeof(canary), "__keyspace@0__:x509ca:watcher:%s", f->w->canary_id);
   message(f->w, canary);
   assert_true(f->w->canary_seen_ms > 0);
   message(f->w, "__keyspace@0__:x509ca:watcher:other-broker");
@@ -411,6 +473,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     T(changes_come_out_oldest_first_with_their_keys_copied),
     T(a_new_watcher_is_not_healthy_until_its_first_resync),
+    T(a_resync_carries_the_enrollment_group_names_too),
     T(losing_the_feed_is_reported_once),
     T(a_change_that_cannot_be_allocated_marks_the_feed_lost),
     T(a_key_that_cannot_be_copied_marks_the_feed_lost),

@@ -109,19 +109,24 @@ static int copy_fields(struct xca_fields *dst, const struct xca_fields *src)
   return XCA_OK;
 }
 
+/* The slot of an existing key, as each call but create and scan starts:
+ * XCA_E_REGISTRY_UNAVAILABLE while down, XCA_E_NOT_FOUND without the key, else XCA_OK
+ * with *s set. */
+static int existing(struct xca_fake_kv *f, const char *key, struct slot **s)
+{
+  if (f->down) {
+    return XCA_E_REGISTRY_UNAVAILABLE;
+  }
+  *s = find(f, key);
+  return *s != NULL ? XCA_OK : XCA_E_NOT_FOUND;
+}
+
 static int kv_hgetall(void *impl, const char *key, struct xca_fields *out)
 {
-  struct xca_fake_kv *f = impl;
   struct slot *s;
+  int rc = existing(impl, key, &s);
 
-  if (f->down) {
-    return XCA_E_REGISTRY;
-  }
-  s = find(f, key);
-  if (s == NULL) {
-    return XCA_E_NOT_FOUND;
-  }
-  return copy_fields(out, &s->fields);
+  return rc != XCA_OK ? rc : copy_fields(out, &s->fields);
 }
 
 static int kv_create(void *impl, const char *key, const struct xca_fields *set)
@@ -130,7 +135,7 @@ static int kv_create(void *impl, const char *key, const struct xca_fields *set)
   struct slot *s;
 
   if (f->down) {
-    return XCA_E_REGISTRY;
+    return XCA_E_REGISTRY_UNAVAILABLE;
   }
   if (set->count == 0) {
     return XCA_E_INVAL;
@@ -162,7 +167,7 @@ static int kv_create_if(void *impl, const char *key, const struct xca_fields *se
   struct xca_fake_kv *f = impl;
 
   if (f->down) {
-    return XCA_E_REGISTRY;
+    return XCA_E_REGISTRY_UNAVAILABLE;
   }
   f->creates_if++;
   if (set->count == 0) {
@@ -181,16 +186,12 @@ static int kv_update(void *impl, const char *key, const char *expect_name,
                      const char *expect_value, const struct xca_fields *set,
                      const char *const *del, int ndel)
 {
-  struct xca_fake_kv *f = impl;
   struct slot *s;
   const char *cur;
+  int rc = existing(impl, key, &s);
 
-  if (f->down) {
-    return XCA_E_REGISTRY;
-  }
-  s = find(f, key);
-  if (s == NULL) {
-    return XCA_E_NOT_FOUND;
+  if (rc != XCA_OK) {
+    return rc;
   }
   if (expect_name != NULL) {
     cur = xca_fields_get(&s->fields, expect_name);
@@ -212,49 +213,40 @@ static int kv_update(void *impl, const char *key, const char *expect_name,
 
 static int kv_del(void *impl, const char *key)
 {
-  struct xca_fake_kv *f = impl;
   struct slot *s;
+  int rc = existing(impl, key, &s);
 
-  if (f->down) {
-    return XCA_E_REGISTRY;
+  if (rc == XCA_OK) {
+    drop(s);
   }
-  s = find(f, key);
-  if (s == NULL) {
-    return XCA_E_NOT_FOUND;
-  }
-  drop(s);
-  return XCA_OK;
+  return rc;
 }
 
 static int kv_scan(void *impl, const char *match, unsigned long long *cursor, int count,
-                   char ***keys, int *nkeys)
+                   struct xca_strlist *keys)
 {
   struct xca_fake_kv *f = impl;
   unsigned long long i = *cursor;
-  int n = 0;
-  char **out;
+  int rc = XCA_OK;
 
   if (f->down) {
-    return XCA_E_REGISTRY;
+    return XCA_E_REGISTRY_UNAVAILABLE;
   }
   f->scans++;
   if (count <= 0) {
     count = 10;
   }
-  out = calloc((size_t)count + 1, sizeof(char *));
-  if (out == NULL) {
-    return XCA_E_NOMEM;
-  }
-  for (int seen = 0; i < (unsigned long long)f->nslots && seen < count; i++, seen++) {
+  for (int seen = 0; rc == XCA_OK && i < (unsigned long long)f->nslots && seen < count;
+       i++, seen++) {
     const char *k = f->slots[i].key;
     if (k != NULL && fnmatch(match, k, 0) == 0) {
-      out[n++] = strdup(k);
+      rc = xca_strlist_add(keys, k);
     }
   }
-  *cursor = i >= (unsigned long long)f->nslots ? 0 : i;
-  *keys = out;
-  *nkeys = n;
-  return XCA_OK;
+  if (rc == XCA_OK) {
+    *cursor = i >= (unsigned long long)f->nslots ? 0 : i;
+  }
+  return rc;
 }
 
 static const struct xca_kv_ops fake_ops = {

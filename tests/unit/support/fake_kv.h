@@ -21,7 +21,7 @@ void xca_fake_kv_free(struct xca_fake_kv *f);
 /* The seam backed by f. */
 struct xca_kv xca_fake_kv(struct xca_fake_kv *f);
 
-/* While down is non-zero every call fails with XCA_E_REGISTRY. */
+/* While down is non-zero every call fails with XCA_E_REGISTRY_UNAVAILABLE. */
 void xca_fake_kv_set_down(struct xca_fake_kv *f, int down);
 
 /* Set one field directly (as redis-cli HSET would). Returns XCA_OK or

@@ -1,103 +1,128 @@
 #include "pki_fixture.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include <openssl/pem.h>
+#define MAX_ENTRIES 32
 
-static char fixture_dir[256];
+struct made {
+  const char *name;
+  struct xca_tcert tc;
+  int issuer; /* index into made[], -1 = self-signed */
+};
 
-const char *xca_fixture_pki(const char *const *commands, int count)
+static const struct xca_fixture_entry *wanted;
+static int nwanted;
+static struct made made[MAX_ENTRIES];
+static int nmade;
+
+void xca_fixture_use(const struct xca_fixture_entry *entries, int count)
 {
-  const char *src = getenv("XCA_SOURCE_DIR");
-  char cmd[1024];
-
-  snprintf(fixture_dir, sizeof(fixture_dir), "/tmp/xca-unit-XXXXXX");
-  if (src == NULL || mkdtemp(fixture_dir) == NULL) {
-    fprintf(stderr, "pki fixture: XCA_SOURCE_DIR unset or mkdtemp failed\n");
-    return NULL;
-  }
-  for (int i = 0; i < count; i++) {
-    snprintf(cmd, sizeof(cmd), "'%s/scripts/x509ca-pki' --dir '%s' %s >/dev/null", src,
-             fixture_dir, commands[i]);
-    if (system(cmd) != 0) {
-      fprintf(stderr, "pki fixture: failed: %s\n", cmd);
-      return NULL;
-    }
-  }
-  return fixture_dir;
+  wanted = entries;
+  nwanted = count;
 }
 
-static FILE *open_fixture(const char *name)
+static int find(const char *name)
 {
-  char path[512];
-  snprintf(path, sizeof(path), "%s/%s", fixture_dir, name);
-  return fopen(path, "r");
+  for (int i = 0; name != NULL && i < nmade; i++) {
+    if (strcmp(made[i].name, name) == 0) {
+      return i;
+    }
+  }
+  return -1;
+}
+
+static int make_entry(const struct xca_fixture_entry *e)
+{
+  struct xca_tcert_spec spec = e->spec;
+  struct made *m = &made[nmade];
+  int issuer = find(e->issuer);
+
+  if (nmade == MAX_ENTRIES || find(e->name) >= 0 || (e->issuer != NULL && issuer < 0)) {
+    return -1;
+  }
+  if (spec.cn == NULL) {
+    spec.cn = e->name;
+  }
+  if (xca_certgen_spec(&m->tc, &spec, issuer >= 0 ? &made[issuer].tc : NULL) != 0) {
+    return -1;
+  }
+  m->name = e->name;
+  m->issuer = issuer;
+  nmade++;
+  return 0;
+}
+
+int xca_fixture_setup(void **state)
+{
+  (void)state;
+  for (int i = 0; i < nwanted; i++) {
+    if (make_entry(&wanted[i]) != 0) {
+      fprintf(stderr, "pki fixture: cannot make '%s'\n", wanted[i].name);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+int xca_fixture_teardown(void **state)
+{
+  (void)state;
+  for (int i = 0; i < nmade; i++) {
+    xca_certgen_free(&made[i].tc);
+  }
+  nmade = 0;
+  return 0;
 }
 
 X509 *xca_fixture_cert(const char *name)
 {
-  FILE *f = open_fixture(name);
-  X509 *cert;
+  int i = find(name);
 
-  if (f == NULL) {
+  if (i < 0 || !X509_up_ref(made[i].tc.cert)) {
     return NULL;
   }
-  cert = PEM_read_X509(f, NULL, NULL, NULL);
-  fclose(f);
-  return cert;
+  return made[i].tc.cert;
+}
+
+/* Push a new reference to cert. Returns 1, or 0 (nothing pushed). */
+static int push_ref(STACK_OF(X509) *chain, X509 *cert)
+{
+  if (!X509_up_ref(cert)) {
+    return 0;
+  }
+  if (!sk_X509_push(chain, cert)) {
+    X509_free(cert);
+    return 0;
+  }
+  return 1;
 }
 
 STACK_OF(X509) *xca_fixture_chain(const char *name)
 {
-  FILE *f = open_fixture(name);
-  STACK_OF(X509) *chain;
-  X509 *cert;
+  int leaf = find(name);
+  STACK_OF(X509) *chain = leaf < 0 ? NULL : sk_X509_new_null();
 
-  if (f == NULL) {
-    return NULL;
+  for (int i = leaf; chain != NULL && i >= 0; i = made[i].issuer) {
+    if (i != leaf && made[i].issuer < 0) {
+      break; /* the root: a device does not send it */
+    }
+    if (!push_ref(chain, made[i].tc.cert)) {
+      sk_X509_pop_free(chain, X509_free);
+      return NULL;
+    }
   }
-  chain = sk_X509_new_null();
-  while ((cert = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
-    sk_X509_push(chain, cert);
-  }
-  fclose(f);
   return chain;
 }
 
-char *xca_fixture_read(const char *name)
+char *xca_fixture_pem(const char *name)
 {
-  FILE *f = open_fixture(name);
-  char *buf;
-  long n;
-
-  if (f == NULL) {
-    return NULL;
-  }
-  fseek(f, 0, SEEK_END);
-  n = ftell(f);
-  rewind(f);
-  buf = malloc((size_t)n + 1);
-  if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-    free(buf);
-    buf = NULL;
-  }
-  if (buf != NULL) {
-    buf[n] = '\0';
-  }
-  fclose(f);
-  return buf;
+  int i = find(name);
+  return i < 0 ? NULL : xca_certgen_pem(&made[i].tc);
 }
 
-void xca_fixture_cleanup(void)
+char *xca_fixture_key_pem(const char *name)
 {
-  char cmd[300];
-  if (fixture_dir[0] != '\0') {
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fixture_dir);
-    if (system(cmd) != 0) {
-      fprintf(stderr, "pki fixture: could not remove %s\n", fixture_dir);
-    }
-    fixture_dir[0] = '\0';
-  }
+  int i = find(name);
+  return i < 0 ? NULL : xca_certgen_key_pem(&made[i].tc);
 }

@@ -4,26 +4,12 @@
 #include <string.h>
 
 #include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/params.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509v3.h>
-
-static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
-{
-  X509V3_CTX ctx;
-  X509_EXTENSION *ext;
-  int ok;
-
-  X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
-  ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-  if (ext == NULL) {
-    return 0;
-  }
-  ok = X509_add_ext(cert, ext, -1);
-  X509_EXTENSION_free(ext);
-  return ok;
-}
 
 /* ------------------------------------------------------------------------ */
 /* Keys                                                                      */
@@ -68,7 +54,7 @@ static EVP_PKEY *gen_ec_explicit(void)
   return key;
 }
 
-static EVP_PKEY *gen_key(const char *type)
+EVP_PKEY *xca_certgen_key(const char *type)
 {
   if (type == NULL) {
     return EVP_EC_gen("P-256");
@@ -89,6 +75,88 @@ static EVP_PKEY *gen_key(const char *type)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Extensions                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* The extension values a certificate gets; NULL or "" = none. */
+struct exts {
+  const char *bc, *ku, *eku, *san;
+  int key_ids; /* subjectKeyIdentifier, authorityKeyIdentifier */
+};
+
+static struct exts profile_exts(const struct xca_tcert_spec *spec)
+{
+  struct exts e = {"critical,CA:FALSE", "critical,digitalSignature", "clientAuth", NULL, 1};
+
+  switch (spec->profile) {
+  case XCA_TCERT_PLAIN:
+    e.bc = spec->is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE";
+    e.ku = spec->is_ca ? "critical,keyCertSign,cRLSign" : NULL;
+    e.eku = NULL;
+    e.key_ids = 0;
+    break;
+  case XCA_TCERT_CA:
+    e.bc = "critical,CA:TRUE";
+    e.ku = "critical,keyCertSign,cRLSign";
+    e.eku = NULL;
+    break;
+  case XCA_TCERT_DEVICE:
+    break;
+  case XCA_TCERT_SERVER:
+    e.eku = "serverAuth";
+    e.san = "DNS:localhost,IP:127.0.0.1";
+    break;
+  }
+  return e;
+}
+
+/* The profile's extensions with the spec's own values in their place. */
+static struct exts spec_exts(const struct xca_tcert_spec *spec)
+{
+  struct exts e = profile_exts(spec);
+
+  e.bc = spec->basic_constraints ? spec->basic_constraints : e.bc;
+  e.ku = spec->key_usage ? spec->key_usage : e.ku;
+  e.eku = spec->ext_key_usage ? spec->ext_key_usage : e.eku;
+  e.san = spec->san ? spec->san : e.san;
+  return e;
+}
+
+/* Add extension nid = value unless value is NULL or "". */
+static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
+{
+  X509V3_CTX ctx;
+  X509_EXTENSION *ext;
+  int ok;
+
+  if (value == NULL || value[0] == '\0') {
+    return 1;
+  }
+  X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
+  ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+  if (ext == NULL) {
+    return 0;
+  }
+  ok = X509_add_ext(cert, ext, -1);
+  X509_EXTENSION_free(ext);
+  return ok;
+}
+
+/* The subject key identifier first: the authority key identifier of a
+ * self-signed certificate is read from it. */
+static int add_extensions(X509 *cert, X509 *icert, const struct xca_tcert_spec *spec)
+{
+  struct exts e = spec_exts(spec);
+
+  return (!e.key_ids || (add_ext(cert, icert, NID_subject_key_identifier, "hash") &&
+                         add_ext(cert, icert, NID_authority_key_identifier, "keyid:always"))) &&
+         add_ext(cert, icert, NID_basic_constraints, e.bc) &&
+         add_ext(cert, icert, NID_key_usage, e.ku) &&
+         add_ext(cert, icert, NID_ext_key_usage, e.eku) &&
+         add_ext(cert, icert, NID_subject_alt_name, e.san);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Certificates                                                              */
 /* ------------------------------------------------------------------------ */
 
@@ -103,32 +171,32 @@ static const EVP_MD *sign_md(EVP_PKEY *signer, const char *name)
   return EVP_get_digestbyname(name ? name : "SHA256");
 }
 
-static int add_extensions(X509 *cert, X509 *icert, const struct xca_tcert_spec *spec)
+/* A random positive serial of 127 bits, as `openssl rand -hex 16` gives
+ * scripts/x509ca-pki (top bit cleared). */
+static int set_random_serial(X509 *cert)
 {
-  const char *bc = spec->basic_constraints;
-  const char *ku = spec->key_usage;
+  unsigned char bytes[16];
+  BIGNUM *bn;
+  int ok;
 
-  if (bc == NULL) {
-    bc = spec->is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE";
+  if (RAND_bytes(bytes, sizeof(bytes)) != 1) {
+    return 0;
   }
-  if (ku == NULL && spec->is_ca) {
-    ku = "critical,keyCertSign,cRLSign";
-  }
-  return (bc[0] == '\0' || add_ext(cert, icert, NID_basic_constraints, bc)) &&
-         (ku == NULL || add_ext(cert, icert, NID_key_usage, ku)) &&
-         (spec->ext_key_usage == NULL ||
-          add_ext(cert, icert, NID_ext_key_usage, spec->ext_key_usage));
+  bytes[0] &= 0x7f;
+  bn = BN_bin2bn(bytes, sizeof(bytes), NULL);
+  ok = bn != NULL && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)) != NULL;
+  BN_free(bn);
+  return ok;
 }
 
 static int fill(X509 *cert, EVP_PKEY *key, const struct xca_tcert_spec *spec,
                 const struct xca_tcert *issuer, long from_s, long to_s)
 {
-  static long serial = 1000;
   X509_NAME *name = X509_get_subject_name(cert);
   X509 *icert = issuer ? issuer->cert : cert;
   EVP_PKEY *ikey = issuer ? issuer->key : key;
 
-  return X509_set_version(cert, 2) && ASN1_INTEGER_set(X509_get_serialNumber(cert), serial++) &&
+  return X509_set_version(cert, X509_VERSION_3) && set_random_serial(cert) &&
          X509_gmtime_adj(X509_getm_notBefore(cert), from_s) &&
          X509_gmtime_adj(X509_getm_notAfter(cert), to_s) && X509_set_pubkey(cert, key) &&
          X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)spec->cn,
@@ -149,11 +217,20 @@ static X509 *reparse(X509 *cert)
   return copy;
 }
 
+/* The key to certify: the spec's own (a new reference) or a new one. */
+static EVP_PKEY *subject_key(const struct xca_tcert_spec *spec)
+{
+  if (spec->use_key != NULL) {
+    return EVP_PKEY_up_ref(spec->use_key) ? spec->use_key : NULL;
+  }
+  return xca_certgen_key(spec->key);
+}
+
 /* Make spec's certificate, valid from now+from_s to now+to_s. */
 static int make(struct xca_tcert *out, const struct xca_tcert_spec *spec,
                 const struct xca_tcert *issuer, long from_s, long to_s)
 {
-  EVP_PKEY *key = gen_key(spec->key);
+  EVP_PKEY *key = subject_key(spec);
   X509 *cert = X509_new();
   X509 *copy = NULL;
 
@@ -185,6 +262,25 @@ int xca_certgen(struct xca_tcert *out, const char *cn, const struct xca_tcert *i
   struct xca_tcert_spec spec = {.cn = cn, .is_ca = is_ca};
 
   return make(out, &spec, issuer, from_s, to_s);
+}
+
+int xca_certgen_read(struct xca_tcert *out, const char *cert_path, const char *key_path)
+{
+  BIO *cb = BIO_new_file(cert_path, "r");
+  BIO *kb = key_path != NULL ? BIO_new_file(key_path, "r") : NULL;
+  X509 *cert = cb != NULL ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
+  EVP_PKEY *key = kb != NULL ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
+
+  BIO_free(cb);
+  BIO_free(kb);
+  if (cert == NULL || (key_path != NULL && key == NULL)) {
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    return -1;
+  }
+  out->cert = cert;
+  out->key = key;
+  return 0;
 }
 
 static char *bio_string(BIO *bio)
