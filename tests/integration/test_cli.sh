@@ -12,6 +12,7 @@ xca_setup
 xca_pki root company-x >/dev/null
 xca_pki intermediate factory-y --ca company-x >/dev/null
 xca_pki device widget-1 --ca factory-y >/dev/null
+xca_pki device widget-2 --ca factory-y >/dev/null
 xca_pki selfsigned ss1 >/dev/null
 xca_server_cert
 P=$XCA_TMP/pki
@@ -254,6 +255,59 @@ xca_check "device show of a deleted device exits 1" cli_err 1 'device not found'
 xca_check "device delete of a missing module exits 1" cli_err 1 'module not found' device delete ss1 --module nope
 xca_check "an id with quotes and backslashes is sent as valid JSON" cli_err 1 'invalid identity id' \
     device create 'a"b\c'
+
+# --- Enrollment groups (company-x is verified, factory-y is its intermediate) ---
+xca_check "group create with a private key: refused locally, not sent, not echoed" \
+    local_key_error group create k "$P/factory-y.key"
+xca_check "group create of a missing file: local error, nothing sent" local_error 1 \
+    'cannot read .*nope\.crt: No such file' group create k "$P/nope.crt"
+xca_check "group create of a DER file: local error, nothing sent" local_error 1 \
+    'not PEM \(it looks like DER\)' group create k "$P/company-x.der"
+xca_check "group create with a control character in NAME: local error, nothing sent" local_error 1 \
+    'control character in argument name' group create "$(printf 'k\001')" "$P/factory-y.crt"
+xca_check "group create without CERTFILE: usage error, nothing sent" local_error 2 \
+    'usage: group create NAME CERTFILE \[--status S\] \[--initial-status S\]' \
+    group create k --status enabled
+xca_check "group create with a device option: usage error, nothing sent" local_error 2 \
+    "option '--module' not valid here" group create k "$P/factory-y.crt" --module m
+xca_check "group update without a change: usage error, nothing sent" local_error 2 \
+    'usage: group update NAME \[--status S\] \[--initial-status S\]' group update k
+xca_check "group show without NAME: usage error, nothing sent" local_error 2 \
+    'usage: group show NAME' group show
+xca_check "group enable with an extra argument: usage error, nothing sent" local_error 2 \
+    'usage: group enable NAME' group enable k x
+xca_check "group with an unknown subcommand: usage error, nothing sent" local_error 2 \
+    "unknown group command 'rename'" group rename k
+xca_check "nothing of the above reached Redis" no_keys x509ca:group:k
+xca_check "group create of a leaf certificate exits 1" cli_err 1 'certificate is not a CA certificate' \
+    group create leaf "$P/widget-1.crt"
+xca_check "group create with an invalid status exits 1" cli_err 1 \
+    "invalid status: initialStatus 'on' must be enabled or disabled" \
+    group create factory-y "$P/factory-y.crt" --initial-status on
+xca_check "group create" cli_out \
+    '"data":\{"name":"factory-y","status":"enabled","initialStatus":"disabled","subject":"CN=factory-y"' \
+    group create factory-y "$P/factory-y.crt" --initial-status disabled
+xca_check "Redis: the group's initialStatus" hget x509ca:group:factory-y initialStatus disabled
+xca_check "group create of a taken name exits 1" cli_err 1 'enrollment group already exists' \
+    group create factory-y "$P/factory-y.crt"
+xca_check "group show" cli_out '"name":"factory-y".*"certificate":"-----BEGIN CERTIFICATE-----\\n' \
+    group show factory-y
+xca_check "group list" cli_out '"groups":\[\{"name":"factory-y","status":"enabled"' group list
+xca_check "group show of a missing group exits 1" cli_err 1 'enrollment group not found' group show nope
+xca_check "group disable" cli_out '"status":"disabled","initialStatus":"disabled"' group disable factory-y
+xca_check "Redis: the group is disabled" hget x509ca:group:factory-y status disabled
+xca_check "group enable" cli_out '"status":"enabled","initialStatus":"disabled"' group enable factory-y
+xca_check "group update --initial-status" cli_out '"status":"enabled","initialStatus":"enabled"' \
+    group update factory-y --initial-status enabled
+xca_check "group update with an invalid status exits 1" cli_err 1 \
+    "invalid status: status 'off' must be enabled or disabled" group update factory-y --status off
+xca_wait_for "a new device under factory-y is enrolled on its first connect" 3 connects widget-2
+xca_check "Redis: widget-2 enrolled through the group" hget x509ca:device:widget-2 enrollmentGroup factory-y
+xca_check "group delete" cli_out '"data":\{\}' group delete factory-y
+xca_check "group show of a deleted group exits 1" cli_err 1 'enrollment group not found' \
+    group show factory-y
+xca_check "group delete of a missing group exits 1" cli_err 1 'enrollment group not found' \
+    group delete factory-y
 
 # --- CA delete -----------------------------------------------------------------
 xca_check "ca delete" cli_out '"data":\{\}' ca delete company-x
