@@ -123,7 +123,17 @@ static int expected_responses(const uint8_t *data, size_t size)
   if (size > (size_t)cfg.max_admin_payload) {
     return 1;
   }
-  tree = cJSON_ParseWithLength((const char *)data, size);
+  const char *end = NULL;
+
+  tree = cJSON_ParseWithLengthOpts((const char *)data, size, &end, 0);
+  /* A request is one JSON document: anything after it but whitespace
+   * refuses the whole request with one error. */
+  for (const char *p = end; tree != NULL && p < (const char *)data + size; p++) {
+    if ((unsigned char)*p > 0x20) {
+      cJSON_Delete(tree);
+      return 1;
+    }
+  }
   cmds = cJSON_GetObjectItemCaseSensitive(tree, "commands");
   if (cJSON_IsArray(cmds)) {
     n = cJSON_GetArraySize(cmds);
