@@ -113,34 +113,26 @@ static struct xca_fake_kv *seeded_kv(void)
 /* Invariants                                                                */
 /* ------------------------------------------------------------------------ */
 
-/* Whether only whitespace (bytes up to 0x20, as cJSON counts it) follows
- * end in the size bytes at data. */
-static int nothing_after(const uint8_t *data, size_t size, const char *end)
-{
-  for (const char *p = end; p < (const char *)data + size; p++) {
-    if ((unsigned char)*p > 0x20) {
-      return 0;
-    }
-  }
-  return 1;
-}
-
-/* How many responses the payload calls for: one (the refusal) unless it is
- * one JSON document with nothing after it and a commands array. */
+/* How many responses the payload calls for. */
 static int expected_responses(const uint8_t *data, size_t size)
 {
   cJSON *tree;
   const cJSON *cmds;
-  const char *end = NULL;
   int n = 1;
 
   if (size > (size_t)cfg.max_admin_payload) {
     return 1;
   }
+  const char *end = NULL;
+
   tree = cJSON_ParseWithLengthOpts((const char *)data, size, &end, 0);
-  if (tree != NULL && !nothing_after(data, size, end)) {
-    cJSON_Delete(tree);
-    return 1;
+  /* A request is one JSON document: anything after it but whitespace
+   * refuses the whole request with one error. */
+  for (const char *p = end; tree != NULL && p < (const char *)data + size; p++) {
+    if ((unsigned char)*p > 0x20) {
+      cJSON_Delete(tree);
+      return 1;
+    }
   }
   cmds = cJSON_GetObjectItemCaseSensitive(tree, "commands");
   if (cJSON_IsArray(cmds)) {

@@ -12,25 +12,14 @@
 #include <string.h>
 
 #include "sentinel.h"
+#include "replies.h"
 #include "xca_err.h"
 
-/* A reply as hiredis builds it from the RESP text resp. */
-static redisReply *parse(const char *resp)
-{
-  redisReader *r = redisReaderCreate();
-  void *reply = NULL;
-
-  assert_int_equal(redisReaderFeed(r, resp, strlen(resp)), REDIS_OK);
-  assert_int_equal(redisReaderGetReply(r, &reply), REDIS_OK);
-  redisReaderFree(r);
-  assert_non_null(reply);
-  return reply;
-}
 
 /* parse_addr of resp: returns its code; *out is written only on success. */
 static int addr_of(const char *resp, struct xca_hostport *out)
 {
-  redisReply *reply = parse(resp);
+  redisReply *reply = xca_test_reply(resp);
   int rc = xca_sentinel_parse_addr(reply, out);
   freeReplyObject(reply);
   return rc;
@@ -122,7 +111,7 @@ static void a_host_of_253_characters_fits_254_does_not(void **state)
 
 static int role_of(const char *resp)
 {
-  redisReply *reply = parse(resp);
+  redisReply *reply = xca_test_reply(resp);
   int primary = xca_sentinel_role_is_primary(reply);
   freeReplyObject(reply);
   return primary;

@@ -14,6 +14,7 @@
 #include "fake_kv.h"
 #include "lookup.h"
 #include "watcher_internal.h"
+#include "replies.h"
 #include "xca_err.h"
 
 /* ---- the allocator seam: fail after a number of successful calls ---- */
@@ -332,18 +333,6 @@ static void flags_get_what_the_watcher_needs(void **state)
 
 /* ---- messages ---- */
 
-/* A reply as hiredis would build it from the RESP text resp. */
-static redisReply *parse(const char *resp)
-{
-  redisReader *r = redisReaderCreate();
-  void *reply = NULL;
-
-  assert_int_equal(redisReaderFeed(r, resp, strlen(resp)), REDIS_OK);
-  assert_int_equal(redisReaderGetReply(r, &reply), REDIS_OK);
-  redisReaderFree(r);
-  assert_non_null(reply);
-  return reply;
-}
 
 /* Feed a pmessage for channel (with event "hset") to w. */
 static void message(struct xca_watcher *w, const char *channel)
@@ -353,7 +342,7 @@ static void message(struct xca_watcher *w, const char *channel)
 
   snprintf(resp, sizeof(resp), "*4\r\n$8\r\npmessage\r\n$1\r\np\r\n$%zu\r\n%s\r\n$4\r\nhset\r\n",
            strlen(channel), channel);
-  reply = parse(resp);
+  reply = xca_test_reply(resp);
   xca_watcher__handle_message(w, reply);
   freeReplyObject(reply);
 }
@@ -375,8 +364,8 @@ static void a_changed_key_is_queued_without_the_prefix(void **state)
 static void the_watchers_own_keys_and_foreign_channels_are_ignored(void **state)
 {
   struct fixture *f = *state;
-  redisReply *status = parse("+OK\r\n");
-  redisReply *short_array = parse("*2\r\n$10\r\npsubscribe\r\n:1\r\n");
+  redisReply *status = xca_test_reply("+OK\r\n");
+  redisReply *short_array = xca_test_reply("*2\r\n$10\r\npsubscribe\r\n:1\r\n");
   char canary[128];
 
   snprintf(canary, sizeof(canary), "__keyspace@0__:x509ca:watcher:%s", f->w->canary_id);
