@@ -217,8 +217,8 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
   return MOSQ_ERR_SUCCESS;
 error:
   unregister_callbacks();
-  xca_tls_hook_remove();
   free_state();
+  xca_tls_hook_remove();
   mosquitto_log_printf(MOSQ_LOG_ERR, XCA_LOG_PREFIX "not loaded; the broker stops");
   return rc;
 }
@@ -229,8 +229,12 @@ int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *options, int 
   (void)options;
   (void)option_count;
   unregister_callbacks();
-  xca_tls_hook_remove();
+  /* State first: the sessions' references to client certificates are
+   * released while OpenSSL still calls x509_ex_free for them, so the
+   * handshake records attached to them are freed too (a device still
+   * connected at shutdown left its record behind otherwise). */
   free_state();
+  xca_tls_hook_remove();
   loaded = 0;
   return MOSQ_ERR_SUCCESS;
 }
