@@ -49,7 +49,6 @@ UNREGISTERED=unregistered-000000
 
 export XCA_REDIS_AOF=1 # the registry survives the Redis restart of case A
 xca_start_redis
-REDIS_DIR=$XCA_TMP/redis
 
 # register_all: the root as a verified CA, every widget and probe enabled,
 # the disabled device disabled (redis-cli --pipe, as scripts/bench does).
