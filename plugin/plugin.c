@@ -211,8 +211,8 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
   return MOSQ_ERR_SUCCESS;
 error:
   unregister_callbacks();
-  xca_tls_hook_remove();
   free_state();
+  xca_tls_hook_remove();
   mosquitto_log_printf(MOSQ_LOG_ERR, XCA_LOG_PREFIX "not loaded; the broker stops");
   return rc;
 }
@@ -223,8 +223,12 @@ int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *options, int 
   (void)options;
   (void)option_count;
   unregister_callbacks();
-  xca_tls_hook_remove();
+  /* The sessions hold references to their clients' leaves: drop them while
+   * OpenSSL still frees the handshake record hung on each leaf (after
+   * xca_tls_hook_remove it no longer would, and every session open at
+   * shutdown would leak its record). */
   free_state();
+  xca_tls_hook_remove();
   loaded = 0;
   return MOSQ_ERR_SUCCESS;
 }
