@@ -5,7 +5,8 @@
  * and chain (loaded into memory before timing starts), sends an MQTT 3.1.1
  * CONNECT with a clean session, waits for the CONNACK, optionally publishes
  * one QoS 1 message and waits for its PUBACK, then sends DISCONNECT and
- * closes. Every TLS handshake is a full one: no session is ever offered for
+ * closes; with --hold-seconds it keeps the session open that long instead,
+ * noting when the broker closes it (a session the broker drops). Every TLS handshake is a full one: no session is ever offered for
  * resumption, because the broker under test must verify the device
  * certificate on every connect.
  *
@@ -71,6 +72,8 @@ struct opts {
   int keepalive;
   int tls_max;                   /* 0 = library default, else TLS1_x_VERSION */
   long broker_pid;               /* sample this process's CPU time; 0 = none */
+  long hold_ms;                  /* keep accepted sessions open this long; 0 = no */
+  const char *ready_file;        /* written once every connection is held or done */
   const char *label;
   int quiet;
 };
@@ -119,11 +122,15 @@ struct run {
   uint64_t *connack_us;          /* 0 = no CONNACK */
   uint64_t *total_us;            /* set for OUT_OK only */
   uint64_t *pub_us;              /* set with --publish only */
+  uint64_t *drop_ms;             /* --hold-seconds: wall clock (Unix ms) the broker closed it */
+  atomic_long held;              /* connections that reached ST_HOLD */
+  atomic_long settled;           /* connections held or finished without being held */
+  atomic_int ready_written;
   char first_error[256];         /* first TLS/socket error seen, for the report */
   pthread_mutex_t err_lock;
 };
 
-enum state { ST_IDLE, ST_TCP, ST_TLS, ST_SEND, ST_WAIT_CONNACK, ST_WAIT_PUBACK };
+enum state { ST_IDLE, ST_TCP, ST_TLS, ST_SEND, ST_WAIT_CONNACK, ST_WAIT_PUBACK, ST_HOLD };
 
 struct conn {
   enum state st;
@@ -136,6 +143,8 @@ struct conn {
   uint64_t t_start, t_deadline, t_sent;
   const unsigned char *out;
   size_t out_len, out_off;
+  int held;                      /* reached ST_HOLD */
+  int dropped;                   /* the broker closed it while held */
   unsigned char in[IN_BUF];
   size_t in_len;
 };
@@ -160,6 +169,13 @@ static uint64_t now_ns(void)
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t wall_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000ULL + (uint64_t)ts.tv_nsec / 1000000ULL;
 }
 
 static void *xcalloc(size_t n, size_t size)
@@ -492,19 +508,51 @@ static void identities_free(struct run *run)
 
 static void conn_start(struct worker *w, struct conn *c);
 
+/* --ready-file: written once, when every connection is held or finished. */
+static void run_settle(struct run *run)
+{
+  long settled = atomic_fetch_add(&run->settled, 1) + 1;
+  if (!run->o->ready_file || settled < run->o->count ||
+      atomic_exchange(&run->ready_written, 1))
+    return;
+  FILE *f = fopen(run->o->ready_file, "w");
+  if (f) {
+    fprintf(f, "held=%ld\n", atomic_load(&run->held));
+    fclose(f);
+  }
+}
+
+/* --hold-seconds: an accepted session stays open (no DISCONNECT) until the
+ * hold ends or the broker closes it. */
+static void conn_hold(struct worker *w, struct conn *c)
+{
+  struct run *run = w->run;
+  uint64_t t = now_ns();
+  run->total_us[c->idx] = (t - c->t_start) / 1000;
+  c->st = ST_HOLD;
+  c->held = 1;
+  c->in_len = 0;
+  c->t_deadline = t + (uint64_t)run->o->hold_ms * 1000000ULL;
+  atomic_fetch_add(&run->held, 1);
+  run_settle(run);
+}
+
 /* Records the outcome, closes the connection and starts the next one. */
 static void conn_finish(struct worker *w, struct conn *c, enum outcome out)
 {
   struct run *run = w->run;
   run->outcome[c->idx] = (unsigned char)out;
-  if (out == OUT_OK) {
+  if (out == OUT_OK && !c->dropped) {
     /* DISCONNECT then close_notify; neither is waited for. */
     static const unsigned char disconnect[2] = {0xe0, 0x00};
     ERR_clear_error();
     (void)SSL_write(c->ssl, disconnect, sizeof disconnect);
     (void)SSL_shutdown(c->ssl);
-    run->total_us[c->idx] = (now_ns() - c->t_start) / 1000;
   }
+  if (out == OUT_OK && !c->held)
+    run->total_us[c->idx] = (now_ns() - c->t_start) / 1000;
+  if (!c->held)
+    run_settle(run);
   ERR_clear_error();
   SSL_free(c->ssl);
   close(c->fd); /* also removes it from the epoll set */
@@ -542,6 +590,13 @@ static int conn_ssl_error(struct worker *w, struct conn *c, int r)
    * an alert while we wait for the CONNACK: count any TLS-level error as a
    * TLS failure, and a plain close as one only during the handshake. */
   enum outcome out;
+  if (c->st == ST_HOLD) {
+    /* The broker closed a held session (a kick): still an accepted one. */
+    c->dropped = 1;
+    w->run->drop_ms[c->idx] = wall_ms();
+    conn_finish(w, c, OUT_OK);
+    return 0;
+  }
   if (e == SSL_ERROR_SSL || c->st == ST_TLS)
     out = OUT_TLS_FAIL;
   else
@@ -593,6 +648,10 @@ static int conn_packets(struct worker *w, struct conn *c)
         return -1;
       }
       if (!run->o->publish) {
+        if (run->o->hold_ms) {
+          conn_hold(w, c);
+          return 0;
+        }
         conn_finish(w, c, OUT_OK);
         return -1;
       }
@@ -607,6 +666,10 @@ static int conn_packets(struct worker *w, struct conn *c)
     }
     if (type == 4 && rem == 2 && body[0] == 0 && body[1] == 1) {
       run->pub_us[c->idx] = (now_ns() - c->t_sent) / 1000;
+      if (run->o->hold_ms) {
+        conn_hold(w, c);
+        return 0;
+      }
       conn_finish(w, c, OUT_OK);
       return -1;
     }
@@ -684,6 +747,15 @@ static void conn_drive(struct worker *w, struct conn *c)
         return;
       }
       break;
+    case ST_HOLD:
+      /* Whatever the broker sends a held session is read and dropped. */
+      ERR_clear_error();
+      r = SSL_read(c->ssl, c->in, (int)sizeof c->in);
+      if (r <= 0) {
+        conn_ssl_error(w, c, r);
+        return;
+      }
+      break;
     }
   }
 }
@@ -747,7 +819,7 @@ static void worker_expire(struct worker *w, uint64_t t)
   for (int i = 0; i < w->nconns; i++) {
     struct conn *c = &w->conns[i];
     if (c->st != ST_IDLE && t >= c->t_deadline)
-      conn_finish(w, c, OUT_TIMEOUT);
+      conn_finish(w, c, c->st == ST_HOLD ? OUT_OK : OUT_TIMEOUT);
   }
 }
 
@@ -957,6 +1029,18 @@ static void report(const struct run *run, double seconds, double self_cpu, doubl
   struct pct ca = percentiles(run, run->connack_us, ok | (1u << OUT_REFUSED), 1);
   struct pct tot = percentiles(run, run->total_us, ok, 0);
   struct pct pub = percentiles(run, run->pub_us, ok, 0);
+  long dropped = 0;
+  uint64_t first_drop = 0, last_drop = 0;
+  for (long i = 0; i < o->count; i++) {
+    uint64_t d = run->drop_ms[i];
+    if (!d)
+      continue;
+    dropped++;
+    if (!first_drop || d < first_drop)
+      first_drop = d;
+    if (d > last_drop)
+      last_drop = d;
+  }
 
   if (!o->quiet) {
     fprintf(stderr, "xca_loadgen%s%s: %s:%s count=%ld concurrency=%d threads=%d%s\n",
@@ -979,6 +1063,8 @@ static void report(const struct run *run, double seconds, double self_cpu, doubl
     if (o->publish)
       human_pct("puback", pub);
     human_pct("total", tot);
+    if (o->hold_ms)
+      fprintf(stderr, "  held=%ld dropped_by_broker=%ld\n", atomic_load(&run->held), dropped);
     if (run->first_error[0])
       fprintf(stderr, "  first error: %s\n", run->first_error);
   }
@@ -1013,6 +1099,10 @@ static void report(const struct run *run, double seconds, double self_cpu, doubl
   if (machine_cpu >= 0)
     printf(",\"machine_cpu_pct\":%.1f,\"cpus\":%ld", seconds > 0 ? 100.0 * machine_cpu / seconds : 0,
            sysconf(_SC_NPROCESSORS_ONLN));
+  if (o->hold_ms)
+    printf(",\"held\":%ld,\"dropped\":%ld,\"first_drop_ms\":%llu,\"last_drop_ms\":%llu",
+           atomic_load(&run->held), dropped, (unsigned long long)first_drop,
+           (unsigned long long)last_drop);
   if (run->first_error[0]) {
     printf(",\"first_error\":");
     json_str(run->first_error);
@@ -1053,6 +1143,13 @@ static void usage(FILE *f)
     "  --topic-pattern PAT    publish topic; %%s = client id [devices/%%s/messages/events/]\n"
     "  --payload-size B       publish payload bytes [16]\n"
     "  --keepalive S          MQTT keepalive [60]\n"
+    "  --hold-seconds S       keep each accepted session open S seconds instead of\n"
+    "                         disconnecting (give --concurrency = --count to hold\n"
+    "                         them all at once, --keepalive 0 so that the broker\n"
+    "                         expects no pings); a session the broker closes\n"
+    "                         meanwhile counts as dropped\n"
+    "  --ready-file FILE      write held=N to FILE once every connection is held or\n"
+    "                         finished\n"
     "Identities (all loaded into memory before timing starts):\n"
     "  --cert-pattern PAT     leaf + intermediates PEM, e.g. DIR/widget-%%06d.chain.pem\n"
     "  --key-pattern PAT      private key PEM, e.g. DIR/widget-%%06d.key\n"
@@ -1078,7 +1175,9 @@ static void usage(FILE *f)
     "with --publish, puback_us. cps = ok / seconds. CPU use during the run, 100 =\n"
     "one core: loadgen_cpu_pct, broker_cpu_pct (--broker-pid), machine_cpu_pct (all\n"
     "processes, from /proc/stat; compare with cpus * 100 to see if CPU was short).\n"
-    "Also refused_rc (CONNACK codes seen), first_error, label.\n"
+    "Also refused_rc (CONNACK codes seen), first_error, label. With --hold-seconds:\n"
+    "held, dropped (closed by the broker while held), first_drop_ms and last_drop_ms\n"
+    "(wall clock, Unix milliseconds; 0 when none).\n"
     "With TLS 1.3 the client finishes its handshake before the server has checked\n"
     "the client certificate, so the server's verification time is part of\n"
     "connack_us, and a rejected certificate counts as tls_fail when its alert\n"
@@ -1109,7 +1208,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
   enum {
     O_HOST = 256, O_PORT, O_COUNT, O_CONC, O_THREADS, O_CERT, O_KEY, O_CID, O_USER, O_TOPIC,
     O_DIR, O_IDS, O_FIRST, O_CAFILE, O_PUBLISH, O_PAYLOAD, O_TIMEOUT, O_MAXSEC, O_KEEPALIVE,
-    O_TLSMAX, O_PID, O_LABEL, O_QUIET, O_HELP
+    O_TLSMAX, O_PID, O_LABEL, O_QUIET, O_HELP, O_HOLD, O_READY
   };
   static const struct option lo[] = {
     {"host", required_argument, NULL, O_HOST},
@@ -1136,6 +1235,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     {"label", required_argument, NULL, O_LABEL},
     {"quiet", no_argument, NULL, O_QUIET},
     {"help", no_argument, NULL, O_HELP},
+    {"hold-seconds", required_argument, NULL, O_HOLD},
+    {"ready-file", required_argument, NULL, O_READY},
     {NULL, 0, NULL, 0},
   };
   long v;
@@ -1174,6 +1275,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     case O_LABEL: o->label = optarg; break;
     case O_QUIET: o->quiet = 1; break;
     case O_HELP: usage(stdout); exit(0);
+    case O_HOLD: bad = parse_long(optarg, 1, 86400, &v); o->hold_ms = v * 1000; break;
+    case O_READY: o->ready_file = optarg; break;
     default: return -1;
     }
     if (bad) {
@@ -1232,6 +1335,7 @@ int main(int argc, char **argv)
   run.connack_us = xcalloc(count, sizeof(uint64_t));
   run.total_us = xcalloc(count, sizeof(uint64_t));
   run.pub_us = xcalloc(count, sizeof(uint64_t));
+  run.drop_ms = xcalloc(count, sizeof(uint64_t));
 
   struct worker workers[MAX_THREADS];
   memset(workers, 0, sizeof workers);
@@ -1281,6 +1385,7 @@ int main(int argc, char **argv)
   free(run.connack_us);
   free(run.total_us);
   free(run.pub_us);
+  free(run.drop_ms);
   free(cid_default);
   return 0;
 }

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "fuzz.h"
+#include "policy.h"
 #include "xca_err.h"
 
 #define MAX_PAIRS 8
@@ -18,7 +19,7 @@
 /* A deep copy of a config, to compare against after a failed set. */
 struct snapshot {
   struct xca_config cfg; /* the ints; its string pointers are not ours */
-  char *str[5 + XCA_MAX_ADMIN_USERS];
+  char *str[6 + XCA_MAX_ADMIN_USERS];
   int nstr;
 };
 
@@ -41,6 +42,7 @@ static int strings_of(const struct xca_config *cfg, const char **out)
   out[n++] = cfg->key_prefix;
   out[n++] = cfg->hub_hostname;
   out[n++] = cfg->sentinel_master;
+  out[n++] = cfg->broker_id;
   for (int i = 0; i < cfg->admin_user_count && i < XCA_MAX_ADMIN_USERS; i++) {
     out[n++] = cfg->admin_users[i];
   }
@@ -49,7 +51,7 @@ static int strings_of(const struct xca_config *cfg, const char **out)
 
 static void take(struct snapshot *s, const struct xca_config *cfg)
 {
-  const char *str[5 + XCA_MAX_ADMIN_USERS];
+  const char *str[6 + XCA_MAX_ADMIN_USERS];
 
   s->cfg = *cfg;
   s->nstr = strings_of(cfg, str);
@@ -66,7 +68,7 @@ static int same_str(const char *a, const char *b)
 /* 1 if cfg still equals the snapshot, field by field. */
 static int unchanged(const struct snapshot *s, const struct xca_config *cfg)
 {
-  const char *str[5 + XCA_MAX_ADMIN_USERS];
+  const char *str[6 + XCA_MAX_ADMIN_USERS];
   int n = strings_of(cfg, str);
   const struct xca_config *o = &s->cfg;
 
@@ -76,7 +78,9 @@ static int unchanged(const struct snapshot *s, const struct xca_config *cfg)
       o->verification_code_ttl != cfg->verification_code_ttl ||
       o->cache_capacity != cfg->cache_capacity || o->stale_max_s != cfg->stale_max_s ||
       o->max_chain_depth != cfg->max_chain_depth ||
-      o->max_admin_payload != cfg->max_admin_payload || o->sentinel_count != cfg->sentinel_count ||
+      o->max_admin_payload != cfg->max_admin_payload || o->min_rsa_bits != cfg->min_rsa_bits ||
+      o->audit_stream_max != cfg->audit_stream_max || o->audit_queue_max != cfg->audit_queue_max ||
+      o->stats_interval != cfg->stats_interval || o->sentinel_count != cfg->sentinel_count ||
       memcmp(o->sentinels, cfg->sentinels, sizeof(o->sentinels)) != 0) {
     return 0;
   }
@@ -105,6 +109,12 @@ static void check_sane(const struct xca_config *cfg)
   FUZZ_CHECK(cfg->redis_password == NULL || cfg->redis_password[0] != '\0');
   FUZZ_CHECK(cfg->redis_port >= 1 && cfg->redis_port <= 65535);
   FUZZ_CHECK(cfg->max_chain_depth >= 1 && cfg->max_chain_depth <= 16);
+  FUZZ_CHECK(cfg->min_rsa_bits >= XCA_POLICY_MIN_RSA_BITS &&
+             cfg->min_rsa_bits <= XCA_POLICY_MAX_RSA_BITS);
+  FUZZ_CHECK(cfg->broker_id != NULL && cfg->broker_id[0] != '\0' &&
+             strchr(cfg->broker_id, ' ') == NULL);
+  FUZZ_CHECK(cfg->audit_stream_max >= 0 && cfg->audit_queue_max >= 1);
+  FUZZ_CHECK(cfg->stats_interval >= 0 && cfg->stats_interval <= 86400);
   FUZZ_CHECK(cfg->admin_user_count >= 0 && cfg->admin_user_count <= XCA_MAX_ADMIN_USERS);
   for (int i = 0; i < cfg->admin_user_count; i++) {
     FUZZ_CHECK(cfg->admin_users[i] != NULL && cfg->admin_users[i][0] != '\0');
@@ -123,7 +133,8 @@ static const char *const known_names[] = {
   "redis_host", "redis_port", "redis_db", "redis_password", "redis_timeout_ms",
   "redis_retry_ms", "key_prefix", "admin_users", "verification_code_ttl", "hub_hostname",
   "cache_capacity", "stale_max", "max_chain_depth", "max_admin_payload", "redis_sentinels",
-  "redis_sentinel_master"};
+  "redis_sentinel_master", "min_rsa_bits", "broker_id", "audit_stream_max", "audit_queue_max",
+  "stats_interval"};
 
 static int known(const char *name)
 {

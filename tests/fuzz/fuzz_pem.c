@@ -123,9 +123,14 @@ static void check_cert(X509 *cert)
   free(pem);
 }
 
+/* OpenSSL reads PEM text line by line with BIO_gets(bio, buf, 255)
+ * (LINESIZE in crypto/pem/pem_lib.c): a physical line longer than 253
+ * bytes plus its '\n' arrives as several lines of at most 254 bytes. */
+#define OPENSSL_PEM_LINE 254
+
 /* The number of lines of data that open a PEM block, as OpenSSL reads
  * them: "-----BEGIN <label>-----" plus trailing bytes <= ' ' as a signed
- * char (lines longer than OpenSSL's line buffer are not counted). */
+ * char, on the lines BIO_gets hands it (see OPENSSL_PEM_LINE). */
 static int begin_lines(const uint8_t *data, size_t size)
 {
   static const char begin[] = "-----BEGIN ";
@@ -134,16 +139,20 @@ static int begin_lines(const uint8_t *data, size_t size)
 
   for (size_t i = 0; i < size;) {
     const uint8_t *nl = memchr(data + i, '\n', size - i);
-    size_t end = nl ? (size_t)(nl - data) : size;
-    size_t len = end - i;
+    size_t end = nl ? (size_t)(nl - data) + 1 : size; /* one past the '\n' */
+    size_t len;
+    if (end - i > OPENSSL_PEM_LINE) {
+      end = i + OPENSSL_PEM_LINE;
+    }
+    len = end - i;
     while (len > 0 && (data[i + len - 1] <= ' ' || data[i + len - 1] >= 0x80)) {
       len--;
     }
-    if (end - i < 200 && len >= blen + 5 && memcmp(data + i, begin, blen) == 0 &&
+    if (len >= blen + 5 && memcmp(data + i, begin, blen) == 0 &&
         memcmp(data + i + len - 5, "-----", 5) == 0) {
       n++;
     }
-    i = end + 1;
+    i = end;
   }
   return n;
 }

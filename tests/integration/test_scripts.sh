@@ -57,10 +57,10 @@ bad_arg() {
     printf '%s\nexit status %d\n' "$out" "$rc"
     [[ $rc -eq 2 ]] && grep -q "unknown argument '--bogus'" <<<"$out" && nothing_done
 }
-for s in run demo test install-deps bench x509ca-pki x509ca-admin; do
+for s in run demo test install-deps bench fuzz x509ca-pki x509ca-admin; do
     xca_check "scripts/$s --help prints usage and does nothing else" help_only "$s"
 done
-for s in run demo install-deps; do
+for s in run demo install-deps fuzz; do
     xca_check "scripts/$s with an unknown argument: usage error, nothing done" bad_arg "$s"
 done
 help_documents() {
