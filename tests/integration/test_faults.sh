@@ -172,7 +172,7 @@ storm_done() {
 # all_widgets_connect N: N widget connects now all accepted.
 all_widgets_connect() {
     local f=$XCA_TMP/check.json
-    widgets --ids "$1" --count "$1" --concurrency 8 --quiet >"$f" || return 1
+    widgets --ids "$1" --count "$1" --concurrency 8 --max-seconds 60 --quiet >"$f" || return 1
     echo "ok=$(jget "$f" ok) of $1"
     [[ $(jget "$f" ok) == "$1" ]]
 }
@@ -252,7 +252,8 @@ xca_log_mark b1
 attackers d 15
 loop_ok() {
     local f=$XCA_TMP/loop.json
-    widgets --ids 1 --first-id 7 --count "$LOOP" --concurrency 1 --quiet >"$f" || return 1
+    widgets --ids 1 --first-id 7 --count "$LOOP" --concurrency 1 --max-seconds 120 --quiet \
+        >"$f" || return 1
     figure "one device reconnecting in a tight loop: $(jget "$f" cps) connects/s," \
         "$(jget "$f" ok) of $LOOP accepted"
     [[ $(jget "$f" ok) == "$LOOP" ]]

@@ -69,7 +69,9 @@ xca_rcli HSET x509ca:device:disabled-000000 status disabled >/dev/null
 # --- The broker under valgrind ---------------------------------------------------
 # Started here rather than with XCA_BROKER_CHECK=valgrind: that mode runs
 # valgrind -q, which leaves out the leak summary this soak reports.
-xca__write_broker_conf b1 "set_tcp_nodelay true" </dev/null
+# Valgrind slows the broker some 30-fold: a Redis round trip must not hit
+# the 100 ms default bound and refuse (fail closed) a registered device.
+xca__write_broker_conf b1 "set_tcp_nodelay true" "plugin_opt_redis_timeout_ms 2000" </dev/null
 BDIR=$XCA_TMP/b1
 VGLOG=$BDIR/valgrind.log
 valgrind --leak-check=full --show-leak-kinds=definite,indirect,possible --num-callers=40 \
