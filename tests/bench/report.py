@@ -37,12 +37,21 @@ EXTRA_FIELDS = ["ratio_revoked", "ratio_audit"]
 # ---------------------------------------------------------------------------
 
 def load_json(path):
-    """The JSON object in path (its last line starting with '{'), or None."""
+    """The JSON document in path or, when the file holds more (a log with
+    the report last), its last line starting with '{'; None without one."""
     try:
         with open(path, encoding="utf-8") as f:
-            lines = [ln for ln in f if ln.startswith("{")]
+            text = f.read()
+    except OSError:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    lines = [ln for ln in text.splitlines() if ln.startswith("{")]
+    try:
         return json.loads(lines[-1]) if lines else None
-    except (OSError, ValueError):
+    except ValueError:
         return None
 
 
@@ -310,14 +319,15 @@ def plot(out, tls, mode, cases, summary):
         for k in ("ratio_warm", "ratio_cold", "ratio_first", "ratio_storm", "ratio_rss",
                   "admin_p99_ratio", "ratio_revoked", "ratio_audit"):
             f.write(f"{k} {val(summary.get(k))}\n")
-    with open(os.path.join(d, "held.dat"), "w", encoding="utf-8") as f:
-        f.write("# label x509ca stock\n")
-        for c in cases:
-            if c["kind"] == "storm":
-                f.write(f"storm_s {val(figure(c, 'x509ca', 'storm_s'))} {val(figure(c, 'stock', 'storm_s'))}\n")
-            if c["kind"] == "hold":
-                f.write(f"rss_MB {val(figure(c, 'x509ca', 'rss_mb'))} {val(figure(c, 'stock', 'rss_mb'))}\n")
-    for name in ("cps.dat", "lat.dat", "held.dat"):
+    for name, kind, key in (("storm.dat", "storm", "storm_s"), ("rss.dat", "hold", "rss_mb")):
+        with open(os.path.join(d, name), "w", encoding="utf-8") as f:
+            f.write("# label x509ca stock\n")
+            for c in cases:
+                if c["kind"] == kind:
+                    n = (c["runs"]["x509ca"]["report"] or {}).get("count")
+                    f.write(f"{c['name']}(n={val(n)}) {val(figure(c, 'x509ca', key))} "
+                            f"{val(figure(c, 'stock', key))}\n")
+    for name in ("cps.dat", "lat.dat", "storm.dat", "rss.dat"):
         # gnuplot refuses an empty histogram: a case left out gets a blank bar.
         path = os.path.join(d, name)
         with open(path, encoding="utf-8") as f:
@@ -327,7 +337,7 @@ def plot(out, tls, mode, cases, summary):
                 f.write("(not-run) 0 0\n")
     png = os.path.join(out, f"bench-tls{tls}.png")
     script = f"""
-set terminal pngcairo size 1400,1000 font ",10" noenhanced
+set terminal pngcairo size 1400,1400 font ",10" noenhanced
 set output {gp_str(png)}
 set datafile missing "NA"
 set style data histograms
@@ -337,7 +347,7 @@ set grid ytics
 set xtics rotate by -25
 set yrange [0:*]
 set key top right
-set multiplot layout 2,2 title {gp_str(f"x509ca benchmark, TLS {tls}, {mode}, depth 3 (leaf + 2 intermediates)")}
+set multiplot layout 3,2 title {gp_str(f"x509ca benchmark, TLS {tls}, {mode}, depth 3 (leaf + 2 intermediates)")}
 set title "connects/s (x509ca vs stock Mosquitto, same run)"
 plot {gp_str(os.path.join(d, 'cps.dat'))} using 2:xtic(1) title "x509ca" lc rgb "#3b75af", \\
      "" using 3 title "stock" lc rgb "#ef8636"
@@ -348,8 +358,11 @@ unset arrow 1
 set title "whole connect latency (ms)"
 plot {gp_str(os.path.join(d, 'lat.dat'))} using 2:xtic(1) title "p50" lc rgb "#519e3e", \\
      "" using 3 title "p99" lc rgb "#c53a32"
-set title "reconnect storm: seconds until all back; held sessions: broker RSS (MB)"
-plot {gp_str(os.path.join(d, 'held.dat'))} using 2:xtic(1) title "x509ca" lc rgb "#3b75af", \\
+set title "reconnect storm: seconds from the restart's first drop until all are back"
+plot {gp_str(os.path.join(d, 'storm.dat'))} using 2:xtic(1) title "x509ca" lc rgb "#3b75af", \\
+     "" using 3 title "stock" lc rgb "#ef8636"
+set title "held sessions: broker RSS (MB)"
+plot {gp_str(os.path.join(d, 'rss.dat'))} using 2:xtic(1) title "x509ca" lc rgb "#3b75af", \\
      "" using 3 title "stock" lc rgb "#ef8636"
 unset multiplot
 """
