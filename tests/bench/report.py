@@ -387,6 +387,13 @@ def cmd_report(a):
     status = {r[0]: (r[2], r[3]) for r in read_tsv(os.path.join(a.out, "status.tsv"), 4)}
     facts = {r[0]: number(r[1]) for r in read_tsv(os.path.join(a.out, "facts.tsv"), 2)}
     cases = [build_case(r, a.out, status) for r in rows]
+    micro = {}
+    runs = os.path.join(a.out, "runs")
+    for fn in sorted(os.listdir(runs)) if os.path.isdir(runs) else []:
+        if fn.endswith(".micro.json"):
+            name = fn[:-len(".micro.json")]
+            micro[name] = load_json(os.path.join(runs, fn)) or {"status": "failed",
+                                                                "reason": status.get(name, ("", ""))[1]}
     summary = summarize(cases)
     line = result_line(a.tls, summary)
     cpu = ""
@@ -416,6 +423,7 @@ def cmd_report(a):
         },
         "cases": cases,
         "facts": facts,
+        "micro": micro,
         "summary": summary,
         "result": line,
     }

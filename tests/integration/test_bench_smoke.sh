@@ -7,7 +7,7 @@
 # inventing a figure. Nothing here is a speed assertion.
 # shellcheck disable=SC2317 # the helpers below are called through xca_check
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "$0")/lib.sh"
 xca_setup
 
 SRC=$XCA_SOURCE_DIR
