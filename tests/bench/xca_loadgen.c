@@ -580,6 +580,8 @@ static void conn_hold(struct worker *w, struct conn *c)
   c->tries = 0;
   c->in_len = 0;
   c->t_deadline = run->o->reconnect ? run->hold_end_ns : t + (uint64_t)run->o->hold_ms * 1000000ULL;
+  if (w->stopping || g_stop)
+    c->t_deadline = t; /* SIGUSR1 came while it connected: it ends at the next scan */
   long live = atomic_fetch_add(&run->live, 1) + 1;
   if (!again) {
     atomic_fetch_add(&run->held, 1);
