@@ -90,9 +90,10 @@ static int create_state(void)
   xca_g.redis = xca_redis_new(&xca_g.cfg, on_redis_state, NULL);
   xca_g.cache = xca_cache_new(xca_g.cfg.cache_capacity);
   xca_g.trust = xca_trust_new();
+  xca_g.chaincache = xca_chaincache_new(xca_g.cfg.chain_cache_capacity);
   xca_g.sessions = xca_sessions_new();
   xca_g.groups = xca_groups_new();
-  if (xca_g.redis == NULL || xca_g.cache == NULL || xca_g.trust == NULL || xca_g.sessions == NULL ||
+  if (xca_g.redis == NULL || xca_g.cache == NULL || xca_g.trust == NULL || xca_g.chaincache == NULL || xca_g.sessions == NULL ||
       xca_g.groups == NULL) {
     return MOSQ_ERR_NOMEM;
   }
@@ -122,6 +123,7 @@ static void free_state(void)
   stop_threads();
   xca_sessions_free(xca_g.sessions);
   xca_groups_free(xca_g.groups);
+  xca_chaincache_free(xca_g.chaincache);
   xca_trust_free(xca_g.trust);
   xca_cache_free(xca_g.cache);
   xca_redis_free(xca_g.redis);

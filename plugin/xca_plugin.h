@@ -22,6 +22,7 @@
 #include "audit.h"
 #include "auth.h"
 #include "cache.h"
+#include "chaincache.h"
 #include "clock.h"
 #include "config.h"
 #include "enroll.h"
@@ -44,6 +45,7 @@ struct xca_plugin {
   struct xca_registry registry;
   struct xca_cache *cache;
   struct xca_trust *trust;
+  struct xca_chaincache *chaincache; /* verified chains and paths (tls_hook.c) */
   struct xca_watcher *watcher;
   struct xca_sessions *sessions;
   int cas_loaded;            /* the CA set has been read from Redis */
