@@ -6,6 +6,7 @@
 
 #include <uthash.h>
 
+#include "clock.h"
 #include "xca_err.h"
 
 /* One request, and once read, its answer. */
@@ -13,6 +14,7 @@ struct job {
   char identity[XCA_IDENTITY_MAX];
   unsigned long gen;
   int rc; /* of xca_registry_get_identity */
+  long long fetched_ms; /* when the read began (xca_now_ms) */
   struct xca_identity_rec rec;
   struct job *next;
 };
@@ -77,6 +79,7 @@ static void *worker_main(void *arg)
     struct job *j = pop_request(pf);
     pf->reading = 1;
     pthread_mutex_unlock(&pf->lock);
+    j->fetched_ms = xca_now_ms();
     j->rc = xca_registry_get_identity(&pf->reg, j->identity, &j->rec);
     pthread_mutex_lock(&pf->lock);
     pf->reading = 0;
@@ -244,8 +247,7 @@ static struct job *take_done(struct xca_prefetch *pf)
 
 /* Put one answer into cache if it may still be trusted; returns which
  * counter of out it belongs to (0 applied, 1 discarded, 2 skipped). */
-static int apply_one(struct xca_cache *cache, const struct job *j, unsigned long gen_now, int live,
-                     long long now_ms)
+static int apply_one(struct xca_cache *cache, const struct job *j, unsigned long gen_now, int live)
 {
   /* An older generation means an invalidation came after the request:
    * the answer may have been read before that change. */
@@ -255,7 +257,9 @@ static int apply_one(struct xca_cache *cache, const struct job *j, unsigned long
   if (xca_cache_has(cache, j->identity)) {
     return 2;
   }
-  return xca_cache_put(cache, j->identity, j->rc == XCA_OK, &j->rec, now_ms) == XCA_OK ? 0 : 1;
+  /* Fetched when the read began, as lookup.c dates its own reads. */
+  return xca_cache_put(cache, j->identity, j->rc == XCA_OK, &j->rec, j->fetched_ms) == XCA_OK ? 0
+                                                                                             : 1;
 }
 
 void xca_prefetch_apply(struct xca_prefetch *pf, struct xca_cache *cache, unsigned long gen_now,
@@ -266,7 +270,7 @@ void xca_prefetch_apply(struct xca_prefetch *pf, struct xca_cache *cache, unsign
 
   for (struct job *j = done; j != NULL; j = j->next) {
     struct mark *m = find_mark(pf, j->identity);
-    int what = apply_one(cache, j, gen_now, live, now_ms);
+    int what = apply_one(cache, j, gen_now, live);
 
     counts.applied += what == 0;
     counts.discarded += what == 1;

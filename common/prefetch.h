@@ -57,7 +57,8 @@ struct xca_prefetch_applied {
   unsigned skipped;   /* the cache held the identity already (as current as the answer) */
 };
 
-/* Move the answers read so far into cache, fetched at now_ms: each asked
+/* Move the answers read so far into cache (each dated when its read
+ * began, on xca_now_ms's clock; now_ms dates the marks): each asked
  * under gen_now while live (changes are being followed, as lookup.h
  * caches only then) whose read succeeded (found or not found) and whose
  * identity the cache does not hold yet. *out (may be NULL) counts what

@@ -173,6 +173,12 @@ int xca_stats_each(const struct xca_stats *s, xca_stats_visit_fn fn, void *arg)
   rc = rc ? rc : fn(arg, "chaincache/hits", s->chain_hits);
   rc = rc ? rc : fn(arg, "chaincache/misses", s->chain_leaf + s->chain_misses);
   rc = rc ? rc : fn(arg, "chaincache/leaf", s->chain_leaf);
+  rc = rc ? rc : fn(arg, "prefetch/requests", s->prefetch_requests);
+  rc = rc ? rc : fn(arg, "prefetch/applied", s->prefetch_applied);
+  rc = rc ? rc : fn(arg, "prefetch/hits", s->prefetch_hits);
+  rc = rc ? rc : fn(arg, "prefetch/late", s->prefetch_late);
+  rc = rc ? rc : fn(arg, "prefetch/discarded", s->prefetch_discarded);
+  rc = rc ? rc : fn(arg, "prefetch/dropped", s->prefetch_dropped);
   rc = rc ? rc : fn(arg, "redis/errors", s->redis_errors);
   rc = rc ? rc : fn(arg, "redis/latency_us/p50", xca_stats_latency_percentile(s, 50));
   rc = rc ? rc : fn(arg, "redis/latency_us/p99", xca_stats_latency_percentile(s, 99));

@@ -112,6 +112,7 @@ static int create_state(void)
 /* Stop the helper threads (they use the registry and OpenSSL). */
 static void stop_threads(void)
 {
+  xca_prefetch_end();
   xca_observe_stop();
   xca_g.lookup.following = NULL;
   xca_watcher_stop(xca_g.watcher);
@@ -192,6 +193,9 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
     rc = create_state();
   }
   if (rc == MOSQ_ERR_SUCCESS && xca_observe_start() != XCA_OK) {
+    rc = MOSQ_ERR_NOMEM;
+  }
+  if (rc == MOSQ_ERR_SUCCESS && xca_prefetch_begin() != XCA_OK) {
     rc = MOSQ_ERR_NOMEM;
   }
   if (rc == MOSQ_ERR_SUCCESS && xca_tls_hook_install() != XCA_OK) {

@@ -137,6 +137,7 @@ static int verify_cb(X509_STORE_CTX *store_ctx, void *arg)
     return 0;
   }
   fill_facts(leaf, rec);
+  xca_prefetch_handshake(&rec->facts);
   handshake_record_free(X509_get_ex_data(leaf, x509_index));
   if (!X509_set_ex_data(leaf, x509_index, rec)) {
     handshake_record_free(rec);
