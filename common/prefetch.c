@@ -25,6 +25,7 @@ enum mark_state { MARK_PENDING, MARK_APPLIED, MARK_CLAIMED };
 struct mark {
   char identity[XCA_IDENTITY_MAX];
   enum mark_state state;
+  int invalidated; /* its cache entry was invalidated while the read was in flight */
   long long applied_ms;
   UT_hash_handle hh;
 };
@@ -247,11 +248,13 @@ static struct job *take_done(struct xca_prefetch *pf)
 
 /* Put one answer into cache if it may still be trusted; returns which
  * counter of out it belongs to (0 applied, 1 discarded, 2 skipped). */
-static int apply_one(struct xca_cache *cache, const struct job *j, unsigned long gen_now, int live)
+static int apply_one(struct xca_cache *cache, const struct job *j, const struct mark *m,
+                     unsigned long gen_now, int live)
 {
-  /* An older generation means an invalidation came after the request:
-   * the answer may have been read before that change. */
-  if (j->gen != gen_now || !live || (j->rc != XCA_OK && j->rc != XCA_E_NOT_FOUND)) {
+  /* An older generation, or its identity invalidated, means a change came
+   * after the request: the answer may have been read before it. */
+  if (j->gen != gen_now || (m != NULL && m->invalidated) || !live ||
+      (j->rc != XCA_OK && j->rc != XCA_E_NOT_FOUND)) {
     return 1;
   }
   if (xca_cache_has(cache, j->identity)) {
@@ -270,7 +273,7 @@ void xca_prefetch_apply(struct xca_prefetch *pf, struct xca_cache *cache, unsign
 
   for (struct job *j = done; j != NULL; j = j->next) {
     struct mark *m = find_mark(pf, j->identity);
-    int what = apply_one(cache, j, gen_now, live);
+    int what = apply_one(cache, j, m, gen_now, live);
 
     counts.applied += what == 0;
     counts.discarded += what == 1;
@@ -305,6 +308,15 @@ enum xca_prefetch_claim xca_prefetch_claim(struct xca_prefetch *pf, struct xca_c
   cached = xca_cache_has(cache, identity);
   drop_mark(pf, m);
   return cached ? XCA_PREFETCH_HIT : XCA_PREFETCH_NONE;
+}
+
+void xca_prefetch_invalidate(struct xca_prefetch *pf, const char *identity)
+{
+  struct mark *m = find_mark(pf, identity);
+
+  if (m != NULL && m->state != MARK_APPLIED) {
+    m->invalidated = 1;
+  }
 }
 
 void xca_prefetch_expire(struct xca_prefetch *pf, long long before_ms)

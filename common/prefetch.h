@@ -5,9 +5,10 @@
  * MQTT CONNECT needs its registry entry. The broker's thread asks for it
  * then (xca_prefetch_request, never blocking); a worker thread with its
  * own registry connection reads it; the broker's thread later moves the
- * answers into the lookup cache (xca_prefetch_apply) - only those asked
- * under the invalidation generation still current, so that an entry read
- * before a change can never be put into the cache after that change
+ * answers into the lookup cache (xca_prefetch_apply) - only those whose
+ * identity was not invalidated since they were asked for (one identity:
+ * xca_prefetch_invalidate; every one: a new generation), so that an entry
+ * read before a change can never be put into the cache after that change
  * evicted it. Nothing here decides a connect: a prefetch that is late,
  * failed or discarded leaves the cache as it was and the lookup reads
  * Redis itself, as without prefetch.
@@ -49,17 +50,21 @@ void xca_prefetch_free(struct xca_prefetch *pf);
  * (queue or marks full, or out of memory: dropped). */
 int xca_prefetch_request(struct xca_prefetch *pf, const char *identity, unsigned long gen);
 
+/* identity's cache entry is being invalidated (a change evicts it): an
+ * answer for it asked for before now, read or not, will be discarded. */
+void xca_prefetch_invalidate(struct xca_prefetch *pf, const char *identity);
+
 /* What xca_prefetch_apply did. */
 struct xca_prefetch_applied {
   unsigned applied;   /* put into the cache */
-  unsigned discarded; /* asked under an older generation, while changes were not followed,
-                         or the read failed: not cached */
+  unsigned discarded; /* asked under an older generation or invalidated since, while
+                         changes were not followed, or the read failed: not cached */
   unsigned skipped;   /* the cache held the identity already (as current as the answer) */
 };
 
 /* Move the answers read so far into cache (each dated when its read
  * began, on xca_now_ms's clock; now_ms dates the marks): each asked
- * under gen_now while live (changes are being followed, as lookup.h
+ * under gen_now, its identity not invalidated since, while live (changes are being followed, as lookup.h
  * caches only then) whose read succeeded (found or not found) and whose
  * identity the cache does not hold yet. *out (may be NULL) counts what
  * happened. */

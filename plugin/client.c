@@ -73,7 +73,7 @@ int xca_basic_auth_cb(int event, void *event_data, void *userdata)
   /* An enrollment evicted the identity's cache entry: a prefetch still in
    * flight (read before the entry existed) must not bring it back. */
   if (xca_g.enroller.created || xca_g.enroller.found_meanwhile) {
-    xca_prefetch_invalidate();
+    xca_prefetch_invalidate_all();
   }
   /* Without the CA set (Redis has not answered yet) no chain can verify:
    * say so rather than blame the chain. */

@@ -45,9 +45,16 @@ void xca_prefetch_end(void)
   xca_g.prefetch = NULL;
 }
 
-void xca_prefetch_invalidate(void)
+void xca_prefetch_invalidate_all(void)
 {
   xca_g.prefetch_gen++;
+}
+
+void xca_prefetch_invalidate_identity(const char *identity)
+{
+  if (xca_g.prefetch != NULL) {
+    xca_prefetch_invalidate(xca_g.prefetch, identity);
+  }
 }
 
 static int following(void)

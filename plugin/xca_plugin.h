@@ -83,9 +83,11 @@ const struct xca_cert_facts *xca_tls_facts(X509 *leaf, enum xca_facts_mode mode)
 /* prefetch.c */
 int xca_prefetch_begin(void); /* in init: XCA_OK (also when off) or XCA_E_NOMEM */
 void xca_prefetch_end(void);  /* in cleanup, with the other threads */
-/* An identity's cached entry was invalidated, or every one was (resync,
- * change feed lost): no answer asked for before may be cached now. */
-void xca_prefetch_invalidate(void);
+/* Every cached identity was invalidated (resync, change feed lost, an
+ * enrollment) / identity's was (its key changed): no answer asked for
+ * before may be cached now. */
+void xca_prefetch_invalidate_all(void);
+void xca_prefetch_invalidate_identity(const char *identity);
 /* A handshake established facts: read the CN's entry ahead (never blocks). */
 void xca_prefetch_handshake(const struct xca_cert_facts *facts);
 /* Move the answers read so far into the cache (TICK, and before CONNECT). */

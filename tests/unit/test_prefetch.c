@@ -138,6 +138,28 @@ static void invalidation_while_in_flight_discards(void **state)
   assert_int_equal(xca_prefetch_claim(f->pf, f->cache, "dev"), XCA_PREFETCH_NONE);
 }
 
+/* The identity's key changed after the request (its answer may have been
+ * read before the change): discarded; another identity's change does not
+ * touch it. */
+static void identity_invalidated_while_in_flight_discards(void **state)
+{
+  struct fixture *f = *state;
+  int found;
+  struct xca_identity_rec rec;
+
+  assert_int_equal(xca_prefetch_request(f->pf, "dev", 1), XCA_OK);
+  assert_int_equal(xca_prefetch_request(f->pf, "off", 1), XCA_OK);
+  settle(f->pf);
+  xca_prefetch_invalidate(f->pf, "dev");
+  xca_prefetch_invalidate(f->pf, "someone-else");
+  assert_int_equal(apply(f, 1, 1).discarded, 1);
+  assert_false(cached(f, "dev", &found, &rec));
+  assert_true(cached(f, "off", &found, &rec));
+  /* a new request after the change is not affected by it */
+  assert_int_equal(xca_prefetch_request(f->pf, "dev", 1), XCA_OK);
+  assert_int_equal(apply(f, 1, 1).applied, 1);
+}
+
 static void not_following_changes_discards(void **state)
 {
   struct fixture *f = *state;
@@ -235,6 +257,7 @@ int main(void)
     T(answer_reaches_the_cache_and_is_claimed_once),
     T(disabled_and_missing_are_cached_as_they_are),
     T(invalidation_while_in_flight_discards),
+    T(identity_invalidated_while_in_flight_discards),
     T(not_following_changes_discards),
     T(failed_read_leaves_the_cache_alone),
     T(cached_entry_is_not_overwritten),
