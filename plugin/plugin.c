@@ -93,8 +93,8 @@ static int create_state(void)
   xca_g.chaincache = xca_chaincache_new(xca_g.cfg.chain_cache_capacity);
   xca_g.sessions = xca_sessions_new();
   xca_g.groups = xca_groups_new();
-  if (xca_g.redis == NULL || xca_g.cache == NULL || xca_g.trust == NULL || xca_g.chaincache == NULL || xca_g.sessions == NULL ||
-      xca_g.groups == NULL) {
+  if (xca_g.redis == NULL || xca_g.cache == NULL || xca_g.trust == NULL ||
+      xca_g.chaincache == NULL || xca_g.sessions == NULL || xca_g.groups == NULL) {
     return MOSQ_ERR_NOMEM;
   }
   xca_trust_set_policy(xca_g.trust, &policy);
