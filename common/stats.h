@@ -24,6 +24,7 @@ enum xca_gauge {
   XCA_GAUGE_SESSIONS,      /* "sessions": open certificate sessions */
   XCA_GAUGE_CAS,           /* "cas": verified CAs trusted */
   XCA_GAUGE_AUDIT_DROPPED, /* "audit/dropped": audit entries that could not be queued */
+  XCA_GAUGE_CRL_EXPIRED,   /* "crl/expired": CRLs held past their nextUpdate */
   XCA_GAUGE_MAX_
 };
 
@@ -84,7 +85,7 @@ typedef int (*xca_stats_visit_fn)(void *arg, const char *name, unsigned long lon
  * connects/refused, refused/<slug> for each reason refused at least once
  * (in error-table order), dropped, enrolled, cache/hits, cache/misses,
  * redis/errors, redis/latency_us/p50, redis/latency_us/p99, sessions, cas,
- * audit/dropped. Returns 0, or the first non-zero value fn returned. */
+ * audit/dropped, crl/expired. Returns 0, or the first non-zero value fn returned. */
 int xca_stats_each(const struct xca_stats *s, xca_stats_visit_fn fn, void *arg);
 
 #endif
