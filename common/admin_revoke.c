@@ -283,15 +283,16 @@ int xca_admin__list_revoked(struct xca_admin_cmd *c)
 /* uploadCRL: finding and checking the issuer                                */
 /* ------------------------------------------------------------------------ */
 
-/* Whether cert (a CA record's certificate) is the CRL's issuer: the given
- * issuer itself, or, with none given, the CA named as the CRL's issuer
- * whose key signed it. */
-static int is_issuer(X509 *cert, X509_CRL *crl, X509 *given)
+/* How well cert (a CA record's certificate) fits as the CRL's issuer: 2
+ * when it is the given issuer, or (none given) the CA named as the CRL's
+ * issuer whose key signed it; 1 when it only has the issuer's name (its
+ * signature check then says why the CRL is refused); else 0. */
+static int issuer_fit(X509 *cert, X509_CRL *crl, X509 *given)
 {
   int ok;
 
   if (given != NULL) {
-    return X509_cmp(cert, given) == 0;
+    return X509_cmp(cert, given) == 0 ? 2 : 0;
   }
   if (X509_NAME_cmp(X509_get_subject_name(cert), X509_CRL_get_issuer(crl)) != 0) {
     return 0;
@@ -299,11 +300,11 @@ static int is_issuer(X509 *cert, X509_CRL *crl, X509 *given)
   ERR_set_mark();
   ok = X509_CRL_verify(crl, X509_get0_pubkey(cert)) == 1;
   ERR_pop_to_mark();
-  return ok;
+  return ok ? 2 : 1;
 }
 
-/* The certificate of the CA record name when it is the CRL's issuer. */
-static X509 *record_issuer(struct xca_admin_cmd *c, const char *name, X509_CRL *crl, X509 *given)
+/* The certificate of the CA record name, or NULL. */
+static X509 *record_cert(struct xca_admin_cmd *c, const char *name)
 {
   struct xca_ca_rec rec;
   X509 *cert = NULL;
@@ -312,22 +313,41 @@ static X509 *record_issuer(struct xca_admin_cmd *c, const char *name, X509_CRL *
     xca_cert_from_pem(rec.certificate, strlen(rec.certificate), &cert);
   }
   xca_ca_rec_free(&rec);
-  if (cert != NULL && !is_issuer(cert, crl, given)) {
-    X509_free(cert);
-    cert = NULL;
-  }
   return cert;
 }
 
-/* The registered CA (any x509ca:ca: record) that issued crl, or NULL. */
-static int registered_issuer(struct xca_admin_cmd *c, X509_CRL *crl, X509 *given, X509 **out)
+/* Keep cert as the best issuer so far when it fits better; else keep it
+ * in others (the CA records help a given issuer's chain). */
+static int consider(X509 *cert, int fit, X509 **best, int *best_fit, STACK_OF(X509) *others)
+{
+  if (fit > *best_fit) {
+    X509_free(*best);
+    *best = cert;
+    *best_fit = fit;
+    return XCA_OK;
+  }
+  if (!sk_X509_push(others, cert)) {
+    X509_free(cert);
+    return XCA_E_NOMEM;
+  }
+  return XCA_OK;
+}
+
+/* The registered CA (any x509ca:ca: record) that issued crl into *out
+ * (NULL when none has its name), the others' certificates into others. */
+static int registered_issuer(struct xca_admin_cmd *c, X509_CRL *crl, X509 *given, X509 **out,
+                             STACK_OF(X509) *others)
 {
   struct xca_strlist names = {0};
+  int best_fit = 0;
   int rc = xca_admin__names(c, XCA_KEY_CA, SCAN_CAS_MAX, &names);
 
   *out = NULL;
-  for (int i = 0; rc == XCA_OK && i < names.count && *out == NULL; i++) {
-    *out = record_issuer(c, names.item[i], crl, given);
+  for (int i = 0; rc == XCA_OK && i < names.count && best_fit < 2; i++) {
+    X509 *cert = record_cert(c, names.item[i]);
+    if (cert != NULL) {
+      rc = consider(cert, issuer_fit(cert, crl, given), out, &best_fit, others);
+    }
   }
   xca_strlist_free(&names);
   return rc;
@@ -356,19 +376,23 @@ static int issuer_arg(struct xca_admin_cmd *c, X509 **given)
 static int find_issuer(struct xca_admin_cmd *c, X509_CRL *crl, X509 **issuer)
 {
   struct xca_policy policy = {.min_rsa_bits = c->ctx->cfg->min_rsa_bits};
+  STACK_OF(X509) *others = sk_X509_new_null();
   X509 *given = NULL;
-  int rc = issuer_arg(c, &given);
+  int rc = others != NULL ? issuer_arg(c, &given) : XCA_E_NOMEM;
 
   if (rc == XCA_OK) {
-    rc = registered_issuer(c, crl, given, issuer);
+    rc = registered_issuer(c, crl, given, issuer, others);
   }
   if (rc == XCA_OK && *issuer == NULL && given == NULL) {
     rc = XCA_E_CRL_ISSUER;
-    snprintf(c->detail, sizeof(c->detail), "no registered CA issued it; give its issuer");
+    snprintf(c->detail, sizeof(c->detail), "no registered CA has its name; give its issuer");
   }
   if (rc == XCA_OK && *issuer == NULL) {
-    rc = xca_admin__check_ca_chain(c, given, NULL);
-    rc = rc == XCA_OK ? XCA_OK : rc == XCA_E_NOMEM ? rc : XCA_E_CRL_ISSUER;
+    /* Not registered: it must chain to a verified CA (through the
+     * registered CAs, verified or not, as intermediates). */
+    rc = xca_admin__check_ca_chain(c, given, others);
+    rc = rc == XCA_OK || rc == XCA_E_NOMEM || rc == XCA_E_REGISTRY_UNAVAILABLE ? rc
+                                                                                : XCA_E_CRL_ISSUER;
     if (rc == XCA_OK) {
       *issuer = given;
       given = NULL;
@@ -379,6 +403,7 @@ static int find_issuer(struct xca_admin_cmd *c, X509_CRL *crl, X509 **issuer)
     X509_free(*issuer);
     *issuer = NULL;
   }
+  sk_X509_pop_free(others, X509_free);
   X509_free(given);
   return rc;
 }
