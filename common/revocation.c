@@ -29,7 +29,7 @@ struct xca_crl {
 struct thumb_entry {
   char sha256[XCA_SHA256_HEX];
   char *reason;     /* NULL: not known yet */
-  int reason_asked; /* the reason function was asked once */
+  int reason_asked; /* the reason function answered once */
   UT_hash_handle hh;
 };
 
@@ -581,11 +581,12 @@ static void listed_why(struct xca_revocation *rev, struct thumb_entry *e, char *
   char reason[XCA_REVOKE_REASON_MAX];
   char shown[XCA_REVOKE_REASON_MAX];
 
-  if (e->reason == NULL && !e->reason_asked && rev->reason_fn != NULL) {
+  /* Asked again after a failed read (Redis down a moment): a refusal
+   * then costs one call, which the registry's breaker keeps cheap. */
+  if (e->reason == NULL && !e->reason_asked && rev->reason_fn != NULL &&
+      rev->reason_fn(rev->reason_arg, e->sha256, reason, sizeof(reason))) {
     e->reason_asked = 1;
-    if (rev->reason_fn(rev->reason_arg, e->sha256, reason, sizeof(reason))) {
-      e->reason = reason_dup(reason);
-    }
+    e->reason = reason_dup(reason);
   }
   if (e->reason != NULL && e->reason[0] != '\0') {
     snprintf(why, len, "revoked (%s)", xca_log_sanitize(e->reason, shown, sizeof(shown)));

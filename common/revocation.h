@@ -117,7 +117,8 @@ void xca_revocation_set_expired_policy(struct xca_revocation *rev,
                                        enum xca_crl_expired_policy policy);
 
 /* Ask fn (arg passed on) for the reason of a thumbprint held without one
- * (loaded from key names alone), once, when a chain is refused for it. */
+ * (loaded from key names alone) when a chain is refused for it, until fn
+ * answers once. */
 void xca_revocation_set_reason_fn(struct xca_revocation *rev, xca_revocation_reason_fn fn,
                                   void *arg);
 
