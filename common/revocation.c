@@ -24,6 +24,7 @@ struct serial_entry {
 struct xca_crl {
   struct xca_crl_info info;
   struct serial_entry *serials;
+  X509 *issuer; /* its issuer's certificate (a reference): which anchors it issued */
 };
 
 struct thumb_entry {
@@ -277,6 +278,10 @@ int xca_crl_new(const char *text, size_t len, X509 *issuer, struct xca_crl **out
   if (rc == XCA_OK) {
     rc = gather_serials(c, crl);
   }
+  if (rc == XCA_OK) {
+    rc = X509_up_ref(issuer) ? XCA_OK : XCA_E_NOMEM;
+    c->issuer = rc == XCA_OK ? issuer : NULL;
+  }
   if (rc != XCA_OK) {
     xca_crl_free(c);
     X509_CRL_free(crl);
@@ -303,12 +308,27 @@ void xca_crl_free(struct xca_crl *crl)
     HASH_DEL(crl->serials, e);
     free(e);
   }
+  X509_free(crl->issuer);
   free(crl);
 }
 
 const struct xca_crl_info *xca_crl_info(const struct xca_crl *crl)
 {
   return &crl->info;
+}
+
+X509 *xca_crl_issuer(const struct xca_crl *crl)
+{
+  return crl->issuer;
+}
+
+int xca_crl_issued(const struct xca_crl *crl, X509 *cert)
+{
+  /* Name and key identifiers (X509_check_issued): the anchor's signature
+   * was verified when it was registered, by whoever issued it. A
+   * self-issued certificate has no issuer above it. */
+  return crl->issuer != NULL && X509_check_issued(cert, cert) != X509_V_OK &&
+         X509_check_issued(crl->issuer, cert) == X509_V_OK;
 }
 
 int xca_crl_lists(const struct xca_crl *crl, const ASN1_INTEGER *serial)
@@ -595,17 +615,13 @@ static void listed_why(struct xca_revocation *rev, struct thumb_entry *e, char *
   }
 }
 
-/* The CRL verdict on cert, issued by the certificate whose SHA-256 is
- * issuer_sha256: XCA_OK, XCA_E_CRL_EXPIRED or XCA_E_REVOKED (why says). */
-static int crl_verdict(const struct xca_revocation *rev, X509 *cert, const char *issuer_sha256,
-                       time_t now, char *why, size_t len)
+/* The verdict of the CRL held in e on cert: XCA_OK, XCA_E_CRL_EXPIRED or
+ * XCA_E_REVOKED (why says). */
+static int entry_verdict(const struct xca_revocation *rev, const struct crl_entry *e, X509 *cert,
+                         time_t now, char *why, size_t len)
 {
-  const struct crl_entry *e = rev->crl_count > 0 ? find_crl(rev, issuer_sha256) : NULL;
   char subject[XCA_CRL_SUBJECT_MAX];
 
-  if (e == NULL) {
-    return XCA_OK;
-  }
   xca_log_sanitize(e->crl->info.issuer_subject, subject, sizeof(subject));
   if (rev->policy == XCA_CRL_EXPIRED_REFUSE && xca_crl_expired(&e->crl->info, now)) {
     snprintf(why, len, "the CRL of %s is past its nextUpdate", subject);
@@ -614,6 +630,37 @@ static int crl_verdict(const struct xca_revocation *rev, X509 *cert, const char 
   if (xca_crl_lists(e->crl, X509_get0_serialNumber(cert))) {
     snprintf(why, len, "listed in the CRL of %s", subject);
     return XCA_E_REVOKED;
+  }
+  return XCA_OK;
+}
+
+/* The CRL verdict on cert, issued by the certificate whose SHA-256 is
+ * issuer_sha256: XCA_OK, XCA_E_CRL_EXPIRED or XCA_E_REVOKED (why says). */
+static int crl_verdict(const struct xca_revocation *rev, X509 *cert, const char *issuer_sha256,
+                       time_t now, char *why, size_t len)
+{
+  const struct crl_entry *e = rev->crl_count > 0 ? find_crl(rev, issuer_sha256) : NULL;
+
+  return e != NULL ? entry_verdict(rev, e, cert, now, why, len) : XCA_OK;
+}
+
+/* The verdict on the chain's last certificate (its anchor), whose issuer
+ * is not in the chain: an intermediate registered as the anchor, under a
+ * root that is not. Every CRL held whose issuer issued it (xca_crl_issued)
+ * applies. The CRLs are few: all are looked at. */
+static int anchor_verdict(const struct xca_revocation *rev, X509 *cert, time_t now, char *why,
+                          size_t len)
+{
+  const struct crl_entry *e;
+  const struct crl_entry *tmp;
+
+  HASH_ITER(hh, rev->crls, e, tmp) {
+    if (xca_crl_issued(e->crl, cert)) {
+      int rc = entry_verdict(rev, e, cert, now, why, len);
+      if (rc != XCA_OK) {
+        return rc;
+      }
+    }
   }
   return XCA_OK;
 }
@@ -637,6 +684,8 @@ int xca_revocation_check_chain(struct xca_revocation *rev, STACK_OF(X509) *chain
       rc = XCA_E_REVOKED;
     } else if (i + 1 < n) {
       rc = crl_verdict(rev, sk_X509_value(chain, i), sha256[i + 1], now, why, buflen);
+    } else if (rev->crl_count > 0) {
+      rc = anchor_verdict(rev, sk_X509_value(chain, i), now, why, buflen);
     }
     if (rc != XCA_OK) {
       *depth = i;

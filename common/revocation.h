@@ -86,6 +86,15 @@ void xca_crl_free(struct xca_crl *crl);
 /* What crl says about itself. Borrowed. */
 const struct xca_crl_info *xca_crl_info(const struct xca_crl *crl);
 
+/* The certificate of crl's issuer (borrowed). */
+X509 *xca_crl_issuer(const struct xca_crl *crl);
+
+/* Return 1 if crl's issuer issued cert by name and key identifiers
+ * (X509_check_issued: cert's issuer name is the issuer's subject, its
+ * authority key id, when present, the issuer's subject key id) and cert
+ * is not self-issued, else 0. */
+int xca_crl_issued(const struct xca_crl *crl, X509 *cert);
+
 /* Return 1 if crl lists serial, else 0. */
 int xca_crl_lists(const struct xca_crl *crl, const ASN1_INTEGER *serial);
 
@@ -181,8 +190,10 @@ unsigned xca_revocation_expired_count(const struct xca_revocation *rev);
 /* Check every certificate of a verified chain (leaf first, anchor last;
  * sha256[i] the thumbprint of chain's i-th certificate) at time now: not
  * in the revocation list, and not listed by serial in the CRL held for
- * its issuer (the next certificate of the chain); under the refuse policy
- * that CRL must not have expired either. Returns XCA_OK, or XCA_E_REVOKED
+ * its issuer (the next certificate of the chain; for the last one, the
+ * anchor, when it is not self-issued: every CRL whose issuer issued it,
+ * xca_crl_issued); under the refuse policy that CRL must not have expired
+ * either. Returns XCA_OK, or XCA_E_REVOKED
  * / XCA_E_CRL_EXPIRED for the first certificate (from the anchor down, so
  * that a revoked intermediate is named rather than each leaf under it)
  * with *depth its position and why (buflen bytes) saying why, e.g.

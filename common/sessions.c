@@ -192,8 +192,12 @@ int xca_sessions_add(struct xca_sessions *s, const struct xca_ident *ident, cons
 static void move_to_closed(struct xca_sessions *s, struct node *n, long long now_ms)
 {
   unlink_open(s, n);
-  X509_free(n->pub.leaf);
-  n->pub.leaf = NULL;
+  /* A will that may still be published is judged against the revocations
+   * of that moment, CRLs included: those need the certificates. */
+  if (n->pub.refused) {
+    X509_free(n->pub.leaf);
+    n->pub.leaf = NULL;
+  }
   n->pub.closed_ms = now_ms > 0 ? now_ms : 1;
   /* One closed session per token: an older one is no longer that token's. */
   xca_sessions_forget_token(s, n->pub.token);

@@ -10,7 +10,8 @@
  * (the broker's client object). The broker may still publish that exact
  * connection's will in its name, immediately or after a Will Delay Interval;
  * the closed session keeps what is needed to judge that will: the identity,
- * the facts of its handshake, its username. It never stands for any other
+ * the facts of its handshake, its username, and (unless refused) its leaf,
+ * so that its chain can be checked against the revocations of the moment. It never stands for any other
  * connection: the broker reuses the memory of a freed client object, so a
  * new connection authenticating with that token first forgets it
  * (xca_sessions_forget_token). Not thread-safe.
@@ -27,7 +28,7 @@
 struct xca_session {
   struct xca_ident ident;       /* ident.full is the client id */
   const void *token;            /* the broker's client object; compared, never used */
-  X509 *leaf;                   /* open: owned reference; closed: NULL */
+  X509 *leaf;                   /* owned reference; closed and refused: NULL */
   char *anchors;                /* ",name1,name2," of the chain's verified CAs */
   char *chain;                  /* ",sha256,sha256," of the verified chain (leaf first) */
   int dirty;                    /* open: waiting to be re-checked */
@@ -55,14 +56,15 @@ int xca_sessions_add(struct xca_sessions *s, const struct xca_ident *ident, cons
                      const char *username, X509 *leaf, const struct xca_chain_result *chain);
 
 /* The connection of client_id held by token ended at now_ms: its open
- * session becomes a closed one (certificate released) that keeps a copy of
- * facts (may be NULL: its will is then refused). Nothing happens when
+ * session becomes a closed one that keeps a copy of facts and its leaf
+ * (facts NULL: its will is refused, the leaf released). Nothing happens when
  * client_id is not open under token. */
 void xca_sessions_close(struct xca_sessions *s, const char *client_id, const void *token,
                         const struct xca_cert_facts *facts, long long now_ms);
 
 /* The plugin refused the open session of client_id held by token (it is
- * being kicked): it becomes a closed session whose will is refused. */
+ * being kicked): it becomes a closed session whose will is refused (its
+ * leaf released). */
 void xca_sessions_refuse(struct xca_sessions *s, const char *client_id, const void *token,
                          long long now_ms);
 

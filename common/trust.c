@@ -281,6 +281,17 @@ unsigned xca_trust_count(const struct xca_trust *trust)
   return trust->count;
 }
 
+void xca_trust_foreach(const struct xca_trust *trust,
+                       void (*fn)(void *arg, const char *name, X509 *ca), void *arg)
+{
+  const struct ca_entry *e;
+  const struct ca_entry *tmp;
+
+  HASH_ITER(hh, trust->by_name, e, tmp) {
+    fn(arg, e->name, e->cert);
+  }
+}
+
 /* Record which of our CAs the verified chain passed through. Chain members
  * that came from the index are our own X509 objects, so pointer equality
  * identifies them. */

@@ -112,6 +112,11 @@ int xca_trust_has(const struct xca_trust *trust, const char *name);
 /* Number of CAs in the set. */
 unsigned xca_trust_count(const struct xca_trust *trust);
 
+/* Call fn(arg, name, certificate) for every CA in the set (borrowed; fn
+ * must not change the set). */
+void xca_trust_foreach(const struct xca_trust *trust,
+                       void (*fn)(void *arg, const char *name, X509 *ca), void *arg);
+
 /* Remove every CA. */
 void xca_trust_clear(struct xca_trust *trust);
 

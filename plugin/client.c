@@ -120,9 +120,7 @@ static enum xca_access map_access(int access)
   }
 }
 
-/* Whether a certificate of the verified chain is revoked by thumbprint now
- * (a closed session keeps no certificates to check CRLs on; a CRL that
- * listed one marked its session, which is then refused, will included). */
+/* Whether a certificate of the verified chain is revoked by thumbprint now. */
 static int chain_revoked(const struct xca_chain_result *chain)
 {
   for (int i = 0; i < chain->chain_len && i < XCA_CHAIN_MAX; i++) {
@@ -133,31 +131,61 @@ static int chain_revoked(const struct xca_chain_result *chain)
   return 0;
 }
 
+/* Whether the closed session's chain, checked again now, is refused as
+ * revoked: by thumbprint or by a CRL held now (the CRLs need the
+ * certificates, which the closed session keeps), or under crl_expired
+ * refuse. Writes why into buf. The chain cache makes this cheap when
+ * nothing changed; any other verdict of now is not the will's concern. */
+static int revoked_now(struct xca_session *closed, char *buf, size_t len)
+{
+  const struct xca_cert_facts *now =
+    closed->leaf != NULL ? xca_tls_facts(closed->leaf, XCA_FACTS_CURRENT) : NULL;
+
+  if (now != NULL && !now->chain_ok &&
+      (now->chain.policy_error == XCA_E_REVOKED || now->chain.policy_error == XCA_E_CRL_EXPIRED)) {
+    xca_chain_describe(&now->chain, buf, len);
+    return 1;
+  }
+  if (chain_revoked(&closed->facts.chain)) {
+    snprintf(buf, len, "%s", xca_strerror(XCA_E_REVOKED));
+    return 1;
+  }
+  return 0;
+}
+
+static int refuse_will(struct xca_session *closed, const char *why)
+{
+  char id_text[XCA_IDENTITY_MAX];
+
+  mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "refused the will of client '%s': %s",
+                       xca_log_sanitize(closed->ident.full, id_text, sizeof(id_text)), why);
+  closed->refused = 1;
+  return MOSQ_ERR_ACL_DENIED;
+}
+
 /* Whether a closed session's will may be published on topic: inside its
  * topics, and its identity would still be admitted with the facts of its
  * handshake (the registry, the CA set and the revocations of now decide: a
- * device disabled, a CA deleted or a certificate revoked since refuses its
- * pending will). */
+ * device disabled, a CA deleted or a certificate revoked since, by
+ * thumbprint or CRL, refuses its pending will). */
 static int will_allowed(struct xca_session *closed, const char *topic)
 {
   struct xca_cert_facts facts = closed->facts;
   struct xca_ident ident;
+  char why[XCA_REVOKED_WHY_MAX + 96];
   int rc;
 
   if (closed->refused || !xca_acl_allowed(&closed->ident, XCA_ACCESS_PUBLISH, topic)) {
     return MOSQ_ERR_ACL_DENIED;
   }
-  facts.chain_ok = facts.chain_ok && xca_sessions_anchors_trusted(closed, xca_g.trust) &&
-                  !chain_revoked(&facts.chain);
+  if (facts.chain_ok && revoked_now(closed, why, sizeof(why))) {
+    return refuse_will(closed, why);
+  }
+  facts.chain_ok = facts.chain_ok && xca_sessions_anchors_trusted(closed, xca_g.trust);
   rc = xca_auth_decide(&facts, closed->ident.full, NULL, NULL, xca_lookup_identity,
                        &xca_g.lookup, &ident);
   if (rc != XCA_OK) {
-    char id_text[XCA_IDENTITY_MAX];
-    mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "refused the will of client '%s': %s",
-                         xca_log_sanitize(closed->ident.full, id_text, sizeof(id_text)),
-                         xca_strerror(rc));
-    closed->refused = 1;
-    return MOSQ_ERR_ACL_DENIED;
+    return refuse_will(closed, xca_strerror(rc));
   }
   return MOSQ_ERR_SUCCESS;
 }

@@ -148,6 +148,26 @@ void xca_revoked_changed(const char *name)
   xca_sessions_mark_thumbprint(xca_g.sessions, sha);
 }
 
+static void mark_if_issued(void *arg, const char *name, X509 *ca)
+{
+  if (xca_crl_issued(arg, ca)) {
+    xca_sessions_mark_anchor(xca_g.sessions, name);
+  }
+}
+
+/* Mark the open sessions a CRL of issuer sha256 may affect: those whose
+ * chain holds the issuer, and those anchored at a verified CA it issued
+ * (an intermediate registered without its root). */
+static void mark_crl(const char *sha256)
+{
+  const struct xca_crl *crl = xca_revocation_crl(xca_g.revocation, sha256);
+
+  xca_sessions_mark_thumbprint(xca_g.sessions, sha256);
+  if (crl != NULL) {
+    xca_trust_foreach(xca_g.trust, mark_if_issued, (void *)crl);
+  }
+}
+
 void xca_crl_changed(const char *name)
 {
   char sha[XCA_SHA256_HEX];
@@ -156,7 +176,7 @@ void xca_crl_changed(const char *name)
     return;
   }
   reload_crl(sha);
-  xca_sessions_mark_thumbprint(xca_g.sessions, sha);
+  mark_crl(sha);
 }
 
 static void report_expired(void *arg, const struct xca_crl_info *info)
@@ -172,7 +192,7 @@ static void report_expired(void *arg, const struct xca_crl_info *info)
                          ? "chains through its issuer are refused until a newer CRL is uploaded"
                          : "it is still enforced (crl_expired accept)");
   if (xca_g.cfg.crl_expired_refuse) {
-    xca_sessions_mark_thumbprint(xca_g.sessions, info->issuer_sha256);
+    mark_crl(info->issuer_sha256);
   }
 }
 
