@@ -8,15 +8,37 @@
 
 #include "xca_err.h"
 
+struct node;
+struct thumb_bucket;
+
+/* One open session in the list of one thumbprint of its chain. */
+struct thumb_link {
+  struct node *owner;
+  struct thumb_bucket *bucket;
+  struct thumb_link *prev;
+  struct thumb_link *next;
+};
+
+/* The open sessions whose verified chain holds the certificate sha256: a
+ * revocation or a CRL of it finds them without a search. */
+struct thumb_bucket {
+  char sha256[XCA_SHA256_HEX];
+  struct thumb_link *first;
+  UT_hash_handle hh;
+};
+
 /* The public struct stays free of uthash; the table's node wraps it. A
- * node is in one table at a time: open nodes by client id, closed nodes by
- * token (and on the closed list, oldest first). */
+ * node is in one table at a time: open nodes by client id (and in the
+ * thumbprint index, one link per chain member), closed nodes by token (and
+ * on the closed list, oldest first). */
 struct node {
   struct xca_session pub;
   UT_hash_handle hh;
   struct node *next_dirty;
   struct node *older;  /* closed list */
   struct node *newer;
+  struct thumb_link *links; /* open: chain_len links; NULL when not indexed */
+  int link_count;
 };
 
 struct xca_sessions {
@@ -25,6 +47,7 @@ struct xca_sessions {
   struct node *dirty_head;
   struct node *oldest;     /* closed list */
   struct node *newest;
+  struct thumb_bucket *by_thumb; /* open sessions by chain member */
   unsigned module_count;   /* open sessions that are modules: device changes scan only then */
 };
 
@@ -54,13 +77,75 @@ static void node_release(struct node *n)
   free(n->pub.anchors);
   free(n->pub.chain);
   free(n->pub.username);
+  free(n->links);
   free(n);
+}
+
+/* Take n out of the thumbprint index. */
+static void index_remove(struct xca_sessions *s, struct node *n)
+{
+  for (int i = 0; i < n->link_count; i++) {
+    struct thumb_link *l = &n->links[i];
+    if (l->prev != NULL) {
+      l->prev->next = l->next;
+    } else {
+      l->bucket->first = l->next;
+    }
+    if (l->next != NULL) {
+      l->next->prev = l->prev;
+    }
+    if (l->bucket->first == NULL) {
+      HASH_DEL(s->by_thumb, l->bucket);
+      free(l->bucket);
+    }
+  }
+  free(n->links);
+  n->links = NULL;
+  n->link_count = 0;
+}
+
+/* Put n in the index under every thumbprint of chain. XCA_E_NOMEM leaves
+ * it out entirely. */
+static int index_add(struct xca_sessions *s, struct node *n, const struct xca_chain_result *chain)
+{
+  int len = chain != NULL ? chain->chain_len : 0;
+
+  len = len < XCA_CHAIN_MAX ? len : XCA_CHAIN_MAX;
+  if (len <= 0) {
+    return XCA_OK;
+  }
+  n->links = calloc((size_t)len, sizeof(*n->links));
+  if (n->links == NULL) {
+    return XCA_E_NOMEM;
+  }
+  for (int i = 0; i < len; i++) {
+    struct thumb_bucket *b = NULL;
+    const char *sha = chain->chain_sha256[i];
+    HASH_FIND_STR(s->by_thumb, sha, b);
+    if (b == NULL) {
+      b = calloc(1, sizeof(*b));
+      if (b == NULL) {
+        index_remove(s, n);
+        return XCA_E_NOMEM;
+      }
+      snprintf(b->sha256, sizeof(b->sha256), "%s", sha);
+      HASH_ADD_STR(s->by_thumb, sha256, b);
+    }
+    n->links[i] = (struct thumb_link){.owner = n, .bucket = b, .next = b->first};
+    if (b->first != NULL) {
+      b->first->prev = &n->links[i];
+    }
+    b->first = &n->links[i];
+    n->link_count = i + 1;
+  }
+  return XCA_OK;
 }
 
 /* Take an open node out of the open table (not freed). */
 static void unlink_open(struct xca_sessions *s, struct node *n)
 {
   HASH_DEL(s->open, n);
+  index_remove(s, n);
   unlink_dirty(s, n);
   if (xca_ident_is_module(&n->pub.ident)) {
     s->module_count--;
@@ -176,6 +261,10 @@ int xca_sessions_add(struct xca_sessions *s, const struct xca_ident *ident, cons
   }
   n->pub.ident = *ident;
   n->pub.token = token;
+  if (index_add(s, n, chain) != XCA_OK) {
+    node_release(n);
+    return XCA_E_NOMEM;
+  }
   old = find_open(s, ident->full);
   if (old != NULL) {
     unlink_open(s, old);
@@ -338,18 +427,14 @@ void xca_sessions_mark_anchor(struct xca_sessions *s, const char *ca_name)
 
 void xca_sessions_mark_thumbprint(struct xca_sessions *s, const char *sha256)
 {
-  char needle[XCA_SHA256_HEX + 2];
-  struct node *n;
-  struct node *tmp;
+  struct thumb_bucket *b = NULL;
 
   if (strlen(sha256) != XCA_SHA256_HEX - 1) {
     return;
   }
-  snprintf(needle, sizeof(needle), ",%s,", sha256);
-  HASH_ITER(hh, s->open, n, tmp) {
-    if (strstr(n->pub.chain, needle) != NULL) {
-      mark(s, n);
-    }
+  HASH_FIND_STR(s->by_thumb, sha256, b);
+  for (struct thumb_link *l = b != NULL ? b->first : NULL; l != NULL; l = l->next) {
+    mark(s, l->owner);
   }
 }
 

@@ -94,8 +94,9 @@ void xca_sessions_mark_anchor(struct xca_sessions *s, const char *ca_name);
 
 /* Mark dirty the open sessions whose verified chain holds the certificate
  * whose SHA-256 is sha256 (lowercase hex): a revocation of it, or a CRL of
- * it (the issuer), affects exactly those. A string search per open
- * session: no chain is verified here. */
+ * it (the issuer), affects exactly those. One hash lookup in an index of
+ * the open sessions by chain member, then one step per session marked: no
+ * chain is verified here. */
 void xca_sessions_mark_thumbprint(struct xca_sessions *s, const char *sha256);
 
 /* Mark every open session dirty. */

@@ -2,6 +2,7 @@
  * grows with what is revoked.
  *
  *   xca_revocation_micro [--iterations K] [--revoked N] [--serials S]
+ *                        [--sessions M]
  *
  * Makes root -> Factory-Y -> Technician-Z -> device in-process
  * (tests/lib/certgen), then times K checks of the device's verified chain
@@ -13,7 +14,11 @@
  * lookup) and for the whole chain verification (xca_trust_verify: the
  * signatures, the policy and the check). Also the one-off costs: adding the
  * N thumbprints, and the intake of the S-serial CRL (parse, signature,
- * serial set). Prints one JSON object. No Redis, no broker; run by hand or
+ * serial set). And the cost of marking the sessions a revocation affects
+ * (xca_sessions_mark_thumbprint) with M open sessions [10000], each with a
+ * verified chain of 4 certificates (leaf, two intermediates, root): a
+ * thumbprint in no chain, and a leaf's (one session marked), 1000 marks
+ * each, in thread CPU time (so a busy machine does not inflate it). Prints one JSON object. No Redis, no broker; run by hand or
  * by scripts/bench, never by ctest (a timing is no assertion). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +30,7 @@
 #include "certgen.h"
 #include "certinfo.h"
 #include "revocation.h"
+#include "sessions.h"
 #include "trust.h"
 #include "xca_err.h"
 
@@ -36,6 +42,14 @@ static double now_us(void)
 {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* CPU time of this thread: a mark's own cost, not the machine's load. */
+static double cpu_us(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
@@ -167,11 +181,68 @@ static double add_crl(struct pki *p, struct xca_revocation *rev, int s, size_t *
   return ms;
 }
 
+/* sha256 hex of the numbers (i, j): distinct, as real thumbprints are. */
+static void fake_sha(unsigned i, unsigned j, char *out)
+{
+  snprintf(out, XCA_SHA256_HEX, "%08x%08x%048x", i, j, i * 2654435761u + j);
+}
+
+/* M sessions of 4-certificate chains; times 1000 marks of a thumbprint in
+ * no chain (miss) and of one leaf (hit); per mark, in CPU microseconds. */
+static int time_marks(int m, struct stats *miss, struct stats *hit)
+{
+  enum { MARKS = 1000 };
+  static double tm[MARKS];
+  static double th[MARKS];
+  struct xca_sessions *s = xca_sessions_new();
+  struct xca_chain_result ch;
+  struct xca_ident id;
+  char name[32];
+  char sha[XCA_SHA256_HEX];
+  char buf[XCA_IDENTITY_MAX];
+
+  if (s == NULL) {
+    return -1;
+  }
+  memset(&ch, 0, sizeof(ch));
+  ch.chain_len = 4;
+  fake_sha(0, 2, ch.chain_sha256[2]); /* shared intermediate */
+  fake_sha(0, 3, ch.chain_sha256[3]); /* shared root */
+  for (int i = 0; i < m; i++) {
+    fake_sha((unsigned)i + 1, 0, ch.chain_sha256[0]);
+    fake_sha((unsigned)(i % 100) + 1, 1, ch.chain_sha256[1]); /* 100 intermediates */
+    snprintf(name, sizeof(name), "dev-%d", i);
+    if (xca_ident_make(name, NULL, &id) != XCA_OK ||
+        xca_sessions_add(s, &id, (void *)(size_t)(i + 1), NULL, NULL, &ch) != XCA_OK) {
+      xca_sessions_free(s);
+      return -1;
+    }
+  }
+  for (int k = 0; k < MARKS; k++) {
+    fake_sha(0xffff0000u + (unsigned)k, 9, sha);
+    double t0 = cpu_us();
+    xca_sessions_mark_thumbprint(s, sha);
+    tm[k] = cpu_us() - t0;
+    fake_sha((unsigned)(k % m) + 1, 0, sha);
+    t0 = cpu_us();
+    xca_sessions_mark_thumbprint(s, sha);
+    th[k] = cpu_us() - t0;
+    while (xca_sessions_pop_dirty(s, buf)) {
+    }
+  }
+  *miss = summarize(tm, MARKS);
+  *hit = summarize(th, MARKS);
+  xca_sessions_free(s);
+  return 0;
+}
+
 int main(int argc, char **argv)
 {
   int k = 5000;
   int n = 100000;
   int s = 100000;
+  int m = 10000;
+  struct stats mark_miss, mark_hit;
   struct pki p;
   struct stats c0, v0, c1, v1, c2, v2, c3, v3;
   size_t crl_len = 0;
@@ -183,10 +254,14 @@ int main(int argc, char **argv)
       n = atoi(argv[i + 1]);
     } else if (strcmp(argv[i], "--serials") == 0) {
       s = atoi(argv[i + 1]);
+    } else if (strcmp(argv[i], "--sessions") == 0) {
+      m = atoi(argv[i + 1]);
     }
   }
-  if (k < 100 || n < 0 || s < 0 || make_pki(&p) != 0) {
-    fprintf(stderr, "usage: %s [--iterations K>=100] [--revoked N] [--serials S]\n", argv[0]);
+  if (k < 100 || n < 0 || s < 0 || m < 1 || make_pki(&p) != 0) {
+    fprintf(stderr,
+            "usage: %s [--iterations K>=100] [--revoked N] [--serials S] [--sessions M>=1]\n",
+            argv[0]);
     return 2;
   }
   struct xca_trust *trust = xca_trust_new();
@@ -211,13 +286,20 @@ int main(int argc, char **argv)
     fprintf(stderr, "the CRL was not taken in\n");
     return 1;
   }
+  if (time_marks(m, &mark_miss, &mark_hit) != 0) {
+    fprintf(stderr, "the sessions could not be made\n");
+    return 1;
+  }
   printf("{\"iterations\":%d,\"revoked\":%d,\"crl_serials\":%d,\"crl_pem_bytes\":%zu,"
          "\"add_thumbprints_ms\":%.1f,\"crl_intake_ms\":%.1f,",
          k, n, s, crl_len, add_ms, crl_ms);
   print_state("empty", &c0, &v0, 0);
   print_state("one_thumbprint", &c3, &v3, 0);
   print_state("thumbprints", &c1, &v1, 0);
-  print_state("thumbprints_and_crl", &c2, &v2, 1);
+  print_state("thumbprints_and_crl", &c2, &v2, 0);
+  printf("\"sessions\":%d,\"mark_cpu_us\":{\"miss\":{\"p50\":%.1f,\"p99\":%.1f,\"max\":%.1f},"
+         "\"hit\":{\"p50\":%.1f,\"p99\":%.1f,\"max\":%.1f}}",
+         m, mark_miss.p50, mark_miss.p99, mark_miss.max, mark_hit.p50, mark_hit.p99, mark_hit.max);
   printf("}\n");
   xca_trust_free(trust);
   xca_revocation_free(rev);

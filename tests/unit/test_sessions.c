@@ -403,6 +403,41 @@ static void test_mark_thumbprint_marks_only_chains_holding_it(void **state)
   assert_true(drain_equals(s, none));
 }
 
+/* The thumbprint index follows the open table: a replaced, closed or
+ * refused session is no longer found by its old chain. */
+static void test_mark_thumbprint_index_follows_sessions(void **state)
+{
+  struct xca_sessions *s = *state;
+  struct xca_chain_result a = thumbs_of("1yx");
+  struct xca_chain_result b = thumbs_of("2wx");
+  struct xca_chain_result c = thumbs_of("3yx");
+  struct xca_cert_facts f;
+  const char *const only_c[] = {"c", NULL};
+  const char *const a_c[] = {"a", "c", NULL};
+  const char *const none[] = {NULL};
+  char y[XCA_SHA256_HEX];
+  char x[XCA_SHA256_HEX];
+
+  memset(&f, 0, sizeof(f));
+  memset(y, 'y', 64);
+  y[64] = '\0';
+  memset(x, 'x', 64);
+  x[64] = '\0';
+  add(s, "a", &tok1, &a);
+  add(s, "c", &tok2, &c);
+  xca_sessions_mark_thumbprint(s, y);
+  assert_true(drain_equals(s, a_c));
+  add(s, "a", &tok1, &b); /* a reconnects under another chain */
+  xca_sessions_mark_thumbprint(s, y);
+  assert_true(drain_equals(s, only_c));
+  xca_sessions_close(s, "c", &tok2, &f, 1000);
+  xca_sessions_mark_thumbprint(s, y);
+  assert_true(drain_equals(s, none));
+  xca_sessions_refuse(s, "a", &tok1, 1000);
+  xca_sessions_mark_thumbprint(s, x);
+  assert_true(drain_equals(s, none));
+}
+
 /* ---- mark_all / pop_dirty ---------------------------------------------- */
 
 static void test_mark_all_then_pop_each_once(void **state)
@@ -592,7 +627,8 @@ static void test_close_moves_session_to_its_token(void **state)
   X509_free(leaf);
   xca_sessions_mark_identity(s, "d");
   xca_sessions_close(s, "d", &tok1, &f, 1000);
-  assert_int_equal(frees, 1);
+  /* The leaf stays: its pending will is checked against the CRLs of then. */
+  assert_int_equal(frees, 0);
   /* Never again found by client id: a new connection is not judged by it. */
   assert_null(xca_sessions_get(s, "d"));
   assert_int_equal(xca_sessions_count(s), 0);
@@ -604,12 +640,28 @@ static void test_close_moves_session_to_its_token(void **state)
   assert_string_equal(closed->facts.cn, "d");
   assert_int_equal(closed->refused, 0);
   assert_int_equal(closed->closed_ms, 1000);
-  assert_null(closed->leaf);
+  assert_non_null(closed->leaf);
   assert_null(xca_sessions_closed(s, &tok2));
   /* A closed session is never re-checked. */
   assert_int_equal(xca_sessions_pop_dirty(s, buf), 0);
   xca_sessions_mark_all(s);
   assert_int_equal(xca_sessions_pop_dirty(s, buf), 0);
+  /* Released with the closed session. */
+  xca_sessions_forget_token(s, &tok1);
+  assert_int_equal(frees, 1);
+}
+
+static void test_close_without_facts_releases_leaf(void **state)
+{
+  struct xca_sessions *s = *state;
+  struct xca_ident id = ident("d");
+  X509 *leaf = make_cert("d");
+  assert_int_equal(xca_sessions_add(s, &id, &tok1, NULL, leaf, NULL), XCA_OK);
+  X509_free(leaf);
+  xca_sessions_close(s, "d", &tok1, NULL, 1000);
+  assert_int_equal(frees, 1);
+  assert_int_equal(xca_sessions_closed(s, &tok1)->refused, 1);
+  assert_null(xca_sessions_closed(s, &tok1)->leaf);
 }
 
 static void test_close_with_wrong_token_is_ignored(void **state)
@@ -766,7 +818,9 @@ int main(void)
   const struct CMUnitTest tests[] = {
     T(test_empty_table),
     T(test_mark_thumbprint_marks_only_chains_holding_it),
+    T(test_mark_thumbprint_index_follows_sessions),
     T(test_close_moves_session_to_its_token),
+    T(test_close_without_facts_releases_leaf),
     T(test_close_with_wrong_token_is_ignored),
     T(test_closed_session_never_stands_for_a_new_connection),
     T(test_takeover_keeps_old_connection_closed_by_token),
