@@ -433,6 +433,50 @@ static void a_crl_listing_a_member_refuses_at_its_depth(void **state)
   assert_int_equal(verify(f, "dev-y", &res), XCA_OK);
 }
 
+/* Only Factory-Y verified (an intermediate as the anchor): the CRL of its
+ * issuer, the root, applies to it; a CRL of another issuer does not. */
+static void the_crl_of_an_anchors_issuer_refuses_the_anchor(void **state)
+{
+  struct fixture *f = *state;
+  const char *int1[] = {"int1", NULL};
+  const char *dev_y[] = {"dev-y", NULL};
+  X509 *fy = xca_fixture_cert("int1");
+  X509 *root = xca_fixture_cert("root");
+  X509 *other = xca_fixture_cert("other");
+  struct xca_chain_result res;
+  char sha[XCA_SHA256_HEX];
+  char why[256];
+
+  assert_int_equal(xca_trust_remove(f->trust, "root"), XCA_OK);
+  assert_int_equal(xca_trust_put(f->trust, "factory-y", fy), XCA_OK);
+  assert_int_equal(verify(f, "dev-y", &res), XCA_OK);
+  assert_int_equal(res.chain_len, 2); /* the chain ends at Factory-Y */
+  hold_crl(f, "other", int1, -60, 3600); /* another issuer: never Factory-Y's */
+  hold_crl(f, "root", dev_y, -60, 3600); /* the root's, without Factory-Y */
+  assert_int_equal(verify(f, "dev-y", &res), XCA_OK);
+  sha_of("root", sha);
+  assert_int_equal(xca_crl_issued(xca_revocation_crl(f->rev, sha), fy), 1);
+  assert_int_equal(xca_crl_issued(xca_revocation_crl(f->rev, sha), root), 0); /* self-issued */
+  sha_of("other", sha);
+  assert_int_equal(xca_crl_issued(xca_revocation_crl(f->rev, sha), fy), 0);
+  hold_crl(f, "root", int1, -30, 3600); /* newer, listing Factory-Y */
+  assert_int_equal(verify(f, "dev-y", &res), XCA_E_REVOKED);
+  assert_int_equal(res.error_depth, 1);
+  xca_chain_describe(&res, why, sizeof(why));
+  assert_non_null(strstr(why, ": listed in the CRL of CN=Company-X Root CA"));
+  /* Under refuse, the root's CRL past its nextUpdate refuses the anchor too. */
+  hold_crl(f, "root", dev_y, -20, -10);
+  xca_revocation_set_expired_policy(f->rev, XCA_CRL_EXPIRED_REFUSE);
+  assert_int_equal(verify(f, "dev-y", &res), XCA_E_CRL_EXPIRED);
+  assert_int_equal(res.error_depth, 1);
+  xca_revocation_set_expired_policy(f->rev, XCA_CRL_EXPIRED_ACCEPT);
+  /* That CRL lists dev-y, which only Factory-Y can revoke: it passes. */
+  assert_int_equal(verify(f, "dev-y", &res), XCA_OK);
+  X509_free(fy);
+  X509_free(root);
+  X509_free(other);
+}
+
 static void a_revoked_verified_intermediate_fails_verify_ca(void **state)
 {
   struct fixture *f = *state;
@@ -511,6 +555,7 @@ int main(void)
     T(a_revoked_certificate_is_refused_at_its_depth),
     T(a_revoked_intermediate_cuts_off_its_devices_only),
     T(a_crl_listing_a_member_refuses_at_its_depth),
+    T(the_crl_of_an_anchors_issuer_refuses_the_anchor),
     T(a_revoked_verified_intermediate_fails_verify_ca),
     T(a_reason_loaded_later_is_asked_for_once),
     T(no_revocation_set_revokes_nothing),
