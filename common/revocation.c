@@ -665,6 +665,36 @@ static int anchor_verdict(const struct xca_revocation *rev, X509 *cert, time_t n
   return XCA_OK;
 }
 
+/* The earlier of t (0: none) and e's nextUpdate (0: none). */
+static time_t earlier_next(time_t t, const struct crl_entry *e)
+{
+  time_t next = e != NULL ? e->crl->info.next_update : 0;
+
+  return next != 0 && (t == 0 || next < t) ? next : t;
+}
+
+time_t xca_revocation_chain_next_update(const struct xca_revocation *rev, STACK_OF(X509) *chain,
+                                        const char (*sha256)[XCA_SHA256_HEX])
+{
+  int n = sk_X509_num(chain);
+  time_t t = 0;
+  const struct crl_entry *e;
+  const struct crl_entry *tmp;
+
+  if (rev == NULL || rev->policy != XCA_CRL_EXPIRED_REFUSE || rev->crl_count == 0 || n <= 0) {
+    return 0;
+  }
+  for (int i = 0; i + 1 < n; i++) {
+    t = earlier_next(t, find_crl(rev, sha256[i + 1]));
+  }
+  HASH_ITER(hh, rev->crls, e, tmp) {
+    if (xca_crl_issued(e->crl, sk_X509_value(chain, n - 1))) {
+      t = earlier_next(t, e);
+    }
+  }
+  return t;
+}
+
 int xca_revocation_check_chain(struct xca_revocation *rev, STACK_OF(X509) *chain,
                                const char (*sha256)[XCA_SHA256_HEX], time_t now, int *depth,
                                char *why, size_t buflen)

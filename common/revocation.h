@@ -203,4 +203,11 @@ int xca_revocation_check_chain(struct xca_revocation *rev, STACK_OF(X509) *chain
                                const char (*sha256)[XCA_SHA256_HEX], time_t now, int *depth,
                                char *why, size_t buflen);
 
+/* Under the refuse policy, the earliest nextUpdate (unix seconds) of the
+ * CRLs that xca_revocation_check_chain applies to chain (sha256 as there):
+ * a verdict on it holds no later than that. 0 when there is none, or under
+ * the accept policy (an expiry changes nothing then). */
+time_t xca_revocation_chain_next_update(const struct xca_revocation *rev, STACK_OF(X509) *chain,
+                                        const char (*sha256)[XCA_SHA256_HEX]);
+
 #endif

@@ -363,6 +363,12 @@ static int check_revoked(struct xca_trust *trust, STACK_OF(X509) *chain, time_t 
                                       res->revoked_why, sizeof(res->revoked_why));
 
   if (rc == XCA_OK) {
+    /* Under crl_expired refuse the verdict ends with the first CRL that
+     * expires: no cached verdict outlives it (chaincache.h). */
+    time_t next = xca_revocation_chain_next_update(trust->rev, chain, res->chain_sha256);
+    if (next != 0 && next < res->valid_until) {
+      res->valid_until = next;
+    }
     return XCA_OK;
   }
   memcpy(res->revoked_sha256, res->chain_sha256[depth], XCA_SHA256_HEX);

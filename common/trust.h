@@ -41,7 +41,9 @@ struct xca_chain_result {
   int chain_len;
   char chain_sha256[XCA_CHAIN_MAX][XCA_SHA256_HEX];
   /* When the verified chain is valid: the latest notBefore and the earliest
-   * notAfter of its certificates, in unix seconds (xca_cert_validity).
+   * notAfter of its certificates, in unix seconds (xca_cert_validity);
+   * under crl_expired refuse valid_until is no later than the earliest
+   * nextUpdate of the CRLs applied to it (xca_revocation_chain_next_update).
    * Filled on success only (both 0 otherwise, or when a time cannot be
    * read: a window that admits no time). */
   time_t valid_from;

@@ -12,8 +12,10 @@
 #include <cmocka.h>
 #include <openssl/x509_vfy.h>
 
+#include "certgen.h"
 #include "chaincache.h"
 #include "pki_fixture.h"
+#include "revocation.h"
 #include "trust.h"
 #include "xca_err.h"
 
@@ -343,6 +345,45 @@ static void chain_member_expiry_ends_the_hit(void **state)
   assert_int_equal(how, XCA_CHAINCACHE_FULL);
 }
 
+/* Under crl_expired refuse a cached verdict ends at the nextUpdate of a
+ * CRL applied to its chain, with no change of epoch: the expiry check that
+ * bumps the generation comes up to a second later. */
+static void crl_next_update_ends_the_hit_under_refuse(void **state)
+{
+  struct fixture *f = *state;
+  struct xca_revocation *rev = xca_revocation_new();
+  struct xca_tcrl_spec spec = {.this_s = -60, .next_s = HOUR};
+  char *pem = xca_certgen_crl(xca_fixture_tcert("technician"), &spec);
+  X509 *issuer = xca_fixture_cert("technician");
+  struct xca_crl *crl = NULL;
+  time_t now = time(NULL);
+  enum xca_chaincache_how how;
+
+  assert_non_null(pem);
+  assert_int_equal(xca_crl_new(pem, strlen(pem), issuer, &crl, NULL), XCA_OK);
+  assert_int_equal(xca_revocation_put_crl(rev, crl), XCA_OK);
+  xca_revocation_set_expired_policy(rev, XCA_CRL_EXPIRED_REFUSE);
+  xca_trust_set_revocation(f->trust, rev);
+  f->epoch.revocation = xca_revocation_generation(rev);
+  assert_int_equal(verify_named(f, "dev", now, &how), XCA_OK);
+  assert_int_equal(verify_named(f, "dev", now + HOUR / 2, &how), XCA_OK);
+  assert_int_equal(how, XCA_CHAINCACHE_HIT);
+  /* Past the nextUpdate: refused, not answered from the cache. */
+  assert_int_equal(verify_named(f, "dev", now + HOUR + 2, &how), XCA_E_CRL_EXPIRED);
+  assert_int_not_equal(how, XCA_CHAINCACHE_HIT);
+  /* Under accept the expiry changes nothing: the window is the certificates'. */
+  xca_chaincache_clear(f->cc);
+  xca_revocation_set_expired_policy(rev, XCA_CRL_EXPIRED_ACCEPT);
+  f->epoch.revocation = xca_revocation_generation(rev);
+  assert_int_equal(verify_named(f, "dev", now, &how), XCA_OK);
+  assert_int_equal(verify_named(f, "dev", now + HOUR + 2, &how), XCA_OK);
+  assert_int_equal(how, XCA_CHAINCACHE_HIT);
+  xca_trust_set_revocation(f->trust, NULL);
+  xca_revocation_free(rev);
+  X509_free(issuer);
+  free(pem);
+}
+
 /* Before its notBefore nothing cached is used either. */
 static void before_validity_is_not_a_hit(void **state)
 {
@@ -451,6 +492,7 @@ int main(void)
     T(policy_change_reverifies),
     T(revocation_generation_reverifies),
     T(chain_member_expiry_ends_the_hit),
+    T(crl_next_update_ends_the_hit_under_refuse),
     T(before_validity_is_not_a_hit),
     T(forged_leaf_under_known_path_is_refused),
     T(expired_leaf_under_known_path_is_refused),
