@@ -215,8 +215,9 @@ static int list_args(struct xca_admin_cmd *c, unsigned long long *cursor, int *c
   return rc;
 }
 
-/* Append the revocation named name to arr; a name that is no thumbprint,
- * or a key deleted meanwhile, is skipped. */
+/* Append the revocation named name to arr; a name that is no canonical
+ * thumbprint (xca_revocation_key_name: such a key revokes nothing), or a
+ * key deleted meanwhile, is skipped. */
 static int list_revoked_one(struct xca_admin_cmd *c, const char *name, cJSON *arr)
 {
   struct xca_revoked_rec r;
@@ -224,10 +225,10 @@ static int list_revoked_one(struct xca_admin_cmd *c, const char *name, cJSON *ar
   cJSON *obj;
   int rc;
 
-  if (xca_revocation_name_parse(name, sha) != XCA_OK) {
+  if (xca_revocation_key_name(name, sha) != XCA_OK) {
     return XCA_OK;
   }
-  rc = xca_registry_get_revoked(c->ctx->reg, name, &r);
+  rc = xca_registry_get_revoked(c->ctx->reg, sha, &r);
   if (rc == XCA_E_NOT_FOUND || rc == XCA_E_BAD_THUMBPRINT) {
     return XCA_OK;
   }
@@ -556,14 +557,15 @@ int xca_admin__upload_crl(struct xca_admin_cmd *c)
 /* listCRLs, deleteCRL                                                       */
 /* ------------------------------------------------------------------------ */
 
-/* The CRL key name as its summary (from the stored fields, not re-parsed). */
+/* The CRL key name as its summary (from the stored fields, not re-parsed);
+ * a name that is no canonical thumbprint (never held) is skipped. */
 static int list_crl_one(struct xca_admin_cmd *c, const char *name, cJSON *arr)
 {
   struct xca_fields f = {0};
   char sha[XCA_SHA256_HEX];
   char key[XCA_KEY_MAX];
   cJSON *obj = NULL;
-  int rc = xca_revocation_name_parse(name, sha);
+  int rc = xca_revocation_key_name(name, sha);
 
   if (rc != XCA_OK) {
     return XCA_OK;

@@ -502,6 +502,16 @@ int xca_revocation_name_parse(const char *name, char out[XCA_SHA256_HEX])
   return XCA_OK;
 }
 
+int xca_revocation_key_name(const char *name, char out[XCA_SHA256_HEX])
+{
+  if (name == NULL || strlen(name) != 64 || strspn(name, "0123456789abcdef") != 64) {
+    out[0] = '\0';
+    return XCA_E_BAD_THUMBPRINT;
+  }
+  memcpy(out, name, XCA_SHA256_HEX);
+  return XCA_OK;
+}
+
 void xca_revoked_from_fields(const char *sha256, const struct xca_fields *f,
                              struct xca_revoked_rec *out)
 {

@@ -303,11 +303,22 @@ int xca_group_condition_fields(const struct xca_group_rec *g, struct xca_fields 
 /* Revocation (README "Revocation")                                          */
 /* ------------------------------------------------------------------------ */
 
-/* The thumbprint a key of kind XCA_KEY_REVOKED or XCA_KEY_CRL names: name
- * normalised (':' separators dropped, lowercased) to 64 hex digits into
- * out. Returns XCA_OK or XCA_E_BAD_THUMBPRINT (out ""; a SHA-1 is refused:
+/* A thumbprint argument (revokeCertificate, unrevokeCertificate,
+ * deleteCRL): name normalised (':' separators dropped, lowercased) to 64
+ * hex digits into out (key names: xca_revocation_key_name). Returns XCA_OK or XCA_E_BAD_THUMBPRINT (out ""; a SHA-1 is refused:
  * revocation names certificates by SHA-256 alone). */
 int xca_revocation_name_parse(const char *name, char out[XCA_SHA256_HEX]);
+
+/* The thumbprint the name of a key of kind XCA_KEY_REVOKED or XCA_KEY_CRL
+ * stands for: name itself when it is canonical, 64 lowercase hex digits
+ * (what the admin commands write; INTERFACE: the key holds the lowercase
+ * SHA-256), copied into out. Any other name (uppercase, ':' separators, a
+ * SHA-1, garbage) stands for nothing: XCA_E_BAD_THUMBPRINT, out "". The
+ * one rule for key names at start-up, resync and change alike, so that a
+ * key revokes, and is listed and deleted, exactly when its name is
+ * canonical (an argument, by contrast, is normalised:
+ * xca_revocation_name_parse). */
+int xca_revocation_key_name(const char *name, char out[XCA_SHA256_HEX]);
 
 /* A revocation as stored under "<prefix>revoked:<sha256>": the key's
  * existence revokes; every field is optional ("" when absent, truncated

@@ -34,18 +34,34 @@ struct thumb_entry {
   UT_hash_handle hh;
 };
 
+struct key_group;
+
 struct crl_entry {
   char issuer_sha256[XCA_SHA256_HEX];
   struct xca_crl *crl;
   int expired; /* found expired by xca_revocation_expire (reported once) */
   UT_hash_handle hh;
+  struct key_group *group; /* the CRLs whose issuer has its issuer's key */
+  struct crl_entry *next_in_group;
+};
+
+/* The CRLs whose issuers share one public key (its subjectPublicKey bits,
+ * the lookup key): a CRL's scope is its issuer's name and key (RFC 5280),
+ * not one certificate of it, so a re-issued copy of the issuer (a renewal:
+ * same name and key, another certificate) finds it here. */
+struct key_group {
+  UT_hash_handle hh;
+  struct crl_entry *first;
+  size_t len;
+  unsigned char key[];
 };
 
 struct xca_revocation {
   unsigned long generation;
   struct thumb_entry *thumbs;
   unsigned thumb_count;
-  struct crl_entry *crls;
+  struct crl_entry *crls;     /* by the SHA-256 of the issuer's certificate (its key name) */
+  struct key_group *by_key;   /* the same CRLs by their issuer's public key */
   unsigned crl_count;
   unsigned expired_count;
   enum xca_crl_expired_policy policy;
@@ -346,6 +362,21 @@ int xca_crl_expired(const struct xca_crl_info *info, time_t now)
   return info->next_update != 0 && now > info->next_update;
 }
 
+void xca_revocation_key_tag(X509 *cert, char out[XCA_KEY_TAG_HEX])
+{
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  int ok;
+
+  out[0] = '\0';
+  ERR_set_mark();
+  ok = cert != NULL && X509_pubkey_digest(cert, EVP_sha256(), md, &len) == 1 && len >= 8;
+  ERR_pop_to_mark();
+  for (int i = 0; ok && i < 8; i++) {
+    snprintf(out + 2 * i, 3, "%02x", md[i]);
+  }
+}
+
 /* ------------------------------------------------------------------------ */
 /* The set                                                                   */
 /* ------------------------------------------------------------------------ */
@@ -496,9 +527,80 @@ static struct crl_entry *find_crl(const struct xca_revocation *rev, const char *
   return e;
 }
 
+/* The public key bits of cert (borrowed) and their length, or NULL. */
+static const unsigned char *key_bits(X509 *cert, size_t *len)
+{
+  const ASN1_BIT_STRING *bits = cert != NULL ? X509_get0_pubkey_bitstr(cert) : NULL;
+
+  if (bits == NULL || ASN1_STRING_length(bits) <= 0) {
+    return NULL;
+  }
+  *len = (size_t)ASN1_STRING_length(bits);
+  return ASN1_STRING_get0_data(bits);
+}
+
+static struct key_group *find_group(const struct xca_revocation *rev, X509 *issuer)
+{
+  size_t len = 0;
+  const unsigned char *bits = rev->by_key != NULL ? key_bits(issuer, &len) : NULL;
+  struct key_group *g = NULL;
+
+  if (bits != NULL) {
+    HASH_FIND(hh, rev->by_key, bits, len, g);
+  }
+  return g;
+}
+
+/* Put e in the group of its issuer's key. */
+static int group_add(struct xca_revocation *rev, struct crl_entry *e)
+{
+  size_t len = 0;
+  const unsigned char *bits = key_bits(e->crl->issuer, &len);
+  struct key_group *g;
+
+  if (bits == NULL) {
+    return XCA_E_BAD_CRL; /* not reached: its key verified the CRL */
+  }
+  HASH_FIND(hh, rev->by_key, bits, len, g);
+  if (g == NULL) {
+    g = calloc(1, sizeof(*g) + len);
+    if (g == NULL) {
+      return XCA_E_NOMEM;
+    }
+    g->len = len;
+    memcpy(g->key, bits, len);
+    HASH_ADD_KEYPTR(hh, rev->by_key, g->key, g->len, g);
+  }
+  e->group = g;
+  e->next_in_group = g->first;
+  g->first = e;
+  return XCA_OK;
+}
+
+static void group_remove(struct xca_revocation *rev, struct crl_entry *e)
+{
+  struct key_group *g = e->group;
+
+  if (g == NULL) {
+    return;
+  }
+  for (struct crl_entry **p = &g->first; *p != NULL; p = &(*p)->next_in_group) {
+    if (*p == e) {
+      *p = e->next_in_group;
+      break;
+    }
+  }
+  if (g->first == NULL) {
+    HASH_DEL(rev->by_key, g);
+    free(g);
+  }
+  e->group = NULL;
+}
+
 static void crl_entry_free(struct xca_revocation *rev, struct crl_entry *e)
 {
   HASH_DEL(rev->crls, e);
+  group_remove(rev, e);
   xca_crl_free(e->crl);
   free(e);
   rev->crl_count--;
@@ -517,6 +619,11 @@ int xca_revocation_put_crl(struct xca_revocation *rev, struct xca_crl *crl)
   }
   memcpy(e->issuer_sha256, crl->info.issuer_sha256, XCA_SHA256_HEX);
   e->crl = crl;
+  if (group_add(rev, e) != XCA_OK) {
+    xca_crl_free(crl);
+    free(e);
+    return XCA_E_NOMEM;
+  }
   HASH_ADD_STR(rev->crls, issuer_sha256, e);
   rev->crl_count++;
   rev->generation++;
@@ -634,14 +741,41 @@ static int entry_verdict(const struct xca_revocation *rev, const struct crl_entr
   return XCA_OK;
 }
 
-/* The CRL verdict on cert, issued by the certificate whose SHA-256 is
- * issuer_sha256: XCA_OK, XCA_E_CRL_EXPIRED or XCA_E_REVOKED (why says). */
-static int crl_verdict(const struct xca_revocation *rev, X509 *cert, const char *issuer_sha256,
-                       time_t now, char *why, size_t len)
+/* Return 1 if the CRL held in e is the CRL of cert's issuer, issuer (the
+ * next certificate of a verified chain): e's issuer has the subject cert
+ * names as its issuer, and issuer's public key. */
+static int entry_covers(const struct crl_entry *e, X509 *cert, X509 *issuer)
 {
-  const struct crl_entry *e = rev->crl_count > 0 ? find_crl(rev, issuer_sha256) : NULL;
+  X509 *held = e->crl->issuer;
+  int eq;
 
-  return e != NULL ? entry_verdict(rev, e, cert, now, why, len) : XCA_OK;
+  if (X509_NAME_cmp(X509_get_subject_name(held), X509_get_issuer_name(cert)) != 0) {
+    return 0;
+  }
+  ERR_set_mark();
+  eq = EVP_PKEY_eq(X509_get0_pubkey(held), X509_get0_pubkey(issuer));
+  ERR_pop_to_mark();
+  return eq == 1;
+}
+
+/* The CRL verdict on cert, issued by issuer (the next certificate of the
+ * chain): every CRL held whose issuer has issuer's name and key applies,
+ * whichever certificate of that issuer it was uploaded with. XCA_OK,
+ * XCA_E_CRL_EXPIRED or XCA_E_REVOKED (why says). */
+static int crl_verdict(const struct xca_revocation *rev, X509 *cert, X509 *issuer, time_t now,
+                       char *why, size_t len)
+{
+  const struct key_group *g = rev->crl_count > 0 ? find_group(rev, issuer) : NULL;
+
+  for (const struct crl_entry *e = g != NULL ? g->first : NULL; e != NULL; e = e->next_in_group) {
+    if (entry_covers(e, cert, issuer)) {
+      int rc = entry_verdict(rev, e, cert, now, why, len);
+      if (rc != XCA_OK) {
+        return rc;
+      }
+    }
+  }
+  return XCA_OK;
 }
 
 /* The verdict on the chain's last certificate (its anchor), whose issuer
@@ -684,8 +818,16 @@ time_t xca_revocation_chain_next_update(const struct xca_revocation *rev, STACK_
   if (rev == NULL || rev->policy != XCA_CRL_EXPIRED_REFUSE || rev->crl_count == 0 || n <= 0) {
     return 0;
   }
+  (void)sha256;
   for (int i = 0; i + 1 < n; i++) {
-    t = earlier_next(t, find_crl(rev, sha256[i + 1]));
+    X509 *cert = sk_X509_value(chain, i);
+    X509 *issuer = sk_X509_value(chain, i + 1);
+    const struct key_group *g = find_group(rev, issuer);
+    for (e = g != NULL ? g->first : NULL; e != NULL; e = e->next_in_group) {
+      if (entry_covers(e, cert, issuer)) {
+        t = earlier_next(t, e);
+      }
+    }
   }
   HASH_ITER(hh, rev->crls, e, tmp) {
     if (xca_crl_issued(e->crl, sk_X509_value(chain, n - 1))) {
@@ -713,7 +855,8 @@ int xca_revocation_check_chain(struct xca_revocation *rev, STACK_OF(X509) *chain
       listed_why(rev, e, why, buflen);
       rc = XCA_E_REVOKED;
     } else if (i + 1 < n) {
-      rc = crl_verdict(rev, sk_X509_value(chain, i), sha256[i + 1], now, why, buflen);
+      rc = crl_verdict(rev, sk_X509_value(chain, i), sk_X509_value(chain, i + 1), now, why,
+                       buflen);
     } else if (rev->crl_count > 0) {
       rc = anchor_verdict(rev, sk_X509_value(chain, i), now, why, buflen);
     }

@@ -3,9 +3,13 @@
  *
  * Two sources revoke a certificate of a verified chain: the revocation
  * list, a set of SHA-256 thumbprints (one hash lookup per chain member),
- * and the CRLs, held one per issuer and indexed by the SHA-256 of the
- * issuer's certificate, each with its revoked serials in a hash set (one
- * lookup per chain member whose issuer has a CRL). So the cost of a check
+ * and the CRLs, held one per issuer certificate they were uploaded with
+ * (its SHA-256 names the CRL) and applied by scope: a CRL applies to a
+ * certificate whose issuer has the CRL issuer's name and public key
+ * (RFC 5280), whichever certificate of that issuer the chain holds (a
+ * re-issued copy, same name and key, is the same issuer). The CRLs are
+ * indexed by their issuer's public key too (one lookup per chain member),
+ * each with its revoked serials in a hash set. So the cost of a check
  * does not grow with the number of revoked certificates or CRL entries.
  * A generation number changes with every change of either, so that no
  * verdict taken before a revocation outlives it. Pure (no Redis): the
@@ -26,6 +30,7 @@
 #define XCA_CRL_SUBJECT_MAX 256   /* an issuer's subject as shown, truncated, with its NUL */
 #define XCA_REVOKED_WHY_MAX 160   /* why a chain member is revoked, as a log line says it */
 #define XCA_CRL_TEXT_MAX (8 * 1024 * 1024) /* largest CRL text accepted */
+#define XCA_KEY_TAG_HEX 17 /* a key tag (xca_revocation_key_tag): 16 hex digits and NUL */
 
 struct xca_revocation;
 struct xca_chain_result;
@@ -94,6 +99,13 @@ X509 *xca_crl_issuer(const struct xca_crl *crl);
  * authority key id, when present, the issuer's subject key id) and cert
  * is not self-issued, else 0. */
 int xca_crl_issued(const struct xca_crl *crl, X509 *cert);
+
+/* The tag of cert's public key into out: the first 8 bytes of the SHA-256
+ * of its subjectPublicKey, lowercase hex ("" when it has none). Every copy
+ * of an issuer (same name and key: a renewal) has its tag, so the tag
+ * finds the sessions a CRL of that issuer may affect, whichever copy their
+ * chain holds (xca_sessions_mark_key). */
+void xca_revocation_key_tag(X509 *cert, char out[XCA_KEY_TAG_HEX]);
 
 /* Return 1 if crl lists serial, else 0. */
 int xca_crl_lists(const struct xca_crl *crl, const ASN1_INTEGER *serial);
@@ -189,8 +201,10 @@ unsigned xca_revocation_expired_count(const struct xca_revocation *rev);
 
 /* Check every certificate of a verified chain (leaf first, anchor last;
  * sha256[i] the thumbprint of chain's i-th certificate) at time now: not
- * in the revocation list, and not listed by serial in the CRL held for
- * its issuer (the next certificate of the chain; for the last one, the
+ * in the revocation list, and not listed by serial in any CRL held for
+ * its issuer (for the next certificate of the chain: every CRL whose
+ * issuer has the subject the certificate names as its issuer and the
+ * next certificate's public key, EVP_PKEY_eq; for the last one, the
  * anchor, when it is not self-issued: every CRL whose issuer issued it,
  * xca_crl_issued); under the refuse policy that CRL must not have expired
  * either. Returns XCA_OK, or XCA_E_REVOKED

@@ -19,8 +19,9 @@ struct thumb_link {
   struct thumb_link *next;
 };
 
-/* The open sessions whose verified chain holds the certificate sha256: a
- * revocation or a CRL of it finds them without a search. */
+/* The open sessions whose verified chain holds the certificate sha256 (or,
+ * above the leaf, a certificate whose key tag is sha256): a revocation or
+ * a CRL of it finds them without a search. */
 struct thumb_bucket {
   char sha256[XCA_SHA256_HEX];
   struct thumb_link *first;
@@ -37,7 +38,8 @@ struct node {
   struct node *next_dirty;
   struct node *older;  /* closed list */
   struct node *newer;
-  struct thumb_link *links; /* open: chain_len links; NULL when not indexed */
+  struct thumb_link *links; /* open: link_count links (room for 2 per chain member); NULL when
+                               not indexed */
   int link_count;
 };
 
@@ -104,41 +106,56 @@ static void index_remove(struct xca_sessions *s, struct node *n)
   n->link_count = 0;
 }
 
-/* Put n in the index under every thumbprint of chain. XCA_E_NOMEM leaves
- * it out entirely. */
+/* Link n into the bucket of key (a thumbprint or a key tag). */
+static int index_link(struct xca_sessions *s, struct node *n, const char *key)
+{
+  struct thumb_bucket *b = NULL;
+  struct thumb_link *l = &n->links[n->link_count];
+
+  HASH_FIND_STR(s->by_thumb, key, b);
+  if (b == NULL) {
+    b = calloc(1, sizeof(*b));
+    if (b == NULL) {
+      return XCA_E_NOMEM;
+    }
+    snprintf(b->sha256, sizeof(b->sha256), "%s", key);
+    HASH_ADD_STR(s->by_thumb, sha256, b);
+  }
+  *l = (struct thumb_link){.owner = n, .bucket = b, .next = b->first};
+  if (b->first != NULL) {
+    b->first->prev = l;
+  }
+  b->first = l;
+  n->link_count++;
+  return XCA_OK;
+}
+
+/* Put n in the index under every thumbprint of chain, and under the key
+ * tag of every certificate above the leaf (the issuers). XCA_E_NOMEM
+ * leaves it out entirely. */
 static int index_add(struct xca_sessions *s, struct node *n, const struct xca_chain_result *chain)
 {
   int len = chain != NULL ? chain->chain_len : 0;
+  int rc = XCA_OK;
 
   len = len < XCA_CHAIN_MAX ? len : XCA_CHAIN_MAX;
   if (len <= 0) {
     return XCA_OK;
   }
-  n->links = calloc((size_t)len, sizeof(*n->links));
+  n->links = calloc((size_t)len * 2, sizeof(*n->links));
   if (n->links == NULL) {
     return XCA_E_NOMEM;
   }
-  for (int i = 0; i < len; i++) {
-    struct thumb_bucket *b = NULL;
-    const char *sha = chain->chain_sha256[i];
-    HASH_FIND_STR(s->by_thumb, sha, b);
-    if (b == NULL) {
-      b = calloc(1, sizeof(*b));
-      if (b == NULL) {
-        index_remove(s, n);
-        return XCA_E_NOMEM;
-      }
-      snprintf(b->sha256, sizeof(b->sha256), "%s", sha);
-      HASH_ADD_STR(s->by_thumb, sha256, b);
+  for (int i = 0; rc == XCA_OK && i < len; i++) {
+    rc = index_link(s, n, chain->chain_sha256[i]);
+    if (rc == XCA_OK && i > 0 && chain->key_tag[i][0] != '\0') {
+      rc = index_link(s, n, chain->key_tag[i]);
     }
-    n->links[i] = (struct thumb_link){.owner = n, .bucket = b, .next = b->first};
-    if (b->first != NULL) {
-      b->first->prev = &n->links[i];
-    }
-    b->first = &n->links[i];
-    n->link_count = i + 1;
   }
-  return XCA_OK;
+  if (rc != XCA_OK) {
+    index_remove(s, n);
+  }
+  return rc;
 }
 
 /* Take an open node out of the open table (not freed). */
@@ -433,6 +450,19 @@ void xca_sessions_mark_thumbprint(struct xca_sessions *s, const char *sha256)
     return;
   }
   HASH_FIND_STR(s->by_thumb, sha256, b);
+  for (struct thumb_link *l = b != NULL ? b->first : NULL; l != NULL; l = l->next) {
+    mark(s, l->owner);
+  }
+}
+
+void xca_sessions_mark_key(struct xca_sessions *s, const char *tag)
+{
+  struct thumb_bucket *b = NULL;
+
+  if (strlen(tag) != XCA_KEY_TAG_HEX - 1) {
+    return;
+  }
+  HASH_FIND_STR(s->by_thumb, tag, b);
   for (struct thumb_link *l = b != NULL ? b->first : NULL; l != NULL; l = l->next) {
     mark(s, l->owner);
   }

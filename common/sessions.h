@@ -99,6 +99,14 @@ void xca_sessions_mark_anchor(struct xca_sessions *s, const char *ca_name);
  * chain is verified here. */
 void xca_sessions_mark_thumbprint(struct xca_sessions *s, const char *sha256);
 
+/* Mark dirty the open sessions whose verified chain holds, above the leaf,
+ * a certificate with the public key whose tag is tag
+ * (xca_revocation_key_tag): a CRL of an issuer with that key (and the
+ * name its certificates are issued under) affects only those, whichever
+ * copy of the issuer's certificate their chain holds. As cheap as
+ * xca_sessions_mark_thumbprint. */
+void xca_sessions_mark_key(struct xca_sessions *s, const char *tag);
+
 /* Mark every open session dirty. */
 void xca_sessions_mark_all(struct xca_sessions *s);
 

@@ -324,12 +324,13 @@ static int policy_refusal(struct xca_chain_result *res, int err, int depth)
   return err;
 }
 
-/* Record the thumbprints of the verified chain, leaf first. */
+/* Record the thumbprints and key tags of the verified chain, leaf first. */
 static void collect_thumbprints(STACK_OF(X509) *chain, struct xca_chain_result *res)
 {
   res->chain_len = sk_X509_num(chain);
   for (int i = 0; i < res->chain_len; i++) {
     xca_cert_sha256(sk_X509_value(chain, i), res->chain_sha256[i]);
+    xca_revocation_key_tag(sk_X509_value(chain, i), res->key_tag[i]);
   }
 }
 
@@ -658,6 +659,7 @@ static int accept_member(struct xca_trust *trust, X509 *ca, const struct ca_entr
   strcpy(res->anchors[0], entry->name);
   res->chain_len = 1;
   xca_cert_sha256(ca, res->chain_sha256[0]);
+  xca_revocation_key_tag(ca, res->key_tag[0]);
   if (!xca_cert_validity(ca, &res->valid_from, &res->valid_until)) {
     res->valid_from = res->valid_until = 0;
   }

@@ -40,6 +40,9 @@ struct xca_chain_result {
    * (lowercase hex). Filled on success only (chain_len 0 otherwise). */
   int chain_len;
   char chain_sha256[XCA_CHAIN_MAX][XCA_SHA256_HEX];
+  /* And the tags of their public keys (xca_revocation_key_tag): which
+   * sessions a CRL of an issuer with that key may affect. */
+  char key_tag[XCA_CHAIN_MAX][XCA_KEY_TAG_HEX];
   /* When the verified chain is valid: the latest notBefore and the earliest
    * notAfter of its certificates, in unix seconds (xca_cert_validity);
    * under crl_expired refuse valid_until is no later than the earliest

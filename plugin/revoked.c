@@ -7,7 +7,11 @@
  * revokes; its reason is read once, when a chain is refused for it), a
  * CRL one read each (they are few). A change of one key updates that one
  * entry and marks the sessions whose verified chain holds the certificate
- * (the revoked one, or the CRL's issuer): tick.c re-checks only those.
+ * (the revoked one, or the CRL's issuer: any certificate with its key):
+ * tick.c re-checks only those. A key name is used only in its canonical
+ * form, the lowercase thumbprint (xca_revocation_key_name): any other
+ * name under revoked: or crl: is ignored, with a warning, at start-up,
+ * resync and change alike.
  * Everything here runs on the broker's main thread.
  */
 #include <stdio.h>
@@ -17,6 +21,32 @@
 
 #define SCAN_COUNT 1000       /* SCAN COUNT hint while loading at start-up */
 #define CRL_CHECK_EVERY_MS 1000 /* how often expired CRLs are looked for */
+#define NAME_WARNINGS_MAX 10    /* ignored key names named per load; the rest counted */
+
+static int name_warnings; /* ignored key names warned about during this load */
+static int name_ignored;  /* ignored key names during this load */
+
+/* The thumbprint key name of kind kind ("revoked:" or "crl:") stands for,
+ * into sha; 0, with a warning naming the key, when it is not canonical
+ * (it revokes nothing). during_load: the warnings are bounded. */
+static int key_name(const char *kind, const char *name, char sha[XCA_SHA256_HEX],
+                    int during_load)
+{
+  char shown[XCA_KEY_MAX];
+
+  if (xca_revocation_key_name(name, sha) == XCA_OK) {
+    return 1;
+  }
+  name_ignored++;
+  if (!during_load || name_warnings++ < NAME_WARNINGS_MAX) {
+    mosquitto_log_printf(MOSQ_LOG_WARNING, XCA_LOG_PREFIX
+                         "ignoring the key %s%s%s: its name must be the lowercase SHA-256 "
+                         "thumbprint (64 hex digits), e.g. redis-cli HSET %s%s<sha256> reason R",
+                         xca_g.registry.prefix, kind, xca_log_sanitize(name, shown, sizeof(shown)),
+                         xca_g.registry.prefix, kind);
+  }
+  return 0;
+}
 
 static int stored_reason(void *arg, const char *sha256, char *reason, size_t len)
 {
@@ -77,7 +107,7 @@ static void add_names(const struct xca_strlist *names)
   char sha[XCA_SHA256_HEX];
 
   for (int i = 0; i < names->count; i++) {
-    if (xca_revocation_name_parse(names->item[i], sha) == XCA_OK) {
+    if (key_name("revoked:", names->item[i], sha, 1)) {
       xca_revocation_add(xca_g.revocation, sha, NULL);
     }
   }
@@ -88,7 +118,7 @@ static void load_crls(const struct xca_strlist *names)
   char sha[XCA_SHA256_HEX];
 
   for (int i = 0; i < names->count; i++) {
-    if (xca_revocation_name_parse(names->item[i], sha) == XCA_OK) {
+    if (key_name("crl:", names->item[i], sha, 1)) {
       reload_crl(sha);
     }
   }
@@ -96,10 +126,16 @@ static void load_crls(const struct xca_strlist *names)
 
 void xca_revoked_load_named(const struct xca_strlist *revoked, const struct xca_strlist *crls)
 {
+  name_warnings = name_ignored = 0;
   xca_revocation_clear(xca_g.revocation);
   add_names(revoked);
   xca_revocation_clear_crls(xca_g.revocation);
   load_crls(crls);
+  if (name_ignored > NAME_WARNINGS_MAX) {
+    mosquitto_log_printf(MOSQ_LOG_WARNING, XCA_LOG_PREFIX
+                         "ignored %d revocation key(s) not named by a lowercase thumbprint "
+                         "(the first %d named above)", name_ignored, NAME_WARNINGS_MAX);
+  }
   log_count();
 }
 
@@ -134,7 +170,7 @@ void xca_revoked_changed(const char *name)
   char sha[XCA_SHA256_HEX];
   int rc;
 
-  if (xca_revocation_name_parse(name, sha) != XCA_OK) {
+  if (!key_name("revoked:", name, sha, 0)) {
     return;
   }
   rc = xca_registry_get_revoked(&xca_g.registry, sha, &r);
@@ -156,14 +192,19 @@ static void mark_if_issued(void *arg, const char *name, X509 *ca)
 }
 
 /* Mark the open sessions a CRL of issuer sha256 may affect: those whose
- * chain holds the issuer, and those anchored at a verified CA it issued
- * (an intermediate registered without its root). */
+ * chain holds the issuer, or any certificate with its key above the leaf
+ * (another copy of it: a CRL applies by its issuer's name and key), and
+ * those anchored at a verified CA it issued (an intermediate registered
+ * without its root). */
 static void mark_crl(const char *sha256)
 {
   const struct xca_crl *crl = xca_revocation_crl(xca_g.revocation, sha256);
+  char tag[XCA_KEY_TAG_HEX];
 
   xca_sessions_mark_thumbprint(xca_g.sessions, sha256);
   if (crl != NULL) {
+    xca_revocation_key_tag(xca_crl_issuer(crl), tag);
+    xca_sessions_mark_key(xca_g.sessions, tag);
     xca_trust_foreach(xca_g.trust, mark_if_issued, (void *)crl);
   }
 }
@@ -172,7 +213,7 @@ void xca_crl_changed(const char *name)
 {
   char sha[XCA_SHA256_HEX];
 
-  if (xca_revocation_name_parse(name, sha) != XCA_OK) {
+  if (!key_name("crl:", name, sha, 0)) {
     return;
   }
   reload_crl(sha);
