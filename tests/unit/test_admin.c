@@ -1886,6 +1886,12 @@ static void test_list_revoked_paging(void **state)
     assert_int_equal(xca_fake_kv_hset(fx->fake, key, "reason", "superseded"), XCA_OK);
   }
   xca_fake_kv_hset(fx->fake, "x509ca:revoked:not-a-thumbprint", "reason", "x"); /* skipped */
+  /* A name in another form than the lowercase thumbprint revokes nothing
+   * (xca_revocation_key_name): skipped, even when the canonical key exists
+   * too (it is listed once). */
+  char upper[128];
+  snprintf(upper, sizeof(upper), "x509ca:revoked:%064X", 11);
+  xca_fake_kv_hset(fx->fake, upper, "reason", "x");
   for (int page = 0; page < 10; page++) {
     cJSON *cnt = cJSON_CreateObject();
     cJSON_AddStringToObject(cnt, "command", "listRevoked");

@@ -761,6 +761,23 @@ static void test_revocation_keys_and_names(void **state)
                    XCA_E_BAD_THUMBPRINT);
   assert_string_equal(sha, "");
   assert_int_equal(xca_revocation_name_parse("not-hex", sha), XCA_E_BAD_THUMBPRINT);
+  /* A key name stands for a thumbprint only in the canonical form: one
+   * rule at load, resync and change (what an argument normalises, a key
+   * name must not differ by). */
+  assert_int_equal(xca_revocation_key_name(lower, sha), XCA_OK);
+  assert_string_equal(sha, lower);
+  assert_int_equal(xca_revocation_key_name("00000000000000000000000000000000000000000000000000"
+                                           "000000000000AB", sha), XCA_E_BAD_THUMBPRINT);
+  assert_string_equal(sha, "");
+  assert_int_equal(xca_revocation_key_name("00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:"
+                                           "00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:ab",
+                                           sha), XCA_E_BAD_THUMBPRINT);
+  assert_int_equal(xca_revocation_key_name("0000000000000000000000000000000000000000", sha),
+                   XCA_E_BAD_THUMBPRINT);
+  assert_int_equal(xca_revocation_key_name("00000000000000000000000000000000000000000000000000"
+                                           "00000000000000ab0", sha), XCA_E_BAD_THUMBPRINT);
+  assert_int_equal(xca_revocation_key_name("", sha), XCA_E_BAD_THUMBPRINT);
+  assert_int_equal(xca_revocation_key_name(NULL, sha), XCA_E_BAD_THUMBPRINT);
 }
 
 static void test_revoked_record_fields(void **state)

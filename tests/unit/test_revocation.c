@@ -29,6 +29,11 @@ static const struct xca_fixture_entry pki[] = {
   {"sibling", "int2", {.profile = XCA_TCERT_DEVICE}},
   {"dev-y", "int1", {.profile = XCA_TCERT_DEVICE}},
   {"other", NULL, {.profile = XCA_TCERT_CA}},
+  /* Another CA of Factory-Y's name under the root, with another key, and
+   * its own Technician and device. */
+  {"int1-o", "root", {.profile = XCA_TCERT_CA, .cn = "Factory-Y CA"}},
+  {"int2-o", "int1-o", {.profile = XCA_TCERT_CA, .cn = "Technician-O CA"}},
+  {"dev-o", "int2-o", {.profile = XCA_TCERT_DEVICE}},
 };
 
 static const char T1[] = "0000000000000000000000000000000000000000000000000000000000000001";
@@ -477,6 +482,99 @@ static void the_crl_of_an_anchors_issuer_refuses_the_anchor(void **state)
   X509_free(other);
 }
 
+/* dev's certificate with intermediates sent (a NULL-terminated list),
+ * verified. */
+static int verify_sent(struct fixture *f, X509 *const *sent, struct xca_chain_result *res)
+{
+  X509 *leaf = xca_fixture_cert("dev");
+  STACK_OF(X509) *chain = sk_X509_new_null();
+  int rc;
+
+  for (int i = 0; sent[i] != NULL; i++) {
+    sk_X509_push(chain, sent[i]);
+  }
+  rc = xca_trust_verify(f->trust, leaf, chain, 5, 0, res);
+  X509_free(leaf);
+  sk_X509_free(chain);
+  return rc;
+}
+
+/* Factory-Y re-issued by the root (a renewal: same name, same key, another
+ * serial and certificate). Factory-Y's CRL, uploaded with its first
+ * certificate, lists Technician-Z: a device sending Technician-Z with the
+ * re-issued Factory-Y is refused all the same (a CRL's scope is its
+ * issuer's name and key), and the verdict's window ends at that CRL's
+ * nextUpdate under refuse. */
+static void a_crl_applies_through_a_reissued_copy_of_its_issuer(void **state)
+{
+  struct fixture *f = *state;
+  const char *int2[] = {"int2", NULL};
+  struct xca_tcert_spec renewal = {.profile = XCA_TCERT_CA, .cn = "Factory-Y CA",
+                                   .use_key = xca_fixture_tcert("int1")->key};
+  struct xca_tcert copy;
+  X509 *int2c = xca_fixture_cert("int2");
+  X509 *int1c = xca_fixture_cert("int1");
+  struct xca_chain_result res;
+  char sha[XCA_SHA256_HEX];
+  char tag[XCA_KEY_TAG_HEX];
+  char why[256];
+
+  assert_int_equal(xca_certgen_spec(&copy, &renewal, xca_fixture_tcert("root")), 0);
+  X509 *sent[] = {int2c, copy.cert, NULL};
+  assert_int_equal(verify_sent(f, sent, &res), XCA_OK);
+  xca_cert_sha256(copy.cert, sha);
+  assert_int_equal(res.chain_len, 4);
+  assert_string_equal(res.chain_sha256[2], sha); /* the chain holds the copy */
+  xca_revocation_key_tag(int1c, tag);
+  assert_string_equal(res.key_tag[2], tag); /* its key's tag is Factory-Y's */
+  assert_int_equal(strlen(tag), 16);
+  hold_crl(f, "int1", int2, -60, 3600);
+  assert_int_equal(verify_sent(f, sent, &res), XCA_E_REVOKED);
+  assert_int_equal(res.error_depth, 1);
+  xca_chain_describe(&res, why, sizeof(why));
+  assert_non_null(strstr(why, ": listed in the CRL of CN=Factory-Y CA"));
+  /* Under refuse, a CRL of Factory-Y listing nothing bounds the window of
+   * a chain through the copy. */
+  hold_crl(f, "int1", NULL, -30, 600);
+  xca_revocation_set_expired_policy(f->rev, XCA_CRL_EXPIRED_REFUSE);
+  assert_int_equal(verify_sent(f, sent, &res), XCA_OK);
+  xca_cert_sha256(int1c, sha);
+  time_t next = xca_crl_info(xca_revocation_crl(f->rev, sha))->next_update;
+  assert_true(res.valid_until == next);
+  xca_certgen_free(&copy);
+  X509_free(int2c);
+  X509_free(int1c);
+}
+
+/* A CA of Factory-Y's name with another key is another issuer: Factory-Y's
+ * CRL listing its Technician's serial does not apply to it; its own does. */
+static void a_crl_does_not_apply_through_another_key_of_the_same_name(void **state)
+{
+  struct fixture *f = *state;
+  const char *int2_o[] = {"int2-o", NULL};
+  X509 *int1 = xca_fixture_cert("int1");
+  X509 *int1_o = xca_fixture_cert("int1-o");
+  struct xca_chain_result res;
+  char tag[XCA_KEY_TAG_HEX];
+  char other_tag[XCA_KEY_TAG_HEX];
+  X509 *leaf = xca_fixture_cert("dev-o");
+  STACK_OF(X509) *chain = xca_fixture_chain("dev-o");
+
+  hold_crl(f, "int1", int2_o, -60, 3600);
+  assert_int_equal(xca_trust_verify(f->trust, leaf, chain, 5, 0, &res), XCA_OK);
+  xca_revocation_key_tag(int1, tag);
+  xca_revocation_key_tag(int1_o, other_tag);
+  assert_string_not_equal(tag, other_tag);
+  assert_string_equal(res.key_tag[2], other_tag);
+  hold_crl(f, "int1-o", int2_o, -60, 3600);
+  assert_int_equal(xca_trust_verify(f->trust, leaf, chain, 5, 0, &res), XCA_E_REVOKED);
+  assert_int_equal(res.error_depth, 1);
+  X509_free(int1);
+  X509_free(int1_o);
+  X509_free(leaf);
+  sk_X509_pop_free(chain, X509_free);
+}
+
 static void a_revoked_verified_intermediate_fails_verify_ca(void **state)
 {
   struct fixture *f = *state;
@@ -556,6 +654,8 @@ int main(void)
     T(a_revoked_intermediate_cuts_off_its_devices_only),
     T(a_crl_listing_a_member_refuses_at_its_depth),
     T(the_crl_of_an_anchors_issuer_refuses_the_anchor),
+    T(a_crl_applies_through_a_reissued_copy_of_its_issuer),
+    T(a_crl_does_not_apply_through_another_key_of_the_same_name),
     T(a_revoked_verified_intermediate_fails_verify_ca),
     T(a_reason_loaded_later_is_asked_for_once),
     T(no_revocation_set_revokes_nothing),

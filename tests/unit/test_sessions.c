@@ -438,6 +438,53 @@ static void test_mark_thumbprint_index_follows_sessions(void **state)
   assert_true(drain_equals(s, none));
 }
 
+/* ---- mark_key ------------------------------------------------------------ */
+
+/* The key tags of r's certificates: "<c>...<c>" (16 times c) for c in chars. */
+static void tags_of(struct xca_chain_result *r, const char *chars)
+{
+  for (int i = 0; chars[i] != '\0'; i++) {
+    memset(r->key_tag[i], chars[i], 16);
+    r->key_tag[i][16] = '\0';
+  }
+}
+
+/* Two copies of Factory-Y (other certificates, one key): a CRL of it marks
+ * the sessions under either copy by the key's tag; a leaf's key is no
+ * issuer's, and the index follows a replaced session. */
+static void test_mark_key_marks_chains_holding_any_copy_of_the_issuer(void **state)
+{
+  struct xca_sessions *s = *state;
+  struct xca_chain_result a = thumbs_of("1zyx"); /* leaf, Technician-Z, Factory-Y, root */
+  struct xca_chain_result b = thumbs_of("2zwx"); /* ... Factory-Y re-issued (w) */
+  struct xca_chain_result c = thumbs_of("3vx");  /* another issuer */
+  const char *const a_b[] = {"a", "b", NULL};
+  const char *const only_b[] = {"b", NULL};
+  const char *const none[] = {NULL};
+  char tag[XCA_KEY_TAG_HEX];
+
+  tags_of(&a, "LZYX");
+  tags_of(&b, "MZYX");
+  tags_of(&c, "NVX");
+  add(s, "a", &tok1, &a);
+  add(s, "b", &tok2, &b);
+  add(s, "c", &tok1, &c);
+  memset(tag, 'Y', 16);
+  tag[16] = '\0';
+  xca_sessions_mark_key(s, tag);
+  assert_true(drain_equals(s, a_b));
+  memset(tag, 'L', 16); /* a's leaf's key */
+  xca_sessions_mark_key(s, tag);
+  assert_true(drain_equals(s, none));
+  xca_sessions_mark_key(s, "YYYY"); /* a part of a tag */
+  assert_true(drain_equals(s, none));
+  tags_of(&a, "LZQX");
+  add(s, "a", &tok1, &a); /* reconnects under another Factory-Y key */
+  memset(tag, 'Y', 16);
+  xca_sessions_mark_key(s, tag);
+  assert_true(drain_equals(s, only_b));
+}
+
 /* ---- mark_all / pop_dirty ---------------------------------------------- */
 
 static void test_mark_all_then_pop_each_once(void **state)
@@ -819,6 +866,7 @@ int main(void)
     T(test_empty_table),
     T(test_mark_thumbprint_marks_only_chains_holding_it),
     T(test_mark_thumbprint_index_follows_sessions),
+    T(test_mark_key_marks_chains_holding_any_copy_of_the_issuer),
     T(test_close_moves_session_to_its_token),
     T(test_close_without_facts_releases_leaf),
     T(test_close_with_wrong_token_is_ignored),
