@@ -218,7 +218,8 @@ int xca_revocation_check_chain(struct xca_revocation *rev, STACK_OF(X509) *chain
                                char *why, size_t buflen);
 
 /* Under the refuse policy, the earliest nextUpdate (unix seconds) of the
- * CRLs that xca_revocation_check_chain applies to chain (sha256 as there):
+ * CRLs that xca_revocation_check_chain applies to chain (found by issuer
+ * name and key as there; sha256 is not needed for that and is ignored):
  * a verdict on it holds no later than that. 0 when there is none, or under
  * the accept policy (an expiry changes nothing then). */
 time_t xca_revocation_chain_next_update(const struct xca_revocation *rev, STACK_OF(X509) *chain,
