@@ -56,7 +56,8 @@
   X(LEAF_USAGE, "client certificate keyUsage lacks digitalSignature")             \
   X(LEAF_EKU, "client certificate extendedKeyUsage lacks clientAuth")           \
   X(GROUP_DISABLED, "enrollment group is disabled")                               \
-  X(GROUP_DUPLICATE, "another enrollment group has this certificate")
+  X(GROUP_DUPLICATE, "another enrollment group has this certificate")            \
+  X(BUSY, "busy: too many admin requests are waiting; try again")
 
 enum xca_err {
   XCA_OK = 0,
