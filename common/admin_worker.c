@@ -142,9 +142,12 @@ struct xca_admin_worker {
   struct xca_kv inner;           /* the seam the jobs reach storage through */
   struct xca_registry reg;       /* over guarded_ops: fails at once once stopping */
   int queue_max;
+  void (*notify)(void *arg);     /* called after each finished job, on the thread */
+  void *notify_arg;
   pthread_t thread;
   int started;
   atomic_int stop;
+  atomic_int reconnect;          /* reconnect before the next job */
   pthread_mutex_t lock;
   pthread_cond_t wake;           /* a job was queued, or stop was asked */
   struct xca_job *head, *tail;   /* waiting, oldest first (lock) */
@@ -218,6 +221,9 @@ static const struct xca_kv_ops guarded_ops = {
 
 static void run_job(struct xca_admin_worker *w, struct xca_job *job)
 {
+  if (atomic_exchange(&w->reconnect, 0) && w->redis != NULL) {
+    xca_redis_reconnect(w->redis);
+  }
   if (job->kind == XCA_JOB_ADMIN) {
     /* Without a snapshot getStats must fail, not answer zeros. */
     struct xca_admin_ctx ctx = {
@@ -278,6 +284,11 @@ static void *worker_main(void *arg)
       break;
     }
     finish(w, job);
+    if (w->notify != NULL) {
+      pthread_mutex_unlock(&w->lock);
+      w->notify(w->notify_arg);
+      pthread_mutex_lock(&w->lock);
+    }
   }
   pthread_mutex_unlock(&w->lock);
   return NULL;
@@ -316,9 +327,16 @@ struct xca_admin_worker *xca_admin_worker_new(const struct xca_config *cfg, int 
   w->reg.kv.impl = w;
   w->reg.prefix = cfg->key_prefix;
   atomic_init(&w->stop, 0);
+  atomic_init(&w->reconnect, 0);
   pthread_mutex_init(&w->lock, NULL);
   pthread_cond_init(&w->wake, NULL);
   return w;
+}
+
+void xca_admin_worker_set_notify(struct xca_admin_worker *w, void (*fn)(void *arg), void *arg)
+{
+  w->notify = fn;
+  w->notify_arg = arg;
 }
 
 int xca_admin_worker_start(struct xca_admin_worker *w)
@@ -447,6 +465,11 @@ struct xca_job *xca_admin_worker_drain(struct xca_admin_worker *w)
   w->done = 0;
   pthread_mutex_unlock(&w->lock);
   return list;
+}
+
+void xca_admin_worker_reconnect(struct xca_admin_worker *w)
+{
+  atomic_store(&w->reconnect, 1);
 }
 
 int xca_admin_worker_pending(struct xca_admin_worker *w)

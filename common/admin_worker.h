@@ -121,6 +121,11 @@ struct xca_admin_worker;
 struct xca_admin_worker *xca_admin_worker_new(const struct xca_config *cfg, int queue_max,
                                               const struct xca_kv *kv);
 
+/* Have fn(arg) called on the worker's thread each time a job finished (it
+ * is then ready to be drained): e.g. to wake the thread that drains.
+ * Before xca_admin_worker_start only. */
+void xca_admin_worker_set_notify(struct xca_admin_worker *w, void (*fn)(void *arg), void *arg);
+
 /* Start the thread (with the broker's signals blocked on it). Returns
  * XCA_OK or XCA_E_NOMEM. */
 int xca_admin_worker_start(struct xca_admin_worker *w);
@@ -142,6 +147,10 @@ int xca_admin_worker_load_cas(struct xca_admin_worker *w, const struct xca_strli
 /* Take every finished job, oldest first (the caller frees them with
  * xca_jobs_free). NULL when none finished. */
 struct xca_job *xca_admin_worker_drain(struct xca_admin_worker *w);
+
+/* Make the next job reconnect first (its own client only: kv NULL), e.g.
+ * after a resync, when the primary may have moved. Any thread. */
+void xca_admin_worker_reconnect(struct xca_admin_worker *w);
 
 /* Jobs queued and not yet drained: waiting, running or finished. */
 int xca_admin_worker_pending(struct xca_admin_worker *w);
