@@ -256,7 +256,8 @@ static struct xca_job *next_job(struct xca_admin_worker *w)
   return job;
 }
 
-static void finish(struct xca_admin_worker *w, struct xca_job *job)
+/* Put job on the finished list (lock held). */
+static void append_done(struct xca_admin_worker *w, struct xca_job *job)
 {
   if (w->done_tail != NULL) {
     w->done_tail->next = job;
@@ -265,7 +266,32 @@ static void finish(struct xca_admin_worker *w, struct xca_job *job)
   }
   w->done_tail = job;
   w->done++;
+}
+
+static void finish(struct xca_admin_worker *w, struct xca_job *job)
+{
+  append_done(w, job);
   w->running = 0;
+}
+
+/* The worker's own client changed state (on the worker's thread, inside a
+ * registry call: the lock is not held). Lost for want of memory: the
+ * error replies still say so. */
+static void on_conn_state(void *arg, int up, const char *why)
+{
+  struct xca_admin_worker *w = arg;
+  struct xca_job *job = calloc(1, sizeof(*job));
+
+  if (job == NULL) {
+    return;
+  }
+  job->kind = XCA_JOB_STATE;
+  job->up = up;
+  job->node = *xca_redis_address(w->redis);
+  snprintf(job->why, sizeof(job->why), "%s", why != NULL ? why : "");
+  pthread_mutex_lock(&w->lock);
+  append_done(w, job);
+  pthread_mutex_unlock(&w->lock);
 }
 
 static void *worker_main(void *arg)
@@ -316,7 +342,7 @@ struct xca_admin_worker *xca_admin_worker_new(const struct xca_config *cfg, int 
   if (kv != NULL) {
     w->inner = *kv;
   } else {
-    w->redis = xca_redis_new(&w->conn_cfg, NULL, NULL);
+    w->redis = xca_redis_new(&w->conn_cfg, on_conn_state, w);
     if (w->redis == NULL) {
       free(w);
       return NULL;

@@ -46,8 +46,10 @@
 #define XCA_WORKER_TIMEOUT_MS 1000 /* bound of one Redis call of the worker, at least */
 
 enum xca_job_kind {
-  XCA_JOB_ADMIN,  /* an admin request */
-  XCA_JOB_CA_LOAD /* read and parse CA records */
+  XCA_JOB_ADMIN,   /* an admin request */
+  XCA_JOB_CA_LOAD, /* read and parse CA records */
+  XCA_JOB_STATE    /* not queued: the worker's own connection was lost or made
+                      (up, node, why), to be logged by the drainer */
 };
 
 /* One CA a load read that is verified: cert is set when it may be
@@ -86,6 +88,10 @@ struct xca_job {
   struct xca_strlist names;  /* the CA names to read when not scan (invalid ones skipped) */
   struct xca_policy policy;  /* what a trusted CA must keep */
   struct xca_ca_load load;   /* done, rc XCA_OK: what was read */
+  /* state */
+  int up;                    /* 1: connected; 0: lost (or a connect failed) */
+  struct xca_hostport node;  /* the node connected to, or last tried */
+  char why[160];             /* a short reason without secrets */
   struct xca_job *next;
 };
 
@@ -144,8 +150,10 @@ int xca_admin_worker_submit(struct xca_admin_worker *w, const char *payload, siz
 int xca_admin_worker_load_cas(struct xca_admin_worker *w, const struct xca_strlist *names,
                               const struct xca_policy *policy);
 
-/* Take every finished job, oldest first (the caller frees them with
- * xca_jobs_free). NULL when none finished. */
+/* Take every finished job, oldest first, with the state changes of the
+ * worker's own connection (XCA_JOB_STATE, reported once per loss as the
+ * broker thread's client reports its own) in the order they happened (the
+ * caller frees them with xca_jobs_free). NULL when none finished. */
 struct xca_job *xca_admin_worker_drain(struct xca_admin_worker *w);
 
 /* Make the next job reconnect first (its own client only: kv NULL), e.g.

@@ -176,8 +176,12 @@ void xca_cas_tick(void)
   struct xca_job *jobs = xca_admin_worker_drain(xca_g.ca_loader);
 
   for (struct xca_job *j = jobs; j != NULL; j = j->next) {
-    xca_g.ca_loads--;
-    apply(j);
+    if (j->kind == XCA_JOB_STATE) {
+      xca_log_worker_state("CA loader", j);
+    } else {
+      xca_g.ca_loads--;
+      apply(j);
+    }
   }
   xca_jobs_free(jobs);
   if (xca_g.ca_loads == 0 && xca_g.ca_reload_wanted) {

@@ -206,7 +206,11 @@ void xca_control_tick(void)
   struct xca_job *jobs = xca_admin_worker_drain(xca_g.admin_worker);
 
   for (struct xca_job *j = jobs; j != NULL; j = j->next) {
-    finish(j->token, j->admin, j->rc, &j->res);
+    if (j->kind == XCA_JOB_STATE) {
+      xca_log_worker_state("admin worker", j);
+    } else {
+      finish(j->token, j->admin, j->rc, &j->res);
+    }
   }
   xca_jobs_free(jobs);
 }

@@ -107,12 +107,10 @@ static int read_options(struct mosquitto_opt *options, int option_count)
   return MOSQ_ERR_SUCCESS;
 }
 
-/* The node the registry connection uses: with Sentinels, the primary they
- * named ("host:port (primary of 'name' per Sentinel)"). */
-static void describe_node(char *buf, size_t len)
+/* The node a registry connection uses (at): with Sentinels, the primary
+ * they named ("host:port (primary of 'name' per Sentinel)"). */
+static void describe_node(const struct xca_hostport *at, char *buf, size_t len)
 {
-  const struct xca_hostport *at = xca_redis_address(xca_g.redis);
-
   if (xca_g.cfg.sentinel_count > 0) {
     snprintf(buf, len, "%s:%d (primary of '%s' per Sentinel)", at->host, at->port,
              xca_g.cfg.sentinel_master);
@@ -126,12 +124,25 @@ static void on_redis_state(void *arg, int up, const char *why)
   char node[2 * XCA_HOST_MAX + 64];
 
   (void)arg;
-  describe_node(node, sizeof(node));
+  describe_node(xca_redis_address(xca_g.redis), node, sizeof(node));
   if (up) {
     mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "connected to Redis at %s", node);
   } else {
     mosquitto_log_printf(MOSQ_LOG_WARNING, XCA_LOG_PREFIX "lost Redis at %s: %s; retrying every %d ms",
                          node, why, xca_g.cfg.redis_retry_ms);
+  }
+}
+
+void xca_log_worker_state(const char *who, const struct xca_job *state)
+{
+  char node[2 * XCA_HOST_MAX + 64];
+
+  describe_node(&state->node, node, sizeof(node));
+  if (state->up) {
+    mosquitto_log_printf(MOSQ_LOG_INFO, XCA_LOG_PREFIX "%s: connected to Redis at %s", who, node);
+  } else {
+    mosquitto_log_printf(MOSQ_LOG_WARNING, XCA_LOG_PREFIX "%s: lost Redis at %s: %s; retrying every %d ms",
+                         who, node, state->why, xca_g.cfg.redis_retry_ms);
   }
 }
 

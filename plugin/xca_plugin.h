@@ -73,6 +73,12 @@ struct xca_plugin {
 
 extern struct xca_plugin xca_g;
 
+/* plugin.c */
+/* Log a change of a worker's own Redis connection (an XCA_JOB_STATE of
+ * xca_admin_worker_drain): "<who>: lost Redis at ..." as the broker
+ * thread's own "lost Redis at ..." line, prefixed. */
+void xca_log_worker_state(const char *who, const struct xca_job *state);
+
 /* tls_hook.c */
 int xca_tls_hook_install(void);
 void xca_tls_hook_remove(void);

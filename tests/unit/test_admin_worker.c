@@ -109,6 +109,17 @@ struct fx {
 };
 
 static atomic_int tokens_freed;
+static int states_lost; /* connection losses drained (XCA_JOB_STATE, up 0) */
+static char state_why[160];
+
+static atomic_int notified;
+
+static void count_notify(void *arg)
+{
+  (void)arg;
+  atomic_fetch_add(&notified, 1);
+}
+
 
 static void token_free(void *token)
 {
@@ -129,6 +140,9 @@ static int setup(void **state)
   fx->kv.ops = &slow_ops;
   fx->kv.impl = &fx->slow;
   atomic_store(&tokens_freed, 0);
+  atomic_store(&notified, 0);
+  states_lost = 0;
+  state_why[0] = '\0';
   *state = fx;
   return fx->fake != NULL ? 0 : -1;
 }
@@ -150,7 +164,8 @@ static long long mono_ms(void)
   return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Drain until n jobs finished (5 s at most); the jobs, oldest first. */
+/* Drain until n jobs finished (5 s at most); the jobs, oldest first.
+ * Connection state reports are counted and freed. */
 static struct xca_job *drain_n(struct xca_admin_worker *w, int n)
 {
   struct xca_job *head = NULL;
@@ -164,14 +179,25 @@ static struct xca_job *drain_n(struct xca_admin_worker *w, int n)
       usleep(1000);
       continue;
     }
-    *tail = list;
-    for (; *tail != NULL; tail = &(*tail)->next) {
+    while (list != NULL) {
+      struct xca_job *j = list;
+      list = j->next;
+      j->next = NULL;
+      if (j->kind == XCA_JOB_STATE) {
+        states_lost += !j->up;
+        snprintf(state_why, sizeof(state_why), "%s", j->why);
+        xca_job_free(j);
+        continue;
+      }
+      *tail = j;
+      tail = &j->next;
       got++;
     }
   }
   assert_int_equal(got, n);
   return head;
 }
+
 
 static int submit(struct xca_admin_worker *w, const char *json, const struct xca_stats *stats,
                   int tag)
@@ -231,8 +257,10 @@ static void test_requests_run_and_finish_in_order(void **state)
   assert_int_equal(submit(w, "{\"commands\":[{\"command\":\"getDevice\",\"deviceId\":\"d-00\"}]}",
                           NULL, 21), XCA_OK);
   assert_int_equal(xca_admin_worker_pending(w), 22);
+  xca_admin_worker_set_notify(w, count_notify, NULL);
   assert_int_equal(xca_admin_worker_start(w), XCA_OK);
   jobs = drain_n(w, 22);
+  assert_int_equal(atomic_load(&notified), 22); /* one wake-up per finished job */
   for (struct xca_job *j = jobs; j != NULL; j = j->next, i++) {
     const cJSON *resp;
     cJSON *root = reply_of(j, &resp);
@@ -415,6 +443,9 @@ static void test_own_connection_redis_down(void **state)
   assert_int_equal(jobs->next->load.count, 0);
   xca_jobs_free(jobs);
   assert_true(mono_ms() - start < 3000);
+  /* The loss is reported once (the breaker fails the second job at once). */
+  assert_int_equal(states_lost, 1);
+  assert_true(strlen(state_why) > 0);
   xca_admin_worker_stop(w);
 }
 
