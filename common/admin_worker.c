@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "certinfo.h"
 #include "registry_redis.h"
@@ -13,6 +14,7 @@
 #include "xca_err.h"
 
 #define CA_SCAN_COUNT 1000 /* SCAN COUNT hint while listing every CA */
+#define RENOTIFY_MS 10     /* finished jobs not drained: notify again this often */
 
 /* ------------------------------------------------------------------------ */
 /* Jobs                                                                      */
@@ -234,13 +236,38 @@ static void run_job(struct xca_admin_worker *w, struct xca_job *job)
   }
 }
 
-/* Take the oldest waiting job (lock held), or NULL once stopping. */
+/* Wait on w->wake for at most ms (lock held). */
+static void wait_ms(struct xca_admin_worker *w, long ms)
+{
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  ts.tv_nsec += ms * 1000000L;
+  if (ts.tv_nsec >= 1000000000L) {
+    ts.tv_sec++;
+    ts.tv_nsec -= 1000000000L;
+  }
+  pthread_cond_timedwait(&w->wake, &w->lock, &ts);
+}
+
+/* Take the oldest waiting job (lock held), or NULL once stopping. While
+ * finished jobs are not drained, notify again every RENOTIFY_MS: a wake-up
+ * that came just before the drainer started waiting may have been lost. */
 static struct xca_job *next_job(struct xca_admin_worker *w)
 {
   struct xca_job *job;
 
   while (w->head == NULL && !atomic_load(&w->stop)) {
-    pthread_cond_wait(&w->wake, &w->lock);
+    if (w->done == 0 || w->notify == NULL) {
+      pthread_cond_wait(&w->wake, &w->lock);
+      continue;
+    }
+    wait_ms(w, RENOTIFY_MS);
+    if (w->done > 0 && w->head == NULL && !atomic_load(&w->stop)) {
+      pthread_mutex_unlock(&w->lock);
+      w->notify(w->notify_arg);
+      pthread_mutex_lock(&w->lock);
+    }
   }
   if (atomic_load(&w->stop)) {
     return NULL;
@@ -355,7 +382,11 @@ struct xca_admin_worker *xca_admin_worker_new(const struct xca_config *cfg, int 
   atomic_init(&w->stop, 0);
   atomic_init(&w->reconnect, 0);
   pthread_mutex_init(&w->lock, NULL);
-  pthread_cond_init(&w->wake, NULL);
+  pthread_condattr_t attr;
+  pthread_condattr_init(&attr);
+  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* the wait must not jump with the wall clock */
+  pthread_cond_init(&w->wake, &attr);
+  pthread_condattr_destroy(&attr);
   return w;
 }
 

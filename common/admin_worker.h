@@ -128,8 +128,10 @@ struct xca_admin_worker *xca_admin_worker_new(const struct xca_config *cfg, int 
                                               const struct xca_kv *kv);
 
 /* Have fn(arg) called on the worker's thread each time a job finished (it
- * is then ready to be drained): e.g. to wake the thread that drains.
- * Before xca_admin_worker_start only. */
+ * is then ready to be drained), and again every 10 ms while the worker
+ * idles with finished jobs not drained (a wake-up may come just before the
+ * drainer starts waiting, and be lost): e.g. to wake the thread that
+ * drains. Before xca_admin_worker_start only. */
 void xca_admin_worker_set_notify(struct xca_admin_worker *w, void (*fn)(void *arg), void *arg);
 
 /* Start the thread (with the broker's signals blocked on it). Returns

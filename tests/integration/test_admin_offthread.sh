@@ -95,8 +95,9 @@ latency() {
 admin() {
     local out=$1
     shift
-    /usr/bin/python3 "$ADMIN_LOAD" --port "$B1_ADMIN_PORT" --username "$XCA_ADMIN_USER" \
-        --password "$XCA_ADMIN_PASSWORD" "$@" >"$XCA_TMP/$out.json" 2>"$XCA_TMP/$out.err"
+    /usr/bin/python3 "$ADMIN_LOAD" --port "${ADMIN_PORT:-$B1_ADMIN_PORT}" \
+        --username "$XCA_ADMIN_USER" --password "$XCA_ADMIN_PASSWORD" "$@" \
+        >"$XCA_TMP/$out.json" 2>"$XCA_TMP/$out.err"
 }
 modules_left() {
     local n
@@ -132,6 +133,26 @@ xca_check "no module of the deleted device is left" modules_left
 xca_check "a full listDevices pass" admin full --page 1000 --rounds 1 --timeout 60
 xca_check "the full pass listed every identity left ($DEVICES + $PROBES)" \
     test "$(jget "$XCA_TMP/full.json" devices)" = "$((DEVICES + PROBES))"
+
+# --- A full queue answers "busy" at once ------------------------------------------
+# b2 lets one request wait: of 30 sent at once (each a 1000-identity page)
+# the first runs, one waits, the others are refused with "busy" before
+# those two finish; the ones that ran answer in the order sent.
+xca_start_broker b2 "plugin_opt_admin_queue_max 1"
+xca_wait_for "b2 loaded the CA set" 10 xca_log_has b2 'x509ca: 1 verified CA\(s\) trusted'
+xca_log_mark b2
+burst_b2() { ADMIN_PORT=$B2_ADMIN_PORT admin burst --burst 30 --timeout 30; }
+xca_check "30 requests at once all get a reply" burst_b2
+burst() { jget "$XCA_TMP/burst.json" burst "$1"; }
+xca_check "some were refused busy, some ran ($(burst busy) busy, $(burst ok) ran)" \
+    test "$(burst busy)" -gt 0 -a "$(burst ok)" -ge 2
+xca_check "the ones that ran answered in the order sent" test "$(burst in_order)" = True
+xca_check "b2 audited the refusals: result=error (busy: ...)" xca_wait_log b2 \
+    'x509ca: audit admin=admin command=listDevices target=- result=error \(busy: too many admin requests are waiting; try again\)'
+xca_check "b2 exits 0 on SIGTERM" xca_stop_broker b2
+xca_check "plugin_opt_admin_queue_max 0 stops the broker" \
+    xca_start_broker_expect_fail b3 "plugin_opt_admin_queue_max 0"
+xca_check "... with a line naming the option" xca_log_has b3 "plugin_opt_admin_queue_max: '0' is not an integer in \[1, 100000\]"
 
 # --- Figures ---------------------------------------------------------------------
 figure "connect latency p50/p99/max idle: $(latency idle) ($(jget "$XCA_TMP/idle.json" ok) connects)"

@@ -260,7 +260,8 @@ static void test_requests_run_and_finish_in_order(void **state)
   xca_admin_worker_set_notify(w, count_notify, NULL);
   assert_int_equal(xca_admin_worker_start(w), XCA_OK);
   jobs = drain_n(w, 22);
-  assert_int_equal(atomic_load(&notified), 22); /* one wake-up per finished job */
+  /* A wake-up per finished job at least (again every 10 ms while undrained). */
+  assert_true(atomic_load(&notified) >= 22);
   for (struct xca_job *j = jobs; j != NULL; j = j->next, i++) {
     const cJSON *resp;
     cJSON *root = reply_of(j, &resp);

@@ -15,6 +15,9 @@ Work (in this order, every part optional):
   --rounds N          repeat the paging N times [1]
   --until-file FILE   ... or keep paging until FILE exists (then end the round early)
   --get ID --gets N   getDevice ID N times (the admin round trip)
+  --burst N           send N listDevices (count 1000) requests at once, then
+                      collect the N replies: "burst": {"ok", "busy", "in_order"}
+                      (in_order: the replies that ran came in the order sent)
 
 Exits 0 when every reply arrived (errors in replies are counted, not fatal),
 1 when one did not arrive within --timeout seconds, 2 on a usage error.
@@ -78,6 +81,34 @@ class Admin:
                 return responses[0]
 
 
+    def burst(self, n):
+        """Send n requests without waiting, then collect their n replies."""
+        corrs = [f"burst-{os.getpid()}-{i}" for i in range(n)]
+        for corr in corrs:
+            cmd = {"command": "listDevices", "count": 1000, "correlationData": corr}
+            self.client.publish(REQUEST_TOPIC, json.dumps({"commands": [cmd]}), qos=0)
+        seen = []
+        busy = 0
+        deadline = time.monotonic() + self.timeout
+        while len(seen) + busy < n and time.monotonic() < deadline:
+            try:
+                payload = self.replies.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            try:
+                resp = json.loads(payload)["responses"][0]
+            except (ValueError, KeyError, TypeError, IndexError):
+                continue
+            if resp.get("correlationData") not in corrs:
+                continue
+            if "busy" in resp.get("error", ""):
+                busy += 1
+            else:
+                seen.append(corrs.index(resp["correlationData"]))
+        return {"ok": len(seen), "busy": busy, "in_order": seen == sorted(seen),
+                "complete": len(seen) + busy == n}
+
+
 def percentiles(values):
     if not values:
         return {"n": 0, "p50": 0, "p99": 0, "max": 0}
@@ -103,6 +134,7 @@ def main():
     ap.add_argument("--until-file")
     ap.add_argument("--get")
     ap.add_argument("--gets", type=int, default=0)
+    ap.add_argument("--burst", type=int, default=0)
     args = ap.parse_args()
 
     out = {"requests": 0, "errors": 0, "devices": 0, "modulesDeleted": 0}
@@ -142,6 +174,10 @@ def main():
         out["rounds"] = rounds
         for _ in range(args.gets):
             run({"command": "getDevice", "deviceId": args.get})
+        if args.burst:
+            out["burst"] = admin.burst(args.burst)
+            if not out["burst"]["complete"]:
+                status = 1
     except TimeoutError as e:
         out["timeout"] = str(e)
     finally:
