@@ -113,6 +113,18 @@ connects idle
 xca_check "idle: every connect accepted" all_ok idle
 xca_check "admin round trips (idle)" admin rtt-idle --get probe-000000 --gets 100
 xca_check "admin round trips (idle): no error" test "$(jget "$XCA_TMP/rtt-idle.json" errors)" = 0
+# rr_rounds N: N getDevice requests with mosquitto_rr (a process, a connection
+# and a subscription each, as scripts/x509ca-admin sends them); the mean in ms.
+rr_rounds() {
+    local n=$1 i t0
+    t0=$(xca__now_ms)
+    for ((i = 0; i < n; i++)); do
+        xca_admin_rr b1 '{"commands":[{"command":"getDevice","deviceId":"probe-000000"}]}' |
+            grep -q '"data"' || return 1
+    done
+    echo $((($(xca__now_ms) - t0) / n)) >"$XCA_TMP/rr.ms"
+}
+xca_check "mosquitto_rr round trips (idle)" rr_rounds 20
 
 # --- During admin work --------------------------------------------------------
 rm -f "$XCA_TMP/stop"
@@ -159,6 +171,7 @@ figure "connect latency p50/p99/max idle: $(latency idle) ($(jget "$XCA_TMP/idle
 figure "connect latency p50/p99/max during admin work: $(latency busy) ($(jget "$XCA_TMP/busy.json" ok) connects; admin: $(jget "$ADMIN_OUT" requests) requests in $(jget "$ADMIN_OUT" seconds) s)"
 figure "listDevices page (count 1000) round trip p50/p99/max during connects: $(jget "$ADMIN_OUT" rtt_ms p50)/$(jget "$ADMIN_OUT" rtt_ms p99)/$(jget "$ADMIN_OUT" rtt_ms max) ms"
 figure "admin round trip (getDevice) p50/p99/max idle: $(jget "$XCA_TMP/rtt-idle.json" rtt_ms p50)/$(jget "$XCA_TMP/rtt-idle.json" rtt_ms p99)/$(jget "$XCA_TMP/rtt-idle.json" rtt_ms max) ms"
+figure "mosquitto_rr getDevice (process start to reply) idle, mean of 20: $(cat "$XCA_TMP/rr.ms") ms"
 figure "full listDevices pass: $(jget "$XCA_TMP/full.json" requests) pages in $(jget "$XCA_TMP/full.json" seconds) s"
 # A sanity bound only (a loaded CI machine swings widely): no connect waits 10 s.
 BUSY_MAX=$(jget "$XCA_TMP/busy.json" total_us max)
