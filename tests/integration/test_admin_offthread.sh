@@ -146,6 +146,18 @@ xca_check "a full listDevices pass" admin full --page 1000 --rounds 1 --timeout 
 xca_check "the full pass listed every identity left ($DEVICES + $PROBES)" \
     test "$(jget "$XCA_TMP/full.json" devices)" = "$((DEVICES + PROBES))"
 
+# --- Figures (printed before the checks below, which a plugin without
+# plugin_opt_admin_queue_max cannot pass: a before/after comparison runs
+# this test against the older plugin too) ---------------------------------------
+figure "connect latency p50/p99/max idle: $(latency idle) ($(jget "$XCA_TMP/idle.json" ok) connects)"
+figure "connect latency p50/p99/max during admin work: $(latency busy) ($(jget "$XCA_TMP/busy.json" ok) connects; admin: $(jget "$ADMIN_OUT" requests) requests in $(jget "$ADMIN_OUT" seconds) s)"
+figure "listDevices page (count 1000) round trip p50/p99/max during connects: $(jget "$ADMIN_OUT" rtt_ms p50)/$(jget "$ADMIN_OUT" rtt_ms p99)/$(jget "$ADMIN_OUT" rtt_ms max) ms"
+figure "admin round trip (getDevice) p50/p99/max idle: $(jget "$XCA_TMP/rtt-idle.json" rtt_ms p50)/$(jget "$XCA_TMP/rtt-idle.json" rtt_ms p99)/$(jget "$XCA_TMP/rtt-idle.json" rtt_ms max) ms"
+figure "mosquitto_rr getDevice (process start to reply) idle, mean of 20: $(cat "$XCA_TMP/rr.ms") ms"
+figure "full listDevices pass: $(jget "$XCA_TMP/full.json" requests) pages in $(jget "$XCA_TMP/full.json" seconds) s"
+# A sanity bound only (a loaded CI machine swings widely): no connect waits 10 s.
+BUSY_MAX=$(jget "$XCA_TMP/busy.json" total_us max)
+xca_check "sanity: no connect took 10 s during admin work (max ${BUSY_MAX} us)" test "$BUSY_MAX" -lt 10000000
 # --- A full queue answers "busy" at once ------------------------------------------
 # b2 lets one request wait: of 30 sent at once (each a 1000-identity page)
 # the first runs, one waits, the others are refused with "busy" before
@@ -166,14 +178,4 @@ xca_check "plugin_opt_admin_queue_max 0 stops the broker" \
     xca_start_broker_expect_fail b3 "plugin_opt_admin_queue_max 0"
 xca_check "... with a line naming the option" xca_log_has b3 "plugin_opt_admin_queue_max: '0' is not an integer in \[1, 100000\]"
 
-# --- Figures ---------------------------------------------------------------------
-figure "connect latency p50/p99/max idle: $(latency idle) ($(jget "$XCA_TMP/idle.json" ok) connects)"
-figure "connect latency p50/p99/max during admin work: $(latency busy) ($(jget "$XCA_TMP/busy.json" ok) connects; admin: $(jget "$ADMIN_OUT" requests) requests in $(jget "$ADMIN_OUT" seconds) s)"
-figure "listDevices page (count 1000) round trip p50/p99/max during connects: $(jget "$ADMIN_OUT" rtt_ms p50)/$(jget "$ADMIN_OUT" rtt_ms p99)/$(jget "$ADMIN_OUT" rtt_ms max) ms"
-figure "admin round trip (getDevice) p50/p99/max idle: $(jget "$XCA_TMP/rtt-idle.json" rtt_ms p50)/$(jget "$XCA_TMP/rtt-idle.json" rtt_ms p99)/$(jget "$XCA_TMP/rtt-idle.json" rtt_ms max) ms"
-figure "mosquitto_rr getDevice (process start to reply) idle, mean of 20: $(cat "$XCA_TMP/rr.ms") ms"
-figure "full listDevices pass: $(jget "$XCA_TMP/full.json" requests) pages in $(jget "$XCA_TMP/full.json" seconds) s"
-# A sanity bound only (a loaded CI machine swings widely): no connect waits 10 s.
-BUSY_MAX=$(jget "$XCA_TMP/busy.json" total_us max)
-xca_check "sanity: no connect took 10 s during admin work (max ${BUSY_MAX} us)" test "$BUSY_MAX" -lt 10000000
 xca_done
