@@ -10,6 +10,7 @@
  * key that changes while a load is in flight is reloaded again once the
  * load is applied, so that the load's older reading never wins.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "policy.h"
@@ -41,10 +42,17 @@ static void note_change(const char *name)
 
 int xca_cas_reload(const char *name)
 {
-  struct xca_ca_rec rec;
-  X509 *cert = NULL;
+  char copy[XCA_CA_NAME_MAX + 1];
+  char *item = copy;
+  struct xca_strlist one = {.item = &item, .count = 1};
+  struct xca_ca_load load;
   int had = xca_trust_has(xca_g.trust, name);
-  int rc = xca_registry_get_ca(&xca_g.registry, name, &rec);
+  int rc;
+
+  /* A longer name is not valid: read as none, rather than cut to another. */
+  snprintf(copy, sizeof(copy), "%s", strlen(name) <= XCA_CA_NAME_MAX ? name : "");
+  /* The same reading and parsing as a whole set's, for one name. */
+  rc = xca_ca_load_read(&xca_g.registry, 0, &one, xca_trust_policy(xca_g.trust), &load);
 
   note_change(name);
   if (rc == XCA_E_REGISTRY_UNAVAILABLE) {
@@ -53,24 +61,15 @@ int xca_cas_reload(const char *name)
     xca_g.cas_loaded = 0;
     return had;
   }
-  if (rc == XCA_OK && rec.verified && rec.certificate != NULL) {
-    xca_cert_from_pem(rec.certificate, strlen(rec.certificate), &cert);
+  if (rc == XCA_OK && load.count == 1 && load.cas[0].cert == NULL) {
+    log_untrusted(name, load.cas[0].err, load.cas[0].detail);
   }
-  char detail[XCA_POLICY_DETAIL_MAX] = "";
-  int bad = rc == XCA_OK && rec.verified
-              ? (cert == NULL ? XCA_E_BAD_PEM
-                              : xca_policy_check_cert(xca_trust_policy(xca_g.trust), cert, detail,
-                                                      sizeof(detail)))
-              : XCA_OK;
-  if (bad != XCA_OK) {
-    log_untrusted(name, bad, detail);
-  }
-  if (rc != XCA_OK || !rec.verified || bad != XCA_OK ||
-      xca_trust_put(xca_g.trust, name, cert) != XCA_OK) {
+  /* Gone, not verified, not trustable, not CA:TRUE, or no memory. */
+  if (rc != XCA_OK || load.count != 1 || load.cas[0].cert == NULL ||
+      xca_trust_put(xca_g.trust, name, load.cas[0].cert) != XCA_OK) {
     xca_trust_remove(xca_g.trust, name);
   }
-  X509_free(cert);
-  xca_ca_rec_free(&rec);
+  xca_ca_load_free(&load);
   return had;
 }
 
