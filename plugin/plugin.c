@@ -158,13 +158,15 @@ static int create_state(void)
   xca_g.redis = xca_redis_new(&xca_g.cfg, on_redis_state, NULL);
   xca_g.cache = xca_cache_new(xca_g.cfg.cache_capacity);
   xca_g.trust = xca_trust_new();
+  xca_g.chaincache = xca_chaincache_new(xca_g.cfg.chain_cache_capacity);
   xca_g.sessions = xca_sessions_new();
   xca_g.groups = xca_groups_new();
   /* Each connects (on its own thread) on its first job. */
   xca_g.admin_worker = xca_admin_worker_new(&xca_g.cfg, xca_g.cfg.admin_queue_max, NULL);
   xca_g.ca_loader = xca_admin_worker_new(&xca_g.cfg, CA_LOADS_MAX, NULL);
-  if (xca_g.redis == NULL || xca_g.cache == NULL || xca_g.trust == NULL || xca_g.sessions == NULL ||
-      xca_g.groups == NULL || xca_g.admin_worker == NULL || xca_g.ca_loader == NULL) {
+  if (xca_g.redis == NULL || xca_g.cache == NULL || xca_g.trust == NULL ||
+      xca_g.chaincache == NULL || xca_g.sessions == NULL || xca_g.groups == NULL ||
+      xca_g.admin_worker == NULL || xca_g.ca_loader == NULL) {
     return MOSQ_ERR_NOMEM;
   }
   xca_trust_set_policy(xca_g.trust, &policy);
@@ -198,6 +200,7 @@ static void stop_threads(void)
   stop_worker(&xca_g.admin_worker, "admin request(s)");
   stop_worker(&xca_g.ca_loader, "CA load(s)");
   remove_wake();
+  xca_prefetch_end();
   xca_observe_stop();
   xca_g.lookup.following = NULL;
   xca_watcher_stop(xca_g.watcher);
@@ -209,6 +212,7 @@ static void free_state(void)
   stop_threads();
   xca_sessions_free(xca_g.sessions);
   xca_groups_free(xca_g.groups);
+  xca_chaincache_free(xca_g.chaincache);
   xca_trust_free(xca_g.trust);
   xca_cache_free(xca_g.cache);
   xca_strlist_free(&xca_g.ca_changed);
@@ -288,6 +292,9 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
         xca_admin_worker_start(xca_g.ca_loader) != XCA_OK) {
       rc = MOSQ_ERR_NOMEM;
     }
+  }
+  if (rc == MOSQ_ERR_SUCCESS && xca_prefetch_begin() != XCA_OK) {
+    rc = MOSQ_ERR_NOMEM;
   }
   if (rc == MOSQ_ERR_SUCCESS && xca_tls_hook_install() != XCA_OK) {
     rc = MOSQ_ERR_NOMEM;

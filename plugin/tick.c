@@ -23,6 +23,7 @@ void xca_key_changed(const char *key)
 
   switch (xca_registry_key_kind(key, &name)) {
   case XCA_KEY_DEVICE:
+    xca_prefetch_invalidate_identity(name); /* an answer in flight may predate the change */
     xca_cache_remove(xca_g.cache, name);
     xca_sessions_mark_identity(xca_g.sessions, name);
     break;
@@ -54,6 +55,7 @@ static void apply_change(const struct xca_change *c)
     xca_redis_reconnect(xca_g.redis);
     xca_admin_worker_reconnect(xca_g.admin_worker);
     xca_admin_worker_reconnect(xca_g.ca_loader);
+    xca_prefetch_invalidate_all();
     xca_cache_clear(xca_g.cache);
     /* Read on the CA loader's thread; the set in force stays until then. */
     xca_cas_request_load(&c->names);
@@ -61,6 +63,7 @@ static void apply_change(const struct xca_change *c)
     xca_sessions_mark_all(xca_g.sessions);
     break;
   case XCA_CHANGE_LOST:
+    xca_prefetch_invalidate_all();
     xca_g.lookup.lost_ms = xca_now_ms();
     mosquitto_log_printf(MOSQ_LOG_WARNING, XCA_LOG_PREFIX
                          "lost the Redis change feed; cached identities are trusted for %d s at most",
@@ -128,6 +131,7 @@ int xca_tick_cb(int event, void *event_data, void *userdata)
   }
   xca_changes_free(changes);
   xca_control_tick();
+  xca_prefetch_drain();
   xca_observe_tick();
   for (int i = 0; i < RECHECK_BATCH && xca_sessions_pop_dirty(xca_g.sessions, client_id); i++) {
     if (!recheck(client_id)) {
