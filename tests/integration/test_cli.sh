@@ -3,8 +3,8 @@
 # every subcommand, exit statuses (0 ok, 1 error reply, local error or no
 # broker, 2 usage), option and environment defaults, safe JSON building, and
 # local errors that stop before anything is sent (proven from the broker's
-# log: quiet_since_mark), and the JSON each revocation and CRL command sends
-# (recorded by a mosquitto_rr shim).
+# log: quiet_since_mark), the JSON each revocation and CRL command sends
+# (recorded by a mosquitto_rr shim) and their effect on connects.
 # shellcheck disable=SC2317 # helpers run through xca_check
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -478,6 +478,94 @@ xca_check "crl delete ISSUERCERT sends the issuer's SHA-256" \
     sends "$(expected deleteCRL "issuerThumbprint=$FY")" crl delete "$P/factory-y.crt"
 xca_check "crl delete ISSUER-THUMBPRINT sends it normalised" \
     sends "$(expected deleteCRL "issuerThumbprint=$CX")" crl delete "${CX^^}"
+
+# End to end: these need the broker's revocation commands (INTERFACE §9).
+# revoked_refused ID: ID's connect is refused, the log naming a revocation.
+revoked_refused() {
+    xca_refused b1 "refused client '$1'.*revoked" connects "$1"
+}
+# refused_by_broker ARGS...: the CLI exits 1 on an error reply that is not
+# "unknown command" (the broker knows the command and refused it).
+refused_by_broker() {
+    local out rc=0
+    out=$(cli "$@" 2>&1) || rc=$?
+    printf '%s\nexit status %d\n' "$out" "$rc"
+    [[ $rc -eq 1 ]] && grep -q '"error":"' <<<"$out" && ! grep -q '"error":"unknown command"' <<<"$out"
+}
+xca_check "device create rw-1" cli_out '"deviceId":"rw-1"' device create rw-1
+xca_check "device create rw-2" cli_out '"deviceId":"rw-2"' device create rw-2
+xca_check "rw-1 connects before any revocation" connects rw-1
+# revoke_data ARGS... (ending --reason R): revoke succeeds and its data holds
+# rw-1's thumbprint, its subject when given, R and a revokedAt of now.
+revoke_data() {
+    local out
+    out=$(cli "$@") || { echo "$out"; return 1; }
+    echo "$out"
+    python3 -c '
+import json, sys, time
+d = json.loads(sys.argv[1])["responses"][0]["data"]
+ok = (d["thumbprint"] == sys.argv[2] and d["reason"] == sys.argv[3]
+      and abs(d["revokedAt"] - time.time()) < 120 and ("subject" not in d or "rw-1" in d["subject"]))
+sys.exit(0 if ok else 1)' "$out" "$RW1" "$4"
+}
+xca_check "revoke rw-1's certificate file: thumbprint, reason, revokedAt" \
+    revoke_data revoke "$P/rw-1.crt" --reason keyCompromise
+xca_check "Redis: x509ca:revoked:<sha256> holds the reason" hget "x509ca:revoked:$RW1" reason keyCompromise
+xca_wait_for "rw-1 is refused as revoked" 3 revoked_refused rw-1
+xca_check "rw-2 (same issuer) still connects" connects rw-2
+xca_check "revoked lists rw-1" cli_out "\"revoked\":\\[.*\"thumbprint\":\"$RW1\".*\"cursor\":" revoked
+xca_check "revoked --count 1 --all" cli_out "\"thumbprint\":\"$RW1\"" revoked --count 1 --all
+xca_check "unrevoke rw-1 by its certificate file" cli_out '"command":"unrevokeCertificate"' \
+    unrevoke "$P/rw-1.crt"
+xca_check "Redis: the revocation is gone" no_keys "x509ca:revoked:$RW1"
+xca_wait_for "rw-1 connects again" 3 connects rw-1
+xca_check "revoke by thumbprint with ':'" cli_out "\"thumbprint\":\"$RW1\"" revoke "$RW1_COLONS"
+xca_wait_for "rw-1 is refused again" 3 revoked_refused rw-1
+xca_check "unrevoke by thumbprint" cli_out '"command":"unrevokeCertificate"' unrevoke "$RW1"
+xca_wait_for "rw-1 connects once more" 3 connects rw-1
+xca_check "revoke the intermediate factory-y" cli_out "\"thumbprint\":\"$FY\"" \
+    revoke "$P/factory-y.crt" --reason CACompromise
+xca_wait_for "rw-1 is refused through its revoked issuer" 3 revoked_refused rw-1
+xca_wait_for "rw-2 is refused through its revoked issuer" 3 revoked_refused rw-2
+xca_check "gadget-1 (another CA) still connects" connects gadget-1
+xca_check "unrevoke factory-y" cli_out '"command":"unrevokeCertificate"' unrevoke "$FY"
+xca_wait_for "rw-2 connects again" 3 connects rw-2
+xca_check "unrevoke of a thumbprint not revoked exits 1" refused_by_broker unrevoke "$FY"
+# crl_data ISSUER-SHA256 COUNT ARGS...: crl upload succeeds with that
+# issuer and count, thisUpdate <= now < nextUpdate.
+crl_data() {
+    local want_issuer=$1 want_count=$2 out
+    shift 2
+    out=$(cli "$@") || { echo "$out"; return 1; }
+    echo "$out"
+    python3 -c '
+import json, sys, time
+d = json.loads(sys.argv[1])["responses"][0]["data"]
+ok = (d["issuerThumbprint"] == sys.argv[2] and d["count"] == int(sys.argv[3])
+      and d["thisUpdate"] <= time.time() + 60 < d["nextUpdate"] and "issuerSubject" in d)
+sys.exit(0 if ok else 1)' "$out" "$want_issuer" "$want_count"
+}
+xca_check "crl upload --issuer: a CRL by the unregistered factory-y listing rw-1" \
+    crl_data "$FY" 1 crl upload "$P/fy-1.crl" --issuer "$P/factory-y.crt"
+xca_check "Redis: x509ca:crl:<issuer sha256> holds the count" hget "x509ca:crl:$FY" count 1
+xca_wait_for "rw-1 is refused by the CRL" 3 revoked_refused rw-1
+xca_check "rw-2 (not listed) connects" connects rw-2
+xca_check "crl upload of an older CRL exits 1" refused_by_broker \
+    crl upload "$P/fy-old.crl" --issuer "$P/factory-y.crt"
+xca_check "crl upload of a newer CRL listing both" \
+    crl_data "$FY" 2 crl upload "$P/fy-2.crl" --issuer "$P/factory-y.crt"
+xca_wait_for "rw-2 is refused by the newer CRL" 3 revoked_refused rw-2
+xca_check "crl upload of a CRL by the registered company-x, without --issuer" \
+    crl_data "$CX" 0 crl upload "$P/cx.crl"
+xca_check "crl list shows both" cli_out "\"crls\":\\[.*\"issuerThumbprint\":\"($FY|$CX)\".*\"issuerThumbprint\":\"($FY|$CX)\"" \
+    crl list
+xca_check "crl delete by the issuer's certificate file" cli_out '"command":"deleteCRL"' \
+    crl delete "$P/factory-y.crt"
+xca_check "Redis: factory-y's CRL is gone" no_keys "x509ca:crl:$FY"
+xca_wait_for "rw-1 connects once its CRL is deleted" 3 connects rw-1
+xca_check "crl delete by thumbprint" cli_out '"command":"deleteCRL"' crl delete "$CX"
+xca_check "crl list is empty" cli_out '"crls":\[\]' crl list
+xca_check "crl delete of a missing CRL exits 1" refused_by_broker crl delete "$CX"
 
 # --- CA delete -----------------------------------------------------------------
 xca_check "ca delete" cli_out '"data":\{\}' ca delete company-x
