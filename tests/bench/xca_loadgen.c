@@ -6,11 +6,16 @@
  * CONNECT with a clean session, waits for the CONNACK, optionally publishes
  * one QoS 1 message and waits for its PUBACK, then sends DISCONNECT and
  * closes; with --hold-seconds it keeps the session open that long instead,
- * noting when the broker closes it (a session the broker drops). Every TLS handshake is a full one: no session is ever offered for
- * resumption, because the broker under test must verify the device
- * certificate on every connect.
+ * noting when the broker closes it (a session the broker drops); with
+ * --reconnect as well, a dropped session or a failed attempt is retried
+ * (exponential backoff with jitter, as device SDKs do) until the hold ends,
+ * which measures how long a fleet takes to come back after a broker restart.
+ * SIGUSR1 ends every hold early. Every TLS handshake is a full one: no
+ * session is ever offered for resumption, because the broker under test must
+ * verify the device certificate on every connect.
  *
- * A human-readable summary goes to stderr, one JSON object to stdout.
+ * A human-readable summary goes to stderr, one JSON object (cJSON, one line)
+ * to stdout.
  * Exit status: 0 when the run happened (refusals included), 1 on a set-up
  * failure (unreadable certificate, unknown host), 2 on a usage error.
  */
@@ -21,6 +26,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -41,10 +47,17 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <cjson/cJSON.h>
+
 #define MAX_THREADS 64
 #define MAX_PACKET 1024          /* largest CONNECT / PUBLISH we build */
 #define IN_BUF 512               /* inbound MQTT bytes kept per connection */
 #define SCAN_INTERVAL_NS 10000000ULL /* timeout scan period: 10 ms */
+#define RETRY_FIRST_MS 50        /* --reconnect: first backoff, doubled per failure */
+#define RETRY_MAX_MS 800         /* --reconnect: largest backoff */
+
+/* SIGUSR1: end every hold now (the run then reports and exits). */
+static volatile sig_atomic_t g_stop;
 
 /* ---------------------------------------------------------------------------
  * Options
@@ -74,6 +87,8 @@ struct opts {
   long broker_pid;               /* sample this process's CPU time; 0 = none */
   long hold_ms;                  /* keep accepted sessions open this long; 0 = no */
   const char *ready_file;        /* written once every connection is held or done */
+  int reconnect;                 /* with hold_ms: retry drops and failures until the hold ends */
+  const char *back_file;         /* --reconnect: written each time every dropped session is back */
   const char *label;
   int quiet;
 };
@@ -123,14 +138,23 @@ struct run {
   uint64_t *total_us;            /* set for OUT_OK only */
   uint64_t *pub_us;              /* set with --publish only */
   uint64_t *drop_ms;             /* --hold-seconds: wall clock (Unix ms) the broker closed it */
-  atomic_long held;              /* connections that reached ST_HOLD */
+  uint64_t *back_ms;             /* --reconnect: wall clock (Unix ms) it was held again */
+  uint64_t hold_end_ns;          /* --reconnect: every hold ends here */
+  atomic_long held;              /* connections that reached ST_HOLD (first time) */
+  atomic_long live;              /* sessions held right now */
+  atomic_long reheld;            /* --reconnect: dropped sessions held again */
+  atomic_long retries;           /* --reconnect: attempts after a failure or a drop */
+  atomic_long rss_ready_kb;      /* broker VmRSS once every connection settled; -1 = none */
   atomic_long settled;           /* connections held or finished without being held */
   atomic_int ready_written;
   char first_error[256];         /* first TLS/socket error seen, for the report */
   pthread_mutex_t err_lock;
 };
 
-enum state { ST_IDLE, ST_TCP, ST_TLS, ST_SEND, ST_WAIT_CONNACK, ST_WAIT_PUBACK, ST_HOLD };
+enum state {
+  ST_IDLE, ST_TCP, ST_TLS, ST_SEND, ST_WAIT_CONNACK, ST_WAIT_PUBACK, ST_HOLD,
+  ST_RETRY                       /* --reconnect: waiting until t_deadline to try again */
+};
 
 struct conn {
   enum state st;
@@ -145,8 +169,9 @@ struct conn {
   size_t out_len, out_off;
   int held;                      /* reached ST_HOLD */
   int dropped;                   /* the broker closed it while held */
-  unsigned char in[IN_BUF];
+  unsigned char in[IN_BUF];      /* fields from here on survive a retry */
   size_t in_len;
+  unsigned tries;                /* --reconnect: failures in a row, for the backoff */
 };
 
 struct worker {
@@ -158,6 +183,8 @@ struct worker {
   struct conn *conns;
   int active;
   int failed;                    /* set-up failed in the thread */
+  int stopping;                  /* SIGUSR1 seen */
+  unsigned rnd;                  /* backoff jitter state */
 };
 
 /* ---------------------------------------------------------------------------
@@ -507,18 +534,36 @@ static void identities_free(struct run *run)
  * ------------------------------------------------------------------------- */
 
 static void conn_start(struct worker *w, struct conn *c);
+static int conn_begin(struct worker *w, struct conn *c, long idx);
+static long proc_rss_kb(long pid);
 
-/* --ready-file: written once, when every connection is held or finished. */
+/* Writes line to path (replacing it), for a script waiting on the file. */
+static void write_note(const char *path, const char *line)
+{
+  char tmp[PATH_MAX];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *f = fopen(tmp, "w");
+  if (!f)
+    return;
+  fputs(line, f);
+  if (fclose(f) == 0)
+    rename(tmp, path); /* whole or absent, never half-written */
+}
+
+/* Called once per connection when it is first held or finishes without
+ * having been held; the last one samples the broker's memory and writes
+ * --ready-file. */
 static void run_settle(struct run *run)
 {
   long settled = atomic_fetch_add(&run->settled, 1) + 1;
-  if (!run->o->ready_file || settled < run->o->count ||
-      atomic_exchange(&run->ready_written, 1))
+  if (settled < run->o->count || atomic_exchange(&run->ready_written, 1))
     return;
-  FILE *f = fopen(run->o->ready_file, "w");
-  if (f) {
-    fprintf(f, "held=%ld\n", atomic_load(&run->held));
-    fclose(f);
+  if (run->o->broker_pid)
+    atomic_store(&run->rss_ready_kb, proc_rss_kb(run->o->broker_pid));
+  if (run->o->ready_file) {
+    char line[64];
+    snprintf(line, sizeof line, "held=%ld\n", atomic_load(&run->held));
+    write_note(run->o->ready_file, line);
   }
 }
 
@@ -528,19 +573,46 @@ static void conn_hold(struct worker *w, struct conn *c)
 {
   struct run *run = w->run;
   uint64_t t = now_ns();
+  int again = run->drop_ms[c->idx] != 0; /* --reconnect: back after a drop */
   run->total_us[c->idx] = (t - c->t_start) / 1000;
   c->st = ST_HOLD;
   c->held = 1;
+  c->tries = 0;
   c->in_len = 0;
-  c->t_deadline = t + (uint64_t)run->o->hold_ms * 1000000ULL;
-  atomic_fetch_add(&run->held, 1);
-  run_settle(run);
+  c->t_deadline = run->o->reconnect ? run->hold_end_ns : t + (uint64_t)run->o->hold_ms * 1000000ULL;
+  if (w->stopping || g_stop)
+    c->t_deadline = t; /* SIGUSR1 came while it connected: it ends at the next scan */
+  long live = atomic_fetch_add(&run->live, 1) + 1;
+  if (!again) {
+    atomic_fetch_add(&run->held, 1);
+    run_settle(run);
+    return;
+  }
+  run->back_ms[c->idx] = wall_ms();
+  long reheld = atomic_fetch_add(&run->reheld, 1) + 1;
+  if (run->o->back_file && live == run->o->count) {
+    char line[64];
+    snprintf(line, sizeof line, "back=%ld\n", reheld);
+    write_note(run->o->back_file, line);
+  }
 }
 
-/* Records the outcome, closes the connection and starts the next one. */
+/* --reconnect: whether a connection that ended with out (dropped or not)
+ * is tried again rather than finished. */
+static int conn_retries(const struct worker *w, const struct conn *c, enum outcome out)
+{
+  const struct run *run = w->run;
+  if (!run->o->reconnect || w->stopping || g_stop || now_ns() >= run->hold_end_ns)
+    return 0;
+  return c->dropped || out != OUT_OK;
+}
+
+/* Records the outcome, closes the connection and starts the next one (or,
+ * with --reconnect, schedules the same one again). */
 static void conn_finish(struct worker *w, struct conn *c, enum outcome out)
 {
   struct run *run = w->run;
+  int retry = conn_retries(w, c, out);
   run->outcome[c->idx] = (unsigned char)out;
   if (out == OUT_OK && !c->dropped) {
     /* DISCONNECT then close_notify; neither is waited for. */
@@ -551,13 +623,31 @@ static void conn_finish(struct worker *w, struct conn *c, enum outcome out)
   }
   if (out == OUT_OK && !c->held)
     run->total_us[c->idx] = (now_ns() - c->t_start) / 1000;
-  if (!c->held)
+  if (c->held)
+    atomic_fetch_sub(&run->live, 1);
+  else if (!retry && !run->drop_ms[c->idx])
     run_settle(run);
   ERR_clear_error();
   SSL_free(c->ssl);
   close(c->fd); /* also removes it from the epoll set */
   c->ssl = NULL;
   c->fd = -1;
+  if (retry) {
+    /* Backoff: RETRY_FIRST_MS doubled per failure in a row up to
+     * RETRY_MAX_MS, each wait drawn from its upper half (jitter). */
+    unsigned ms = RETRY_FIRST_MS << (c->tries < 4 ? c->tries : 4);
+    if (ms > RETRY_MAX_MS)
+      ms = RETRY_MAX_MS;
+    w->rnd = w->rnd * 1103515245u + 12345u;
+    ms = ms / 2 + (w->rnd >> 8) % (ms / 2 + 1);
+    c->tries++;
+    c->held = 0;
+    c->dropped = 0;
+    c->st = ST_RETRY;
+    c->t_deadline = now_ns() + (uint64_t)ms * 1000000ULL;
+    atomic_fetch_add(&run->retries, 1);
+    return;
+  }
   c->st = ST_IDLE;
   w->active--;
   conn_start(w, c);
@@ -593,7 +683,8 @@ static int conn_ssl_error(struct worker *w, struct conn *c, int r)
   if (c->st == ST_HOLD) {
     /* The broker closed a held session (a kick): still an accepted one. */
     c->dropped = 1;
-    w->run->drop_ms[c->idx] = wall_ms();
+    if (!w->run->drop_ms[c->idx])
+      w->run->drop_ms[c->idx] = wall_ms();
     conn_finish(w, c, OUT_OK);
     return 0;
   }
@@ -747,6 +838,8 @@ static void conn_drive(struct worker *w, struct conn *c)
         return;
       }
       break;
+    case ST_RETRY:
+      return;
     case ST_HOLD:
       /* Whatever the broker sends a held session is read and dropped. */
       ERR_clear_error();
@@ -767,12 +860,36 @@ static void conn_start(struct worker *w, struct conn *c)
   struct run *run = w->run;
   const struct opts *o = run->o;
   for (;;) {
-    uint64_t t = now_ns();
-    if (t >= run->stop_ns)
+    if (now_ns() >= run->stop_ns || g_stop)
       return;
     long idx = atomic_fetch_add(&run->next, 1);
     if (idx >= o->count)
       return;
+    c->tries = 0;
+    if (conn_begin(w, c, idx) == 0) {
+      w->active++;
+      return;
+    }
+    if (o->reconnect) {
+      /* A connection that cannot start is retried like a failed one. */
+      c->st = ST_RETRY;
+      c->tries = 1;
+      c->t_deadline = now_ns() + (uint64_t)RETRY_MAX_MS * 1000000ULL;
+      w->active++;
+      return;
+    }
+    run_settle(run);
+  }
+}
+
+/* Starts connection idx in slot c: socket, TLS object, TCP connect.
+ * Returns 0, or -1 with the failure recorded as idx's outcome. */
+static int conn_begin(struct worker *w, struct conn *c, long idx)
+{
+  struct run *run = w->run;
+  const struct opts *o = run->o;
+  {
+    uint64_t t = now_ns();
     memset(c, 0, offsetof(struct conn, in));
     c->idx = idx;
     c->id = &run->ids[(size_t)idx % run->nids];
@@ -782,7 +899,7 @@ static void conn_start(struct worker *w, struct conn *c)
     if (c->fd < 0) {
       run_note_error(run, "socket");
       run->outcome[idx] = OUT_CONN_FAIL;
-      continue;
+      return -1;
     }
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -795,7 +912,7 @@ static void conn_start(struct worker *w, struct conn *c)
       SSL_free(c->ssl);
       close(c->fd);
       run->outcome[idx] = OUT_TLS_FAIL;
-      continue;
+      return -1;
     }
     SSL_set_connect_state(c->ssl);
     if (connect(c->fd, (struct sockaddr *)&run->addr, run->addrlen) && errno != EINPROGRESS) {
@@ -803,23 +920,63 @@ static void conn_start(struct worker *w, struct conn *c)
       SSL_free(c->ssl);
       close(c->fd);
       run->outcome[idx] = OUT_CONN_FAIL;
-      continue;
+      return -1;
     }
     c->st = ST_TCP;
     c->events = EPOLLOUT;
     struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = c};
     epoll_ctl(w->epfd, EPOLL_CTL_ADD, c->fd, &ev);
-    w->active++;
+    return 0;
+  }
+}
+
+/* --reconnect: the slot's backoff is over; try the same connection again
+ * (a connection that cannot even start waits for another round). */
+static void conn_retry(struct worker *w, struct conn *c)
+{
+  struct run *run = w->run;
+  long idx = c->idx;
+  if (w->stopping || g_stop || now_ns() >= run->hold_end_ns) {
+    c->st = ST_IDLE;
+    w->active--;
+    if (!run->drop_ms[idx])
+      run_settle(run); /* never held: it settles now */
     return;
   }
+  unsigned tries = c->tries;
+  if (conn_begin(w, c, idx) == 0)
+    return;
+  c->st = ST_RETRY;
+  c->tries = tries + 1;
+  c->t_deadline = now_ns() + (uint64_t)RETRY_MAX_MS * 1000000ULL;
 }
 
 static void worker_expire(struct worker *w, uint64_t t)
 {
   for (int i = 0; i < w->nconns; i++) {
     struct conn *c = &w->conns[i];
-    if (c->st != ST_IDLE && t >= c->t_deadline)
+    if (c->st == ST_IDLE || t < c->t_deadline)
+      continue;
+    if (c->st == ST_RETRY)
+      conn_retry(w, c);
+    else
       conn_finish(w, c, c->st == ST_HOLD ? OUT_OK : OUT_TIMEOUT);
+  }
+}
+
+/* SIGUSR1: every held session ends now (DISCONNECT), nothing new starts,
+ * connections still on their way finish as they would. */
+static void worker_stop(struct worker *w)
+{
+  w->stopping = 1;
+  for (int i = 0; i < w->nconns; i++) {
+    struct conn *c = &w->conns[i];
+    if (c->st == ST_HOLD)
+      conn_finish(w, c, OUT_OK);
+    else if (c->st == ST_RETRY) {
+      c->st = ST_IDLE;
+      w->active--;
+    }
   }
 }
 
@@ -835,6 +992,8 @@ static void *worker_main(void *arg)
     for (int i = 0; i < n; i++)
       conn_drive(w, evs[i].data.ptr);
     uint64_t t = now_ns();
+    if (g_stop && !w->stopping)
+      worker_stop(w);
     if (t - last_scan >= SCAN_INTERVAL_NS) {
       worker_expire(w, t);
       last_scan = t;
@@ -915,6 +1074,22 @@ static double proc_cpu_seconds(long pid)
   return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* Resident memory (VmRSS) of process pid in kB, or -1. */
+static long proc_rss_kb(long pid)
+{
+  char path[64], line[256];
+  long kb = -1;
+  snprintf(path, sizeof path, "/proc/%ld/status", pid);
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return -1;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+      break;
+  fclose(f);
+  return kb;
+}
+
 /* CPU seconds the whole machine spent busy so far (all CPUs), or -1. */
 static double machine_busy_seconds(void)
 {
@@ -983,26 +1158,22 @@ static struct pct percentiles(const struct run *run, const uint64_t *v, unsigned
   return p;
 }
 
-static void json_pct(const char *name, struct pct p)
+/* Adds {n,p50,p90,p99,max,mean} (microseconds) under name. */
+static void json_pct(cJSON *obj, const char *name, struct pct p)
 {
-  printf(",\"%s\":{\"n\":%zu,\"p50\":%llu,\"p90\":%llu,\"p99\":%llu,\"max\":%llu,\"mean\":%.1f}",
-         name, p.n, (unsigned long long)p.p50, (unsigned long long)p.p90,
-         (unsigned long long)p.p99, (unsigned long long)p.max, p.mean);
+  cJSON *o = cJSON_AddObjectToObject(obj, name);
+  cJSON_AddNumberToObject(o, "n", (double)p.n);
+  cJSON_AddNumberToObject(o, "p50", (double)p.p50);
+  cJSON_AddNumberToObject(o, "p90", (double)p.p90);
+  cJSON_AddNumberToObject(o, "p99", (double)p.p99);
+  cJSON_AddNumberToObject(o, "max", (double)p.max);
+  cJSON_AddNumberToObject(o, "mean", round(p.mean * 10) / 10);
 }
 
-static void json_str(const char *s)
+/* v rounded to one decimal, as the report prints rates and percentages. */
+static double dec1(double v)
 {
-  putchar('"');
-  for (; *s; s++) {
-    unsigned char ch = (unsigned char)*s;
-    if (ch == '"' || ch == '\\')
-      printf("\\%c", ch);
-    else if (ch < 0x20)
-      printf("\\u%04x", ch);
-    else
-      putchar(ch);
-  }
-  putchar('"');
+  return round(v * 10) / 10;
 }
 
 static void human_pct(const char *name, struct pct p)
@@ -1013,7 +1184,7 @@ static void human_pct(const char *name, struct pct p)
 }
 
 static void report(const struct run *run, double seconds, double self_cpu, double broker_cpu,
-                   double machine_cpu)
+                   double machine_cpu, long rss_start_kb)
 {
   const struct opts *o = run->o;
   long n[OUT__COUNT] = {0};
@@ -1041,6 +1212,15 @@ static void report(const struct run *run, double seconds, double self_cpu, doubl
     if (d > last_drop)
       last_drop = d;
   }
+  long back = 0;
+  uint64_t last_back = 0;
+  for (long i = 0; i < o->count; i++) {
+    if (!run->drop_ms[i] || !run->back_ms[i])
+      continue;
+    back++;
+    if (run->back_ms[i] > last_back)
+      last_back = run->back_ms[i];
+  }
 
   if (!o->quiet) {
     fprintf(stderr, "xca_loadgen%s%s: %s:%s count=%ld concurrency=%d threads=%d%s\n",
@@ -1065,49 +1245,85 @@ static void report(const struct run *run, double seconds, double self_cpu, doubl
     human_pct("total", tot);
     if (o->hold_ms)
       fprintf(stderr, "  held=%ld dropped_by_broker=%ld\n", atomic_load(&run->held), dropped);
+    if (o->reconnect)
+      fprintf(stderr, "  back=%ld retries=%ld all back %lld ms after the first drop\n", back,
+              atomic_load(&run->retries),
+              first_drop && back == dropped && last_back >= first_drop
+                  ? (long long)(last_back - first_drop) : -1LL);
     if (run->first_error[0])
       fprintf(stderr, "  first error: %s\n", run->first_error);
   }
 
-  printf("{");
-  if (o->label) {
-    printf("\"label\":");
-    json_str(o->label);
-    printf(",");
+  cJSON *j = cJSON_CreateObject();
+  if (!j) {
+    fprintf(stderr, "xca_loadgen: out of memory\n");
+    exit(1);
   }
-  printf("\"count\":%ld,\"ok\":%ld,\"refused\":%ld,\"tls_fail\":%ld,\"timeouts\":%ld,"
-         "\"conn_fail\":%ld,\"closed\":%ld,\"proto_err\":%ld,\"not_run\":%ld,"
-         "\"concurrency\":%d,\"threads\":%d,\"publish\":%s,\"identities\":%zu,"
-         "\"seconds\":%.6f,\"cps\":%.1f",
-         o->count, n[OUT_OK], n[OUT_REFUSED], n[OUT_TLS_FAIL], n[OUT_TIMEOUT], n[OUT_CONN_FAIL],
-         n[OUT_CLOSED], n[OUT_PROTO], n[OUT_NOT_RUN], o->concurrency, o->threads,
-         o->publish ? "true" : "false", run->nids, seconds, cps);
-  json_pct("handshake_us", hs);
-  json_pct("connack_us", ca);
-  json_pct("total_us", tot);
+  if (o->label)
+    cJSON_AddStringToObject(j, "label", o->label);
+  static const char *const names[OUT__COUNT] = {
+    [OUT_NOT_RUN] = "not_run", [OUT_OK] = "ok", [OUT_REFUSED] = "refused",
+    [OUT_TLS_FAIL] = "tls_fail", [OUT_TIMEOUT] = "timeouts", [OUT_CONN_FAIL] = "conn_fail",
+    [OUT_CLOSED] = "closed", [OUT_PROTO] = "proto_err",
+  };
+  cJSON_AddNumberToObject(j, "count", (double)o->count);
+  for (int i = OUT_OK; i < OUT__COUNT; i++)
+    cJSON_AddNumberToObject(j, names[i], (double)n[i]);
+  cJSON_AddNumberToObject(j, "not_run", (double)n[OUT_NOT_RUN]);
+  cJSON_AddNumberToObject(j, "concurrency", o->concurrency);
+  cJSON_AddNumberToObject(j, "threads", o->threads);
+  cJSON_AddBoolToObject(j, "publish", o->publish);
+  cJSON_AddNumberToObject(j, "identities", (double)run->nids);
+  cJSON_AddNumberToObject(j, "seconds", round(seconds * 1e6) / 1e6);
+  cJSON_AddNumberToObject(j, "cps", dec1(cps));
+  json_pct(j, "handshake_us", hs);
+  json_pct(j, "connack_us", ca);
+  json_pct(j, "total_us", tot);
   if (o->publish)
-    json_pct("puback_us", pub);
-  printf(",\"refused_rc\":{");
-  for (int i = 0, first = 1; i < 256; i++)
+    json_pct(j, "puback_us", pub);
+  cJSON *rc = cJSON_AddObjectToObject(j, "refused_rc");
+  for (int i = 0; i < 256; i++)
     if (rcs[i]) {
-      printf("%s\"%d\":%ld", first ? "" : ",", i, rcs[i]);
-      first = 0;
+      char key[8];
+      snprintf(key, sizeof key, "%d", i);
+      cJSON_AddNumberToObject(rc, key, (double)rcs[i]);
     }
-  printf("},\"loadgen_cpu_pct\":%.1f", seconds > 0 ? 100.0 * self_cpu / seconds : 0);
+  cJSON_AddNumberToObject(j, "loadgen_cpu_pct", seconds > 0 ? dec1(100.0 * self_cpu / seconds) : 0);
   if (broker_cpu >= 0)
-    printf(",\"broker_cpu_pct\":%.1f", seconds > 0 ? 100.0 * broker_cpu / seconds : 0);
-  if (machine_cpu >= 0)
-    printf(",\"machine_cpu_pct\":%.1f,\"cpus\":%ld", seconds > 0 ? 100.0 * machine_cpu / seconds : 0,
-           sysconf(_SC_NPROCESSORS_ONLN));
-  if (o->hold_ms)
-    printf(",\"held\":%ld,\"dropped\":%ld,\"first_drop_ms\":%llu,\"last_drop_ms\":%llu",
-           atomic_load(&run->held), dropped, (unsigned long long)first_drop,
-           (unsigned long long)last_drop);
-  if (run->first_error[0]) {
-    printf(",\"first_error\":");
-    json_str(run->first_error);
+    cJSON_AddNumberToObject(j, "broker_cpu_pct", seconds > 0 ? dec1(100.0 * broker_cpu / seconds) : 0);
+  if (machine_cpu >= 0) {
+    cJSON_AddNumberToObject(j, "machine_cpu_pct",
+                            seconds > 0 ? dec1(100.0 * machine_cpu / seconds) : 0);
+    cJSON_AddNumberToObject(j, "cpus", (double)sysconf(_SC_NPROCESSORS_ONLN));
   }
-  printf("}\n");
+  if (o->broker_pid) {
+    cJSON_AddNumberToObject(j, "broker_rss_kb_start", (double)rss_start_kb);
+    cJSON_AddNumberToObject(j, "broker_rss_kb_ready", (double)atomic_load(&run->rss_ready_kb));
+  }
+  if (o->hold_ms) {
+    cJSON_AddNumberToObject(j, "held", (double)atomic_load(&run->held));
+    cJSON_AddNumberToObject(j, "dropped", (double)dropped);
+    cJSON_AddNumberToObject(j, "first_drop_ms", (double)first_drop);
+    cJSON_AddNumberToObject(j, "last_drop_ms", (double)last_drop);
+  }
+  if (o->reconnect) {
+    cJSON_AddNumberToObject(j, "reheld", (double)atomic_load(&run->reheld));
+    cJSON_AddNumberToObject(j, "retries", (double)atomic_load(&run->retries));
+    cJSON_AddNumberToObject(j, "last_back_ms", (double)last_back);
+    cJSON_AddNumberToObject(j, "storm_ms",
+                            first_drop && last_back >= first_drop && back == dropped
+                                ? (double)(last_back - first_drop) : -1);
+  }
+  if (run->first_error[0])
+    cJSON_AddStringToObject(j, "first_error", run->first_error);
+  char *text = cJSON_PrintUnformatted(j);
+  if (!text) {
+    fprintf(stderr, "xca_loadgen: out of memory\n");
+    exit(1);
+  }
+  puts(text);
+  cJSON_free(text);
+  cJSON_Delete(j);
 }
 
 /* ---------------------------------------------------------------------------
@@ -1150,6 +1366,13 @@ static void usage(FILE *f)
     "                         meanwhile counts as dropped\n"
     "  --ready-file FILE      write held=N to FILE once every connection is held or\n"
     "                         finished\n"
+    "  --reconnect            with --hold-seconds: a session the broker closes, and\n"
+    "                         any attempt that fails, is tried again (backoff 50 ms\n"
+    "                         doubling to 800 ms, jittered) until the hold ends;\n"
+    "                         every hold then ends --hold-seconds after the start\n"
+    "  --back-file FILE       with --reconnect: write back=N to FILE each time every\n"
+    "                         session is held again after drops\n"
+    "  SIGUSR1 ends every hold at once (the report follows).\n"
     "Identities (all loaded into memory before timing starts):\n"
     "  --cert-pattern PAT     leaf + intermediates PEM, e.g. DIR/widget-%%06d.chain.pem\n"
     "  --key-pattern PAT      private key PEM, e.g. DIR/widget-%%06d.key\n"
@@ -1177,7 +1400,11 @@ static void usage(FILE *f)
     "processes, from /proc/stat; compare with cpus * 100 to see if CPU was short).\n"
     "Also refused_rc (CONNACK codes seen), first_error, label. With --hold-seconds:\n"
     "held, dropped (closed by the broker while held), first_drop_ms and last_drop_ms\n"
-    "(wall clock, Unix milliseconds; 0 when none).\n"
+    "(wall clock, Unix milliseconds; 0 when none). With --reconnect: reheld,\n"
+    "retries, last_back_ms, storm_ms (first drop to the last session held again;\n"
+    "-1 unless every dropped session came back). With --broker-pid:\n"
+    "broker_rss_kb_start and broker_rss_kb_ready (VmRSS at the start and once every\n"
+    "connection was held or finished; -1 = not reached).\n"
     "With TLS 1.3 the client finishes its handshake before the server has checked\n"
     "the client certificate, so the server's verification time is part of\n"
     "connack_us, and a rejected certificate counts as tls_fail when its alert\n"
@@ -1208,7 +1435,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
   enum {
     O_HOST = 256, O_PORT, O_COUNT, O_CONC, O_THREADS, O_CERT, O_KEY, O_CID, O_USER, O_TOPIC,
     O_DIR, O_IDS, O_FIRST, O_CAFILE, O_PUBLISH, O_PAYLOAD, O_TIMEOUT, O_MAXSEC, O_KEEPALIVE,
-    O_TLSMAX, O_PID, O_LABEL, O_QUIET, O_HELP, O_HOLD, O_READY
+    O_TLSMAX, O_PID, O_LABEL, O_QUIET, O_HELP, O_HOLD, O_READY, O_RECONNECT, O_BACK
   };
   static const struct option lo[] = {
     {"host", required_argument, NULL, O_HOST},
@@ -1237,6 +1464,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     {"help", no_argument, NULL, O_HELP},
     {"hold-seconds", required_argument, NULL, O_HOLD},
     {"ready-file", required_argument, NULL, O_READY},
+    {"reconnect", no_argument, NULL, O_RECONNECT},
+    {"back-file", required_argument, NULL, O_BACK},
     {NULL, 0, NULL, 0},
   };
   long v;
@@ -1277,6 +1506,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     case O_HELP: usage(stdout); exit(0);
     case O_HOLD: bad = parse_long(optarg, 1, 86400, &v); o->hold_ms = v * 1000; break;
     case O_READY: o->ready_file = optarg; break;
+    case O_RECONNECT: o->reconnect = 1; break;
+    case O_BACK: o->back_file = optarg; break;
     default: return -1;
     }
     if (bad) {
@@ -1300,9 +1531,23 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     fprintf(stderr, "xca_loadgen: --cert-pattern needs --key-pattern and --ids\n");
     return -1;
   }
+  if ((o->reconnect || o->back_file) && !o->hold_ms) {
+    fprintf(stderr, "xca_loadgen: --reconnect and --back-file need --hold-seconds\n");
+    return -1;
+  }
+  if (o->back_file && !o->reconnect) {
+    fprintf(stderr, "xca_loadgen: --back-file needs --reconnect\n");
+    return -1;
+  }
   if (o->threads > o->concurrency)
     o->threads = o->concurrency;
   return 0;
+}
+
+static void on_usr1(int sig)
+{
+  (void)sig;
+  g_stop = 1;
 }
 
 int main(int argc, char **argv)
@@ -1321,6 +1566,9 @@ int main(int argc, char **argv)
     o.client_id_pattern = cid_default = default_client_id_pattern(o.cert_pattern);
 
   signal(SIGPIPE, SIG_IGN);
+  struct sigaction sa = {.sa_handler = on_usr1};
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGUSR1, &sa, NULL);
   raise_nofile((long)o.concurrency + 64);
 
   static struct run run; /* zeroed; large and shared by the workers */
@@ -1336,12 +1584,15 @@ int main(int argc, char **argv)
   run.total_us = xcalloc(count, sizeof(uint64_t));
   run.pub_us = xcalloc(count, sizeof(uint64_t));
   run.drop_ms = xcalloc(count, sizeof(uint64_t));
+  run.back_ms = xcalloc(count, sizeof(uint64_t));
+  atomic_store(&run.rss_ready_kb, -1);
 
   struct worker workers[MAX_THREADS];
   memset(workers, 0, sizeof workers);
   for (int t = 0; t < o.threads; t++) {
     struct worker *w = &workers[t];
     w->run = &run;
+    w->rnd = (unsigned)getpid() * 2654435761u + (unsigned)t;
     w->nconns = o.concurrency / o.threads + (t < o.concurrency % o.threads);
     w->conns = xcalloc((size_t)w->nconns, sizeof *w->conns);
     w->ctx = client_ctx_new(&o);
@@ -1353,8 +1604,10 @@ int main(int argc, char **argv)
   double cpu0 = self_cpu_seconds();
   double bcpu0 = o.broker_pid ? proc_cpu_seconds(o.broker_pid) : -1;
   double mcpu0 = machine_busy_seconds();
+  long rss0 = o.broker_pid ? proc_rss_kb(o.broker_pid) : -1;
   uint64_t t0 = now_ns();
   run.stop_ns = t0 + (uint64_t)(o.max_seconds * 1e9);
+  run.hold_end_ns = t0 + (uint64_t)o.hold_ms * 1000000ULL;
   for (int t = 0; t < o.threads; t++)
     if (pthread_create(&workers[t].tid, NULL, worker_main, &workers[t])) {
       fprintf(stderr, "xca_loadgen: cannot start thread\n");
@@ -1371,7 +1624,7 @@ int main(int argc, char **argv)
   }
 
   double mcpu = mcpu0 >= 0 ? machine_busy_seconds() - mcpu0 : -1;
-  report(&run, seconds, cpu, bcpu, mcpu);
+  report(&run, seconds, cpu, bcpu, mcpu, rss0);
 
   for (int t = 0; t < o.threads; t++) {
     SSL_CTX_free(workers[t].ctx);
@@ -1386,6 +1639,7 @@ int main(int argc, char **argv)
   free(run.total_us);
   free(run.pub_us);
   free(run.drop_ms);
+  free(run.back_ms);
   free(cid_default);
   return 0;
 }
