@@ -112,6 +112,12 @@ int xca_cache_get(struct xca_cache *c, const char *key, long long min_fetched_ms
   return 1;
 }
 
+int xca_cache_has(struct xca_cache *c, const char *key)
+{
+  struct entry *e = NULL;
+  return find(c, key, &e) != NULL;
+}
+
 int xca_cache_put(struct xca_cache *c, const char *key, int found,
                   const struct xca_identity_rec *rec, long long fetched_ms)
 {

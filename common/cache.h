@@ -33,6 +33,10 @@ void xca_cache_free(struct xca_cache *c);
 int xca_cache_get(struct xca_cache *c, const char *key, long long min_fetched_ms, int *found,
                   struct xca_identity_rec *rec);
 
+/* Return 1 if key is cached (of either kind, whenever fetched), else 0.
+ * Does not change its place in the LRU order. */
+int xca_cache_has(struct xca_cache *c, const char *key);
+
 /* Store the lookup result for key (rec ignored when found is 0), fetched at
  * fetched_ms, replacing any entry for key (of either kind). When the list
  * of its kind is full, its least recently used entry is evicted; the other

@@ -270,6 +270,31 @@ int xca_cert_time_valid(X509 *cert, time_t now)
          X509_cmp_time(X509_get0_notAfter(cert), &now) > 0;
 }
 
+static int asn1_seconds(const ASN1_TIME *t, time_t *out)
+{
+  struct tm tm;
+
+  if (t == NULL || !ASN1_TIME_to_tm(t, &tm)) {
+    return 0;
+  }
+  *out = timegm(&tm);
+  return 1;
+}
+
+int xca_cert_validity(X509 *cert, time_t *not_before, time_t *not_after)
+{
+  time_t from;
+  time_t until;
+
+  if (!asn1_seconds(X509_get0_notBefore(cert), &from) ||
+      !asn1_seconds(X509_get0_notAfter(cert), &until)) {
+    return 0;
+  }
+  *not_before = from;
+  *not_after = until;
+  return 1;
+}
+
 int xca_cert_signed_by(X509 *cert, X509 *issuer)
 {
   EVP_PKEY *key = X509_get0_pubkey(issuer);

@@ -48,6 +48,11 @@ int xca_cert_is_ca(X509 *cert);
 /* Return 1 if now lies within cert's validity period, else 0. */
 int xca_cert_time_valid(X509 *cert, time_t now);
 
+/* The validity period of cert in unix seconds: *not_before and *not_after
+ * (fractions of a second dropped). Returns 1, or 0 when a time cannot be
+ * read (outputs untouched). */
+int xca_cert_validity(X509 *cert, time_t *not_before, time_t *not_after);
+
 /* Return 1 if cert's signature verifies with issuer's public key, else 0. */
 int xca_cert_signed_by(X509 *cert, X509 *issuer);
 

@@ -213,6 +213,8 @@ int xca_config_init(struct xca_config *cfg)
   cfg->redis_retry_ms = 1000;
   cfg->verification_code_ttl = 3600;
   cfg->cache_capacity = 100000;
+  cfg->chain_cache_capacity = 10000;
+  cfg->prefetch_queue_max = 1000;
   cfg->stale_max_s = 300;
   cfg->max_chain_depth = 5;
   cfg->max_admin_payload = 65536;
@@ -237,6 +239,8 @@ static const struct int_option int_options[] = {
   {"redis_retry_ms", offsetof(struct xca_config, redis_retry_ms), 10, 600000},
   {"verification_code_ttl", offsetof(struct xca_config, verification_code_ttl), 10, 31 * 86400},
   {"cache_capacity", offsetof(struct xca_config, cache_capacity), 0, 100000000},
+  {"chain_cache_capacity", offsetof(struct xca_config, chain_cache_capacity), 0, 10000000},
+  {"prefetch_queue_max", offsetof(struct xca_config, prefetch_queue_max), 0, 1000000},
   {"stale_max", offsetof(struct xca_config, stale_max_s), 0, 86400 * 30},
   {"max_chain_depth", offsetof(struct xca_config, max_chain_depth), 1, 16},
   {"max_admin_payload", offsetof(struct xca_config, max_admin_payload), 1024, 16 * 1024 * 1024},

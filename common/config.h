@@ -36,6 +36,8 @@ struct xca_config {
   int verification_code_ttl;  /* seconds [3600] */
   char *hub_hostname;         /* NULL = any hostname in IoT-Hub usernames */
   int cache_capacity;         /* max cached registry entries [100000] */
+  int chain_cache_capacity;   /* verified chains (and paths) remembered; 0 = off [10000] */
+  int prefetch_queue_max;     /* registry reads waiting for the prefetch worker; 0 = off [1000] */
   int stale_max_s;            /* during an outage, trust cached entries this old at most [300] */
   int max_chain_depth;        /* max certificates between leaf and anchor [5] */
   int max_admin_payload;      /* bytes [65536] */

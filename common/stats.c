@@ -58,6 +58,20 @@ void xca_stats_cache(struct xca_stats *s, int hit)
   }
 }
 
+void xca_stats_chain(struct xca_stats *s, int hit, int leaf)
+{
+  if (s == NULL) {
+    return;
+  }
+  if (hit) {
+    s->chain_hits++;
+  } else if (leaf) {
+    s->chain_leaf++;
+  } else {
+    s->chain_misses++;
+  }
+}
+
 void xca_stats_redis_call(struct xca_stats *s, long long latency_us, int failed)
 {
   if (s == NULL) {
@@ -156,6 +170,15 @@ int xca_stats_each(const struct xca_stats *s, xca_stats_visit_fn fn, void *arg)
   rc = rc ? rc : fn(arg, "enrolled", s->enrolled);
   rc = rc ? rc : fn(arg, "cache/hits", s->cache_hits);
   rc = rc ? rc : fn(arg, "cache/misses", s->cache_misses);
+  rc = rc ? rc : fn(arg, "chaincache/hits", s->chain_hits);
+  rc = rc ? rc : fn(arg, "chaincache/misses", s->chain_leaf + s->chain_misses);
+  rc = rc ? rc : fn(arg, "chaincache/leaf", s->chain_leaf);
+  rc = rc ? rc : fn(arg, "prefetch/requests", s->prefetch_requests);
+  rc = rc ? rc : fn(arg, "prefetch/applied", s->prefetch_applied);
+  rc = rc ? rc : fn(arg, "prefetch/hits", s->prefetch_hits);
+  rc = rc ? rc : fn(arg, "prefetch/late", s->prefetch_late);
+  rc = rc ? rc : fn(arg, "prefetch/discarded", s->prefetch_discarded);
+  rc = rc ? rc : fn(arg, "prefetch/dropped", s->prefetch_dropped);
   rc = rc ? rc : fn(arg, "redis/errors", s->redis_errors);
   rc = rc ? rc : fn(arg, "redis/latency_us/p50", xca_stats_latency_percentile(s, 50));
   rc = rc ? rc : fn(arg, "redis/latency_us/p99", xca_stats_latency_percentile(s, 99));

@@ -35,6 +35,15 @@ struct xca_stats {
   unsigned long long enrolled;     /* identities created by an enrollment group */
   unsigned long long cache_hits;   /* identity lookups answered by the cache */
   unsigned long long cache_misses; /* identity lookups that asked Redis */
+  unsigned long long chain_hits;   /* chain verifications the chain cache answered */
+  unsigned long long chain_leaf;   /* of the misses, those verified under a known path */
+  unsigned long long chain_misses; /* chain verifications that checked every signature */
+  unsigned long long prefetch_requests;  /* registry reads asked of the prefetch worker */
+  unsigned long long prefetch_applied;   /* their answers put into the cache */
+  unsigned long long prefetch_hits;      /* CONNECTs whose entry a prefetch had put into the cache */
+  unsigned long long prefetch_late;      /* CONNECTs that came before their prefetch's answer */
+  unsigned long long prefetch_discarded; /* answers not cached: invalidated meanwhile, or failed */
+  unsigned long long prefetch_dropped;   /* requests refused: the worker's queue was full */
   unsigned long long redis_errors; /* failed Redis calls and connection attempts */
   unsigned long long gauge[XCA_GAUGE_MAX_];
   unsigned latency_us[XCA_STATS_LATENCY_SAMPLES]; /* ring of recent call latencies */
@@ -55,6 +64,11 @@ void xca_stats_enrolled(struct xca_stats *s);
 
 /* An identity lookup was answered by the cache (hit = 1) or asked Redis. */
 void xca_stats_cache(struct xca_stats *s, int hit);
+
+/* A chain verification was answered by the chain cache (hit = 1), or
+ * verified with its path above the leaf known (leaf = 1, a miss), or in
+ * full (both 0). chaincache.h. */
+void xca_stats_chain(struct xca_stats *s, int hit, int leaf);
 
 /* One Redis call took latency_us microseconds (negative counts as 0);
  * failed says it brought no usable reply. */
@@ -83,6 +97,9 @@ typedef int (*xca_stats_visit_fn)(void *arg, const char *name, unsigned long lon
 /* Visit every counter in a fixed order: connects/accepted,
  * connects/refused, refused/<slug> for each reason refused at least once
  * (in error-table order), dropped, enrolled, cache/hits, cache/misses,
+ * chaincache/hits, chaincache/misses, chaincache/leaf, prefetch/requests,
+ * prefetch/applied, prefetch/hits, prefetch/late, prefetch/discarded,
+ * prefetch/dropped,
  * redis/errors, redis/latency_us/p50, redis/latency_us/p99, sessions, cas,
  * audit/dropped. Returns 0, or the first non-zero value fn returned. */
 int xca_stats_each(const struct xca_stats *s, xca_stats_visit_fn fn, void *arg);

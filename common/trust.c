@@ -37,6 +37,13 @@ struct xca_trust {
 };
 
 static int trust_ex_index = -1;
+static int ctx_path_index = -1; /* X509_STORE_CTX ex_data: the struct path_run of a verification */
+
+/* One verification with a known path above the leaf (xca_trust_verify_path). */
+struct path_run {
+  struct xca_trust_path *path;
+  X509_STORE_CTX_verify_fn internal; /* OpenSSL's signature and validity loop */
+};
 
 static unsigned long name_hash(const X509_NAME *name)
 {
@@ -303,6 +310,26 @@ static void collect_thumbprints(STACK_OF(X509) *chain, struct xca_chain_result *
   }
 }
 
+/* Record the window in which every certificate of chain is valid (an
+ * unreadable time leaves an empty window: nothing is ever cached on it). */
+static void collect_validity(STACK_OF(X509) *chain, struct xca_chain_result *res)
+{
+  for (int i = 0; i < sk_X509_num(chain); i++) {
+    time_t from;
+    time_t until;
+    if (!xca_cert_validity(sk_X509_value(chain, i), &from, &until)) {
+      res->valid_from = res->valid_until = 0;
+      return;
+    }
+    if (i == 0 || from > res->valid_from) {
+      res->valid_from = from;
+    }
+    if (i == 0 || until < res->valid_until) {
+      res->valid_until = until;
+    }
+  }
+}
+
 /* The built chain passed OpenSSL's checks: apply the length bound and the
  * policy to it, then name the verified CAs it passed through. */
 static int accept_chain(struct xca_trust *trust, X509_STORE_CTX *ctx, struct xca_chain_result *res)
@@ -328,6 +355,7 @@ static int accept_chain(struct xca_trust *trust, X509_STORE_CTX *ctx, struct xca
     return XCA_E_CHAIN;
   }
   collect_thumbprints(chain, res);
+  collect_validity(chain, res);
   return XCA_OK;
 }
 
@@ -367,9 +395,135 @@ static int run_verify(struct xca_trust *trust, X509_STORE_CTX *ctx, struct xca_c
   return XCA_E_CHAIN;
 }
 
-static int verify_chain(struct xca_trust *trust, X509 *leaf, STACK_OF(X509) *untrusted,
-                        int max_depth, time_t now, struct xca_chain_result *res)
+/* Return 1 if chain holds exactly above's certificates above its leaf. */
+static int same_above(STACK_OF(X509) *chain, STACK_OF(X509) *above)
 {
+  if (sk_X509_num(chain) != sk_X509_num(above) + 1) {
+    return 0;
+  }
+  for (int i = 0; i < sk_X509_num(above); i++) {
+    if (X509_cmp(sk_X509_value(chain, i + 1), sk_X509_value(above, i)) != 0) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* Return 1 if chain[from..] are all within their validity period at ctx's
+ * verification time, as OpenSSL's own time check decides it. */
+static int valid_from_depth(X509_STORE_CTX *ctx, STACK_OF(X509) *chain, int from)
+{
+  X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);
+  time_t t = X509_VERIFY_PARAM_get_time(param);
+  time_t *at = (X509_VERIFY_PARAM_get_flags(param) & X509_V_FLAG_USE_CHECK_TIME) ? &t : NULL;
+
+  for (int i = from; i < sk_X509_num(chain); i++) {
+    X509 *x = sk_X509_value(chain, i);
+    if (X509_cmp_time(X509_get0_notBefore(x), at) >= 0 ||
+        X509_cmp_time(X509_get0_notAfter(x), at) <= 0) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* Two certificates, new references: the leaf and its issuer. */
+static STACK_OF(X509) *leaf_and_issuer(STACK_OF(X509) *chain)
+{
+  STACK_OF(X509) *two = sk_X509_new_reserve(NULL, 2);
+
+  for (int i = 0; two != NULL && i < 2; i++) {
+    X509 *x = sk_X509_value(chain, i);
+    if (!X509_up_ref(x)) {
+      sk_X509_pop_free(two, X509_free);
+      return NULL;
+    }
+    sk_X509_push(two, x);
+  }
+  return two;
+}
+
+/* The X509_STORE_CTX verify step (OpenSSL's loop over every signature and
+ * validity period, run after the chain was built and its extensions,
+ * purpose and pathlen checked) when a verified path is known. If the
+ * built chain holds that path above the leaf, and every certificate above
+ * the leaf's issuer is within its validity period, OpenSSL's own loop runs
+ * on the leaf and its issuer alone (PARTIAL_CHAIN is set, so the issuer is
+ * its top: the issuer's validity and the leaf's signature and validity are
+ * checked, the issuer's key usage for signing too), then the whole chain is
+ * put back for the checks that follow (name constraints, RFC 3779). Else
+ * the loop runs on the whole chain. The signatures above the leaf are a
+ * fact of their DER alone, already verified in that path.
+ * The TLS handshake's CertificateVerify (the client's proof that it holds
+ * the leaf's key) is OpenSSL's own step, never skipped by any of this. */
+static int verify_with_path(X509_STORE_CTX *ctx)
+{
+  struct path_run *run = X509_STORE_CTX_get_ex_data(ctx, ctx_path_index);
+  STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+  STACK_OF(X509) *full;
+  STACK_OF(X509) *two;
+  int ok;
+
+  if (run->path->above == NULL || sk_X509_num(chain) < 2 || !same_above(chain, run->path->above) ||
+      !valid_from_depth(ctx, chain, 2)) {
+    return run->internal(ctx);
+  }
+  full = X509_chain_up_ref(chain);
+  two = leaf_and_issuer(chain);
+  if (full == NULL || two == NULL) {
+    sk_X509_pop_free(full, X509_free);
+    sk_X509_pop_free(two, X509_free);
+    return run->internal(ctx);
+  }
+  X509_STORE_CTX_set0_verified_chain(ctx, two);
+  ok = run->internal(ctx);
+  X509_STORE_CTX_set0_verified_chain(ctx, full);
+  run->path->used = 1;
+  return ok;
+}
+
+/* Hand the verified chain above the leaf to path->built. */
+static void keep_built(X509_STORE_CTX *ctx, struct xca_trust_path *path)
+{
+  STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+  STACK_OF(X509) *above = sk_X509_new_null();
+
+  for (int i = 1; above != NULL && i < sk_X509_num(chain); i++) {
+    X509 *x = sk_X509_value(chain, i);
+    int held = X509_up_ref(x);
+    if (!held || !sk_X509_push(above, x)) {
+      if (held) {
+        X509_free(x);
+      }
+      sk_X509_pop_free(above, X509_free);
+      return; /* nothing kept: the next verification is a full one */
+    }
+  }
+  path->built = above;
+}
+
+/* Make ctx verify through verify_with_path, with run (which must outlive
+ * ctx's use). Returns 1, or 0 when it cannot (ctx then verifies fully). */
+static int use_path(X509_STORE_CTX *ctx, struct xca_trust_path *path, struct path_run *run)
+{
+  if (ctx_path_index < 0) {
+    ctx_path_index = X509_STORE_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+  }
+  run->path = path;
+  run->internal = X509_STORE_CTX_get_verify(ctx);
+  if (ctx_path_index < 0 || run->internal == NULL ||
+      !X509_STORE_CTX_set_ex_data(ctx, ctx_path_index, run)) {
+    return 0;
+  }
+  X509_STORE_CTX_set_verify(ctx, verify_with_path);
+  return 1;
+}
+
+static int verify_chain(struct xca_trust *trust, X509 *leaf, STACK_OF(X509) *untrusted,
+                        int max_depth, time_t now, struct xca_trust_path *path,
+                        struct xca_chain_result *res)
+{
+  struct path_run run;
   X509_STORE_CTX *ctx;
   int rc;
 
@@ -384,7 +538,13 @@ static int verify_chain(struct xca_trust *trust, X509 *leaf, STACK_OF(X509) *unt
     return XCA_E_NOMEM;
   }
   X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
+  if (path != NULL && path->above != NULL) {
+    use_path(ctx, path, &run);
+  }
   rc = run_verify(trust, ctx, res);
+  if (rc == XCA_OK && path != NULL) {
+    keep_built(ctx, path);
+  }
   X509_STORE_CTX_free(ctx);
   return rc;
 }
@@ -392,13 +552,24 @@ static int verify_chain(struct xca_trust *trust, X509 *leaf, STACK_OF(X509) *unt
 int xca_trust_verify(struct xca_trust *trust, X509 *leaf, STACK_OF(X509) *untrusted,
                      int max_depth, time_t now, struct xca_chain_result *res)
 {
+  return xca_trust_verify_path(trust, leaf, untrusted, max_depth, now, NULL, res);
+}
+
+int xca_trust_verify_path(struct xca_trust *trust, X509 *leaf, STACK_OF(X509) *untrusted,
+                          int max_depth, time_t now, struct xca_trust_path *path,
+                          struct xca_chain_result *res)
+{
   int rc;
 
+  if (path != NULL) {
+    path->used = 0;
+    path->built = NULL;
+  }
   /* A refused chain leaves errors on OpenSSL's queue, and Mosquitto reads
    * that queue after the next SSL call of *any* connection: one bad
    * certificate would then drop another device. Leave it as it was. */
   ERR_set_mark();
-  rc = verify_chain(trust, leaf, untrusted, max_depth, now, res);
+  rc = verify_chain(trust, leaf, untrusted, max_depth, now, path, res);
   ERR_pop_to_mark();
   return rc;
 }
@@ -433,6 +604,9 @@ static int accept_member(struct xca_trust *trust, X509 *ca, const struct ca_entr
   strcpy(res->anchors[0], entry->name);
   res->chain_len = 1;
   xca_cert_sha256(ca, res->chain_sha256[0]);
+  if (!xca_cert_validity(ca, &res->valid_from, &res->valid_until)) {
+    res->valid_from = res->valid_until = 0;
+  }
   return XCA_OK;
 }
 

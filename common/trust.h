@@ -39,6 +39,27 @@ struct xca_chain_result {
    * (lowercase hex). Filled on success only (chain_len 0 otherwise). */
   int chain_len;
   char chain_sha256[XCA_CHAIN_MAX][XCA_SHA256_HEX];
+  /* When the verified chain is valid: the latest notBefore and the earliest
+   * notAfter of its certificates, in unix seconds (xca_cert_validity).
+   * Filled on success only (both 0 otherwise, or when a time cannot be
+   * read: a window that admits no time). */
+  time_t valid_from;
+  time_t valid_until;
+};
+
+/* What xca_trust_verify_path adds to xca_trust_verify, for the chain
+ * cache (chaincache.h). */
+struct xca_trust_path {
+  /* In: the certificates above the leaf of an earlier chain whose
+   * signatures (each by the next) verified, bottom first (borrowed; NULL =
+   * none). Used only when the chain OpenSSL builds for this leaf holds
+   * exactly these certificates (same DER, same order) above the leaf and
+   * all of them but the first are within their validity period at the
+   * verification time: then their signatures are not verified again. */
+  STACK_OF(X509) *above;
+  int used;              /* out: 1 when above was used (only the leaf's signature was verified) */
+  STACK_OF(X509) *built; /* out on XCA_OK: the verified chain above the leaf, bottom first
+                            (new references; sk_X509_pop_free(built, X509_free)); else NULL */
 };
 
 /* The rule of xca_ca_name_valid, as error messages state it. */
@@ -100,6 +121,18 @@ void xca_trust_clear(struct xca_trust *trust);
  * signed the certificate is used. */
 int xca_trust_verify(struct xca_trust *trust, X509 *leaf, STACK_OF(X509) *untrusted,
                      int max_depth, time_t now, struct xca_chain_result *res);
+
+/* As xca_trust_verify, with path (see struct xca_trust_path; NULL = as
+ * xca_trust_verify). Every check of xca_trust_verify is made as it would
+ * be - OpenSSL builds the chain and checks extensions, purpose, pathlen,
+ * depth, name constraints and every validity period, then the policy -
+ * except that, when path->above matches the built chain, the signatures of
+ * the certificates above the leaf (already verified in that same chain) are
+ * not verified again; the leaf's signature always is. So the result (rc
+ * and res) is the one xca_trust_verify gives. */
+int xca_trust_verify_path(struct xca_trust *trust, X509 *leaf, STACK_OF(X509) *untrusted,
+                          int max_depth, time_t now, struct xca_trust_path *path,
+                          struct xca_chain_result *res);
 
 /* Verify that the CA certificate ca is in the set or chains to it at time
  * now (0 = current time), through untrusted (may be NULL) and at most

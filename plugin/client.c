@@ -68,7 +68,13 @@ int xca_basic_auth_cb(int event, void *event_data, void *userdata)
   }
   warn_without_ticks();
   facts = xca_tls_facts(leaf, XCA_FACTS_CURRENT);
+  xca_prefetch_connect(facts);
   rc = xca_groups_decide(facts, client_id, ed->username, &ident);
+  /* An enrollment evicted the identity's cache entry: a prefetch still in
+   * flight (read before the entry existed) must not bring it back. */
+  if (xca_g.enroller.created || xca_g.enroller.found_meanwhile) {
+    xca_prefetch_invalidate_all();
+  }
   /* Without the CA set (Redis has not answered yet) no chain can verify:
    * say so rather than blame the chain. */
   if (rc == XCA_E_CHAIN && !xca_g.cas_loaded) {

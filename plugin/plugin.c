@@ -90,10 +90,11 @@ static int create_state(void)
   xca_g.redis = xca_redis_new(&xca_g.cfg, on_redis_state, NULL);
   xca_g.cache = xca_cache_new(xca_g.cfg.cache_capacity);
   xca_g.trust = xca_trust_new();
+  xca_g.chaincache = xca_chaincache_new(xca_g.cfg.chain_cache_capacity);
   xca_g.sessions = xca_sessions_new();
   xca_g.groups = xca_groups_new();
-  if (xca_g.redis == NULL || xca_g.cache == NULL || xca_g.trust == NULL || xca_g.sessions == NULL ||
-      xca_g.groups == NULL) {
+  if (xca_g.redis == NULL || xca_g.cache == NULL || xca_g.trust == NULL ||
+      xca_g.chaincache == NULL || xca_g.sessions == NULL || xca_g.groups == NULL) {
     return MOSQ_ERR_NOMEM;
   }
   xca_trust_set_policy(xca_g.trust, &policy);
@@ -111,6 +112,7 @@ static int create_state(void)
 /* Stop the helper threads (they use the registry and OpenSSL). */
 static void stop_threads(void)
 {
+  xca_prefetch_end();
   xca_observe_stop();
   xca_g.lookup.following = NULL;
   xca_watcher_stop(xca_g.watcher);
@@ -122,6 +124,7 @@ static void free_state(void)
   stop_threads();
   xca_sessions_free(xca_g.sessions);
   xca_groups_free(xca_g.groups);
+  xca_chaincache_free(xca_g.chaincache);
   xca_trust_free(xca_g.trust);
   xca_cache_free(xca_g.cache);
   xca_redis_free(xca_g.redis);
@@ -190,6 +193,9 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
     rc = create_state();
   }
   if (rc == MOSQ_ERR_SUCCESS && xca_observe_start() != XCA_OK) {
+    rc = MOSQ_ERR_NOMEM;
+  }
+  if (rc == MOSQ_ERR_SUCCESS && xca_prefetch_begin() != XCA_OK) {
     rc = MOSQ_ERR_NOMEM;
   }
   if (rc == MOSQ_ERR_SUCCESS && xca_tls_hook_install() != XCA_OK) {

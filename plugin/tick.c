@@ -21,6 +21,7 @@ void xca_key_changed(const char *key)
 
   switch (xca_registry_key_kind(key, &name)) {
   case XCA_KEY_DEVICE:
+    xca_prefetch_invalidate_identity(name); /* an answer in flight may predate the change */
     xca_cache_remove(xca_g.cache, name);
     xca_sessions_mark_identity(xca_g.sessions, name);
     break;
@@ -50,12 +51,14 @@ static void apply_change(const struct xca_change *c)
     /* The feed may follow a new primary (Redis restarted, or a Sentinel
      * failover): reread from where it comes from, not a dead connection. */
     xca_redis_reconnect(xca_g.redis);
+    xca_prefetch_invalidate_all();
     xca_cache_clear(xca_g.cache);
     xca_cas_load_named(&c->names);
     xca_groups_load_named(&c->group_names);
     xca_sessions_mark_all(xca_g.sessions);
     break;
   case XCA_CHANGE_LOST:
+    xca_prefetch_invalidate_all();
     xca_g.lookup.lost_ms = xca_now_ms();
     mosquitto_log_printf(MOSQ_LOG_WARNING, XCA_LOG_PREFIX
                          "lost the Redis change feed; cached identities are trusted for %d s at most",
@@ -125,6 +128,7 @@ int xca_tick_cb(int event, void *event_data, void *userdata)
     apply_change(c);
   }
   xca_changes_free(changes);
+  xca_prefetch_drain();
   xca_observe_tick();
   for (int i = 0; i < RECHECK_BATCH && xca_sessions_pop_dirty(xca_g.sessions, client_id); i++) {
     if (!recheck(client_id)) {

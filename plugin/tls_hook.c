@@ -65,18 +65,37 @@ static STACK_OF(X509) *copy_intermediates(X509 *leaf, STACK_OF(X509) *sent)
   return out;
 }
 
+/* The one place that says what a cached chain verdict depends on besides
+ * its certificates and the clock: the verified CAs and the policy (both in
+ * the trust set's generation) and the revocation set. Any change to one of
+ * them makes every cached verdict stale (chaincache.h). */
+static void verdict_epoch(struct xca_verdict_epoch *epoch)
+{
+  epoch->trust = xca_trust_generation(xca_g.trust);
+  epoch->revocation = 0; /* no revocation set yet */
+}
+
 /* What depends on the CA set and the clock: checked at the handshake and
  * again whenever either changed before the decision is used (the verified
- * chain's thumbprints, f->chain.chain_sha256, with it). */
+ * chain's thumbprints, f->chain.chain_sha256, with it). A chain verified
+ * before is answered by the chain cache; this skips re-verifying
+ * certificate signatures only: the device's CertificateVerify (its proof
+ * that it holds the leaf's key) is checked by OpenSSL's handshake on every
+ * connect, never here and never skipped. */
 static void refresh_facts(X509 *leaf, struct handshake_record *rec)
 {
   struct xca_cert_facts *f = &rec->facts;
+  struct xca_verdict_epoch epoch;
+  enum xca_chaincache_how how;
 
-  f->trust_generation = xca_trust_generation(xca_g.trust);
+  verdict_epoch(&epoch);
+  f->trust_generation = epoch.trust;
   f->verified_at = time(NULL);
   f->leaf_time_valid = xca_cert_time_valid(leaf, f->verified_at);
-  f->chain_ok = xca_trust_verify(xca_g.trust, leaf, rec->intermediates, xca_g.cfg.max_chain_depth,
-                                 0, &f->chain) == XCA_OK;
+  f->chain_ok = xca_chaincache_verify(xca_g.chaincache, xca_g.trust, leaf, rec->intermediates,
+                                      xca_g.cfg.max_chain_depth, &epoch, 0, &f->chain,
+                                      &how) == XCA_OK;
+  xca_stats_chain(&xca_g.stats, how == XCA_CHAINCACHE_HIT, how == XCA_CHAINCACHE_LEAF);
 }
 
 /* Everything, once per handshake: the leaf's own facts never change. */
@@ -118,6 +137,7 @@ static int verify_cb(X509_STORE_CTX *store_ctx, void *arg)
     return 0;
   }
   fill_facts(leaf, rec);
+  xca_prefetch_handshake(&rec->facts);
   handshake_record_free(X509_get_ex_data(leaf, x509_index));
   if (!X509_set_ex_data(leaf, x509_index, rec)) {
     handshake_record_free(rec);

@@ -9,6 +9,7 @@
  * groups.c     enrollment groups: held in memory, following the registry;
  *              the enrollment step of BASIC_AUTH
  * observe.c    counters ($SYS, getStats) and the audit stream
+ * prefetch.c   registry entries read ahead, from the handshake to CONNECT
  * Every callback runs on the broker's main thread.
  */
 #ifndef XCA_PLUGIN_H
@@ -22,10 +23,12 @@
 #include "audit.h"
 #include "auth.h"
 #include "cache.h"
+#include "chaincache.h"
 #include "clock.h"
 #include "config.h"
 #include "enroll.h"
 #include "lookup.h"
+#include "prefetch.h"
 #include "registry.h"
 #include "registry_redis.h"
 #include "sessions.h"
@@ -44,6 +47,7 @@ struct xca_plugin {
   struct xca_registry registry;
   struct xca_cache *cache;
   struct xca_trust *trust;
+  struct xca_chaincache *chaincache; /* verified chains and paths (tls_hook.c) */
   struct xca_watcher *watcher;
   struct xca_sessions *sessions;
   int cas_loaded;            /* the CA set has been read from Redis */
@@ -57,6 +61,8 @@ struct xca_plugin {
   struct xca_audit *audit;   /* the audit stream's queue; NULL when it is off */
   long long stats_due_ms;    /* next $SYS publication */
   int audit_down_reported;   /* the audit writer's failure has been logged */
+  struct xca_prefetch *prefetch; /* NULL when prefetch is off */
+  unsigned long prefetch_gen;    /* bumped by every identity invalidation (prefetch.c) */
 };
 
 extern struct xca_plugin xca_g;
@@ -73,6 +79,22 @@ enum xca_facts_mode {
 /* The facts the handshake attached to leaf, brought up to date as mode
  * says. NULL when the handshake attached none (deny). Borrowed. */
 const struct xca_cert_facts *xca_tls_facts(X509 *leaf, enum xca_facts_mode mode);
+
+/* prefetch.c */
+int xca_prefetch_begin(void); /* in init: XCA_OK (also when off) or XCA_E_NOMEM */
+void xca_prefetch_end(void);  /* in cleanup, with the other threads */
+/* Every cached identity was invalidated (resync, change feed lost, an
+ * enrollment) / identity's was (its key changed): no answer asked for
+ * before may be cached now. */
+void xca_prefetch_invalidate_all(void);
+void xca_prefetch_invalidate_identity(const char *identity);
+/* A handshake established facts: read the CN's entry ahead (never blocks). */
+void xca_prefetch_handshake(const struct xca_cert_facts *facts);
+/* Move the answers read so far into the cache (TICK, and before CONNECT). */
+void xca_prefetch_drain(void);
+/* BASIC_AUTH, before its lookup: drain, and count whether the prefetch of
+ * facts' CN made it (prefetch/hits) or not yet (prefetch/late). */
+void xca_prefetch_connect(const struct xca_cert_facts *facts);
 
 /* client.c */
 int xca_basic_auth_cb(int event, void *event_data, void *userdata);

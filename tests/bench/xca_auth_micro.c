@@ -10,7 +10,17 @@
  * Redis call) and once with the cache disabled (every decision reads Redis
  * over loopback). The certificate facts are prepared up front, as the TLS
  * handshake would leave them (a verified chain of three). Prints one JSON
- * object: {"hit_us":{"p50":..,"p99":..,"max":..},"miss_us":{...},...}. */
+ * object: {"hit_us":{"p50":..,"p99":..,"max":..},"miss_us":{...},...}.
+ *
+ *   xca_auth_micro --chain [--iterations K]
+ *
+ * needs no Redis: times the handshake's chain check on the seed's depth 3
+ * (device leaf, Technician-Z, Factory-Y, under the Company-X root; EC
+ * P-256, made in-process) for K devices: a full verification
+ * (xca_trust_verify), a chain-cache hit (chaincache.h), and a first-seen
+ * device under the cached path (leaf signature only), in CPU time of the
+ * verifying thread. Prints one JSON object:
+ * {"full_us":{...},"cached_us":{...},"leaf_us":{...}}. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +29,8 @@
 #include <hiredis/hiredis.h>
 
 #include "auth.h"
+#include "certgen.h"
+#include "chaincache.h"
 #include "enroll.h"
 #include "lookup.h"
 #include "registry_redis.h"
@@ -38,6 +50,15 @@ static double now_us(void)
 {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* CPU time of this thread: what a verification costs, whatever else the
+ * machine runs meanwhile. */
+static double cpu_us(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
@@ -127,6 +148,133 @@ static int run(struct xca_lookup *lk, struct xca_enroller *enroller, int ids, in
   return refused;
 }
 
+/* ---- the chain check ---------------------------------------------------- */
+
+struct seed_pki {
+  struct xca_tcert root, factory, technician;
+  struct xca_tcert *devices;
+  int n;
+};
+
+static int make_pki(struct seed_pki *p, int n)
+{
+  struct xca_tcert_spec ca = {.profile = XCA_TCERT_CA};
+  struct xca_tcert_spec dev = {.profile = XCA_TCERT_DEVICE};
+  char cn[64];
+
+  memset(p, 0, sizeof(*p));
+  p->devices = calloc((size_t)n, sizeof(*p->devices));
+  p->n = n;
+  ca.cn = "Company-X";
+  if (p->devices == NULL || xca_certgen_spec(&p->root, &ca, NULL) != 0) {
+    return -1;
+  }
+  ca.cn = "Factory-Y";
+  if (xca_certgen_spec(&p->factory, &ca, &p->root) != 0) {
+    return -1;
+  }
+  ca.cn = "Technician-Z";
+  if (xca_certgen_spec(&p->technician, &ca, &p->factory) != 0) {
+    return -1;
+  }
+  dev.cn = cn;
+  for (int i = 0; i < n; i++) {
+    snprintf(cn, sizeof(cn), "bench-chain-%d", i);
+    if (xca_certgen_spec(&p->devices[i], &dev, &p->technician) != 0) {
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* What device i sends: its leaf, Technician-Z, Factory-Y. */
+static STACK_OF(X509) *sent_by(struct seed_pki *p, int i)
+{
+  STACK_OF(X509) *s = sk_X509_new_null();
+  sk_X509_push(s, p->devices[i].cert);
+  sk_X509_push(s, p->technician.cert);
+  sk_X509_push(s, p->factory.cert);
+  return s;
+}
+
+enum chain_mode { CHAIN_FULL, CHAIN_CACHED, CHAIN_LEAF };
+
+/* Time one verification of each of the n devices in mode; returns the
+ * number that did not verify the expected way. */
+static int time_chains(struct seed_pki *p, struct xca_trust *trust, enum chain_mode mode,
+                       double *samples)
+{
+  struct xca_chaincache *cc = xca_chaincache_new(p->n * 2);
+  struct xca_verdict_epoch epoch = {xca_trust_generation(trust), 0};
+  struct xca_chain_result res;
+  enum xca_chaincache_how how;
+  enum xca_chaincache_how want = mode == CHAIN_CACHED ? XCA_CHAINCACHE_HIT : XCA_CHAINCACHE_LEAF;
+  int bad = 0;
+
+  /* cached: every chain seen once; leaf: only the path (one other device) */
+  for (int i = 0; mode != CHAIN_FULL && i < (mode == CHAIN_CACHED ? p->n : 1); i++) {
+    STACK_OF(X509) *s = sent_by(p, i);
+    xca_chaincache_verify(cc, trust, p->devices[i].cert, s, 5, &epoch, 0, &res, NULL);
+    sk_X509_free(s);
+  }
+  for (int i = 0; i < p->n; i++) {
+    int d = mode == CHAIN_LEAF ? (i + 1) % p->n : i; /* device 0 warmed the path */
+    STACK_OF(X509) *s = sent_by(p, d);
+    double t0 = cpu_us();
+    int rc = mode == CHAIN_FULL
+               ? xca_trust_verify(trust, p->devices[d].cert, s, 5, 0, &res)
+               : xca_chaincache_verify(cc, trust, p->devices[d].cert, s, 5, &epoch, 0, &res, &how);
+    samples[i] = cpu_us() - t0;
+    bad += rc != XCA_OK || (mode != CHAIN_FULL && how != want && !(mode == CHAIN_LEAF && d == 0));
+    sk_X509_free(s);
+  }
+  xca_chaincache_free(cc);
+  return bad;
+}
+
+static double mean_of(const double *v, int n)
+{
+  double sum = 0;
+  for (int i = 0; i < n; i++) {
+    sum += v[i];
+  }
+  return sum / n;
+}
+
+static int chain_bench(int n)
+{
+  static const char *const names[] = {"full_us", "cached_us", "leaf_us"};
+  struct seed_pki p;
+  struct xca_trust *trust = xca_trust_new();
+  double *samples = malloc(sizeof(double) * (size_t)n);
+  int bad = 0;
+
+  if (trust == NULL || samples == NULL || make_pki(&p, n) != 0 ||
+      xca_trust_put(trust, "company-x", p.root.cert) != XCA_OK) {
+    fprintf(stderr, "cannot make the seed PKI\n");
+    return 2;
+  }
+  printf("{\"depth\":3,\"devices\":%d", n);
+  for (int m = CHAIN_FULL; m <= CHAIN_LEAF; m++) {
+    bad += time_chains(&p, trust, (enum chain_mode)m, samples);
+    double mean = mean_of(samples, n);
+    struct stats s = summarize(samples, n);
+    printf(",\"%s\":{\"mean\":%.2f,\"p50\":%.2f,\"p99\":%.2f,\"max\":%.2f}", names[m], mean,
+           s.p50, s.p99, s.max);
+  }
+  printf(",\"unexpected\":%d}\n", bad);
+  for (int i = 0; i < n; i++) {
+    xca_certgen_free(&p.devices[i]);
+  }
+  free(p.devices);
+  xca_certgen_free(&p.technician);
+  xca_certgen_free(&p.factory);
+  xca_certgen_free(&p.root);
+  xca_trust_free(trust);
+  free(samples);
+  return bad == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
   struct xca_config cfg;
@@ -135,6 +283,10 @@ int main(int argc, char **argv)
   int ngroups = 10;
   char err[256];
 
+  if (argc > 1 && strcmp(argv[1], "--chain") == 0) {
+    int n = (argc == 4 && strcmp(argv[2], "--iterations") == 0) ? atoi(argv[3]) : 2000;
+    return chain_bench(n > 10 ? n : 10);
+  }
   xca_config_init(&cfg);
   for (int i = 1; i + 1 < argc; i += 2) {
     if (strcmp(argv[i], "--port") == 0) {

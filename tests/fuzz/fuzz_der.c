@@ -14,7 +14,11 @@
  * within its validity, and its thumbprints are the chain's; a refusal
  * names a known reason, describes itself in one bounded line and leaves no
  * thumbprints; a PEM wrapping of the leaf's exact bytes is accepted and of
- * the whole input only when it is exactly one certificate.
+ * the whole input only when it is exactly one certificate. Each chain is
+ * also verified through a chain cache of each trust set (common/chaincache.h,
+ * kept across inputs, so that a fuzzed leaf meets paths verified before):
+ * its verdict, cached, under a known path or fresh, must be exactly the one
+ * of xca_trust_verify.
  */
 #include <string.h>
 
@@ -24,6 +28,7 @@
 #include <openssl/x509.h>
 
 #include "certinfo.h"
+#include "chaincache.h"
 #include "fuzz.h"
 #include "policy.h"
 #include "trust.h"
@@ -114,8 +119,42 @@ static int count_thumbprints(const char *s)
   }
 }
 
-static void check_verify(struct xca_trust *trust, const char *name, X509 *anchor, X509 *leaf,
-                         STACK_OF(X509) *untrusted)
+static int same_result(const struct xca_chain_result *a, const struct xca_chain_result *b)
+{
+  int same = a->x509_error == b->x509_error && a->error_depth == b->error_depth &&
+             a->policy_error == b->policy_error &&
+             strcmp(a->policy_detail, b->policy_detail) == 0 &&
+             a->anchor_count == b->anchor_count && a->chain_len == b->chain_len &&
+             a->valid_from == b->valid_from && a->valid_until == b->valid_until;
+
+  for (int i = 0; same && i < a->anchor_count; i++) {
+    same = strcmp(a->anchors[i], b->anchors[i]) == 0;
+  }
+  for (int i = 0; same && i < a->chain_len; i++) {
+    same = strcmp(a->chain_sha256[i], b->chain_sha256[i]) == 0;
+  }
+  return same;
+}
+
+/* Twice through cc (the second time a hit when the first succeeded): the
+ * verdict of a fresh verification each time. */
+static void check_cached(struct xca_chaincache *cc, struct xca_trust *trust, X509 *leaf,
+                         STACK_OF(X509) *untrusted, int rc, const struct xca_chain_result *fresh)
+{
+  struct xca_verdict_epoch epoch = {xca_trust_generation(trust), 0};
+
+  for (int round = 0; round < 2; round++) {
+    struct xca_chain_result res;
+    enum xca_chaincache_how how;
+    int crc = xca_chaincache_verify(cc, trust, leaf, untrusted, MAX_DEPTH, &epoch, FIXED_NOW,
+                                    &res, &how);
+    FUZZ_CHECK(crc == rc && same_result(&res, fresh));
+    FUZZ_CHECK(round == 0 || rc != XCA_OK || how == XCA_CHAINCACHE_HIT);
+  }
+}
+
+static void check_verify(struct xca_trust *trust, struct xca_chaincache *cc, const char *name,
+                         X509 *anchor, X509 *leaf, STACK_OF(X509) *untrusted)
 {
   struct xca_chain_result res;
   char thumbs[XCA_CHAIN_TEXT_MAX];
@@ -128,6 +167,7 @@ static void check_verify(struct xca_trust *trust, const char *name, X509 *anchor
   memset(&res, 0x5a, sizeof(res));
   rc = xca_trust_verify(trust, leaf, untrusted, MAX_DEPTH, FIXED_NOW, &res);
   FUZZ_CHECK(rc == XCA_OK || is_known_refusal(rc));
+  check_cached(cc, trust, leaf, untrusted, rc, &res);
   if (rc != XCA_OK) {
     FUZZ_CHECK(res.chain_len == 0);
     xca_chain_describe(&res, line, sizeof(line));
@@ -246,6 +286,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   static X509 *inter;
   static struct xca_trust *by_root;
   static struct xca_trust *by_int;
+  static struct xca_chaincache *cc_root; /* one per trust set: generations are per set */
+  static struct xca_chaincache *cc_int;
   const unsigned char *p = data;
   X509 *cert[MAX_CERTS];
   size_t leaf_len = 0;
@@ -258,6 +300,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     inter = cert_of(int_pem);
     by_root = trust_with("fuzz-der-root", root);
     by_int = trust_with("fuzz-der-int", inter);
+    cc_root = xca_chaincache_new(64);
+    cc_int = xca_chaincache_new(64);
+    if (cc_root == NULL || cc_int == NULL) {
+      abort();
+    }
   }
   while (n < MAX_CERTS && p < data + size) {
     const unsigned char *start = p;
@@ -288,9 +335,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       abort();
     }
   }
-  check_verify(by_root, "fuzz-der-root", root, cert[0], untrusted);
-  check_verify(by_int, "fuzz-der-int", inter, cert[0], untrusted);
-  check_verify(by_root, "fuzz-der-root", root, cert[0], NULL);
+  check_verify(by_root, cc_root, "fuzz-der-root", root, cert[0], untrusted);
+  check_verify(by_int, cc_int, "fuzz-der-int", inter, cert[0], untrusted);
+  check_verify(by_root, cc_root, "fuzz-der-root", root, cert[0], NULL);
   sk_X509_free(untrusted);
   for (int i = 0; i < n; i++) {
     X509_free(cert[i]);

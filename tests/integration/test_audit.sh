@@ -199,7 +199,9 @@ def stats_from_sys(path):
     return data
 
 NAMES = ["connects/accepted", "connects/refused", "dropped", "enrolled", "cache/hits",
-         "cache/misses", "redis/errors", "redis/latency_us/p50", "redis/latency_us/p99",
+         "cache/misses", "chaincache/hits", "chaincache/misses", "chaincache/leaf",
+         "prefetch/requests", "prefetch/applied", "prefetch/hits", "prefetch/late",
+         "prefetch/discarded", "prefetch/dropped", "redis/errors", "redis/latency_us/p50", "redis/latency_us/p99",
          "sessions", "cas", "audit/dropped"]
 
 def cmd_stats(source, path, spec):

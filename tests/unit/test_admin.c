@@ -1504,8 +1504,10 @@ static void test_get_stats_returns_the_counters(void **state)
   assert_true(num(fx, "enrolled") == 0);
   assert_true(num(fx, "cache/hits") == 0);
   assert_true(num(fx, "cache/misses") == 0);
+  assert_true(num(fx, "chaincache/hits") == 0);
+  assert_true(num(fx, "prefetch/hits") == 0);
   assert_true(num(fx, "redis/errors") == 0);
-  assert_int_equal(cJSON_GetArraySize(data(fx)), 14);
+  assert_int_equal(cJSON_GetArraySize(data(fx)), 23);
   assert_string_equal(record(fx, 0)->command, "getStats");
   assert_string_equal(record(fx, 0)->result, "ok");
   free(st);

@@ -33,6 +33,8 @@ static const struct int_case int_cases[] = {
   {"verification_code_ttl", offsetof(struct xca_config, verification_code_ttl), 10, 31 * 86400,
    3600},
   {"cache_capacity", offsetof(struct xca_config, cache_capacity), 0, 100000000, 100000},
+  {"chain_cache_capacity", offsetof(struct xca_config, chain_cache_capacity), 0, 10000000, 10000},
+  {"prefetch_queue_max", offsetof(struct xca_config, prefetch_queue_max), 0, 1000000, 1000},
   {"stale_max", offsetof(struct xca_config, stale_max_s), 0, 86400 * 30, 300},
   {"max_chain_depth", offsetof(struct xca_config, max_chain_depth), 1, 16, 5},
   {"max_admin_payload", offsetof(struct xca_config, max_admin_payload), 1024, 16 * 1024 * 1024,

@@ -122,7 +122,9 @@ static void test_fresh_stats_visit_the_fixed_names_in_order(void **state)
 {
   static const char *const names[] = {
     "connects/accepted", "connects/refused", "dropped", "enrolled",
-    "cache/hits", "cache/misses", "redis/errors", "redis/latency_us/p50",
+    "cache/hits", "cache/misses", "chaincache/hits", "chaincache/misses",
+    "chaincache/leaf", "prefetch/requests", "prefetch/applied", "prefetch/hits",
+    "prefetch/late", "prefetch/discarded", "prefetch/dropped", "redis/errors", "redis/latency_us/p50",
     "redis/latency_us/p99", "sessions", "cas", "audit/dropped",
   };
   struct xca_stats *s = new_stats();

@@ -10,9 +10,13 @@ and sends them. It prints one line and exits with:
   1  another CONNACK return code     6  TLS handshake or connection failure
   3  connection closed, no CONNACK   4  the client could not load its own
   2  usage error                        certificate or key (never the broker)
+  7  the --between command failed
 
 Usage: xca_weak_connect.py --port P --cafile SERVER_CA --cert CHAIN --key KEY
        --id CLIENT_ID [--username U] [--password P] [--tls12] [--timeout S]
+       [--between CMD]
+--between CMD runs CMD (a shell command) after the TLS handshake and before
+the MQTT CONNECT: what happens between the two is what it tests.
 --tls12 caps the protocol at TLS 1.2: TLS 1.3 signs with RSA-PSS, which an
 RSA-512 key is too short for (SHA-256 PSS needs 528 bits); TLS 1.2 uses
 PKCS#1 v1.5 signatures, which fit.
@@ -20,6 +24,7 @@ PKCS#1 v1.5 signatures, which fit.
 import argparse
 import socket
 import ssl
+import subprocess
 import sys
 
 
@@ -83,6 +88,7 @@ def main():
     parser.add_argument("--password")
     parser.add_argument("--tls12", action="store_true")
     parser.add_argument("--timeout", type=float, default=10)
+    parser.add_argument("--between")
     args = parser.parse_args()
 
     try:
@@ -94,6 +100,9 @@ def main():
         with socket.create_connection((args.host, args.port), timeout=args.timeout) as raw:
             with ctx.wrap_socket(raw, server_hostname=args.host) as tls:
                 version = tls.version()
+                if args.between and subprocess.run(args.between, shell=True).returncode != 0:
+                    print(f"--between command failed: {args.between}")
+                    return 7
                 tls.sendall(connect_packet(args.id, args.username, args.password))
                 connack = read_exactly(tls, 4)
                 if len(connack) == 4 and connack[0] == 0x20:
