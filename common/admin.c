@@ -1,6 +1,6 @@
 /* admin.c - request parsing, dispatch, replies and audit lines of the admin
- * commands; the handlers live in admin_ca.c, admin_device.c, admin_group.c
- * and admin_stats.c. */
+ * commands; the handlers live in admin_ca.c, admin_device.c, admin_group.c,
+ * admin_revoke.c and admin_stats.c. */
 #include "admin.h"
 
 #include <stdio.h>
@@ -141,6 +141,12 @@ static const struct {
   {"listEnrollmentGroups", xca_admin__list_groups},
   {"updateEnrollmentGroup", xca_admin__update_group},
   {"deleteEnrollmentGroup", xca_admin__delete_group},
+  {"revokeCertificate", xca_admin__revoke_certificate},
+  {"unrevokeCertificate", xca_admin__unrevoke_certificate},
+  {"listRevoked", xca_admin__list_revoked},
+  {"uploadCRL", xca_admin__upload_crl},
+  {"listCRLs", xca_admin__list_crls},
+  {"deleteCRL", xca_admin__delete_crl},
   {"getStats", xca_admin__get_stats},
 };
 

@@ -188,9 +188,25 @@ static int other_groups(struct xca_admin_cmd *c, const char *name, X509 *cert,
   return rc;
 }
 
-/* cert must be a verified CA or chain to one, as the brokers would verify
- * it now; on refusal c->detail says why. */
-static int check_chain(struct xca_admin_cmd *c, X509 *cert, STACK_OF(X509) *untrusted)
+/* No certificate of the verified chain res is revoked (by a key
+ * x509ca:revoked:<sha256>); the brokers would refuse it. */
+static int check_not_revoked(struct xca_admin_cmd *c, const struct xca_chain_result *res)
+{
+  for (int i = 0; i < res->chain_len; i++) {
+    struct xca_revoked_rec r;
+    int rc = xca_registry_get_revoked(c->ctx->reg, res->chain_sha256[i], &r);
+    if (rc == XCA_OK) {
+      snprintf(c->detail, sizeof(c->detail), "depth %d, sha256 %.16s", i, res->chain_sha256[i]);
+      return XCA_E_REVOKED;
+    }
+    if (rc != XCA_E_NOT_FOUND) {
+      return rc;
+    }
+  }
+  return XCA_OK;
+}
+
+int xca_admin__check_ca_chain(struct xca_admin_cmd *c, X509 *cert, STACK_OF(X509) *untrusted)
 {
   struct xca_policy policy = {.min_rsa_bits = c->ctx->cfg->min_rsa_bits};
   struct xca_trust *trust = xca_trust_new();
@@ -210,6 +226,9 @@ static int check_chain(struct xca_admin_cmd *c, X509 *cert, STACK_OF(X509) *untr
     snprintf(c->detail, sizeof(c->detail), "%s", X509_verify_cert_error_string(res.x509_error));
   } else if (rc != XCA_OK && rc == res.policy_error) {
     snprintf(c->detail, sizeof(c->detail), "%s at depth %d", res.policy_detail, res.error_depth);
+  }
+  if (rc == XCA_OK) {
+    rc = check_not_revoked(c, &res);
   }
   xca_trust_free(trust);
   return rc;
@@ -241,7 +260,7 @@ static int check_group_cert(struct xca_admin_cmd *c, const char *name, X509 *cer
     rc = XCA_E_GROUP_DUPLICATE;
   }
   if (rc == XCA_OK) {
-    rc = check_chain(c, cert, others);
+    rc = xca_admin__check_ca_chain(c, cert, others);
   }
   sk_X509_pop_free(others, X509_free);
   xca_strlist_free(&names);

@@ -21,6 +21,7 @@ struct xca_cert_facts {
   char sha256[XCA_SHA256_HEX];
   struct xca_chain_result chain; /* anchors the chain passed through */
   unsigned long trust_generation; /* the CA set these facts were checked against */
+  unsigned long revocation_generation; /* and the revocation set */
   time_t verified_at;             /* when (seconds) */
 };
 

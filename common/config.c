@@ -341,6 +341,14 @@ static int set_string_option(struct xca_config *cfg, const char *name, const cha
   if (strcmp(name, "hub_hostname") == 0) {
     return set_token(&cfg->hub_hostname, name, "/", value, errbuf, errlen);
   }
+  if (strcmp(name, "crl_expired") == 0) {
+    if (strcmp(value, "accept") != 0 && strcmp(value, "refuse") != 0) {
+      snprintf(errbuf, errlen, "plugin_opt_crl_expired: '%s' must be accept or refuse", value);
+      return XCA_E_OPTION;
+    }
+    cfg->crl_expired_refuse = strcmp(value, "refuse") == 0;
+    return XCA_OK;
+  }
   if (strcmp(name, "broker_id") == 0) {
     return set_token(&cfg->broker_id, name, NULL, value, errbuf, errlen);
   }

@@ -42,6 +42,7 @@ struct xca_config {
   int max_chain_depth;        /* max certificates between leaf and anchor [5] */
   int max_admin_payload;      /* bytes [65536] */
   int min_rsa_bits;           /* certificate policy: smallest RSA key accepted [2048] */
+  int crl_expired_refuse;     /* crl_expired: 0 accept, 1 refuse [accept] */
   char *broker_id;            /* this broker's name in the audit stream [hostname-pid] */
   int audit_stream_max;       /* approximate length of the audit stream; 0 = off [100000] */
   int audit_queue_max;        /* audit entries waiting for Redis at most [10000] */

@@ -135,6 +135,25 @@ int xca_policy_check_signature(X509 *cert, char *detail, size_t detail_len)
   return refuse(XCA_E_WEAK_DIGEST, detail, detail_len, "%s < SHA-256", alg ? alg : OBJ_nid2sn(md));
 }
 
+int xca_policy_check_crl_signature(X509_CRL *crl, char *detail, size_t detail_len)
+{
+  int nid = X509_CRL_get_signature_nid(crl);
+  int md = NID_undef;
+  int pk = NID_undef;
+  const char *alg = OBJ_nid2ln(nid);
+
+  clear(detail, detail_len);
+  if (OBJ_find_sigid_algs(nid, &md, &pk) != 1) {
+    return refuse(XCA_E_WEAK_DIGEST, detail, detail_len, "unknown algorithm %s",
+                  alg ? alg : "?");
+  }
+  if (in_list(md, strong_digests, sizeof(strong_digests) / sizeof(int)) ||
+      (md == NID_undef && (pk == NID_ED25519 || pk == NID_ED448))) {
+    return XCA_OK;
+  }
+  return refuse(XCA_E_WEAK_DIGEST, detail, detail_len, "%s < SHA-256", alg ? alg : "?");
+}
+
 int xca_policy_check_cert(const struct xca_policy *p, X509 *cert, char *detail, size_t detail_len)
 {
   int rc = xca_policy_check_key(p, cert, detail, detail_len);

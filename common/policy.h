@@ -41,6 +41,11 @@ int xca_policy_check_key(const struct xca_policy *p, X509 *cert, char *detail,
  * algorithm, e.g. "sha1WithRSAEncryption < SHA-256"). */
 int xca_policy_check_signature(X509 *cert, char *detail, size_t detail_len);
 
+/* The digest of crl's signature, by the rule of xca_policy_check_signature
+ * (an RSA-PSS signature, whose digest sits in its parameters, is refused).
+ * Returns XCA_OK or XCA_E_WEAK_DIGEST (detail names the algorithm). */
+int xca_policy_check_crl_signature(X509_CRL *crl, char *detail, size_t detail_len);
+
 /* One certificate of a chain or upload: its key, and the digest of its
  * signature unless it is self-signed (a self-signature is never verified:
  * such a certificate is only ever an anchor). Returns XCA_OK or the error

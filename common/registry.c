@@ -488,3 +488,143 @@ int xca_group_condition_fields(const struct xca_group_rec *g, struct xca_fields 
   }
   return rc;
 }
+
+/* ------------------------------------------------------------------------ */
+/* Revocation                                                                */
+/* ------------------------------------------------------------------------ */
+
+int xca_revocation_name_parse(const char *name, char out[XCA_SHA256_HEX])
+{
+  if (xca_thumbprint_normalize(name, out) != XCA_OK || strlen(out) != 64) {
+    out[0] = '\0';
+    return XCA_E_BAD_THUMBPRINT;
+  }
+  return XCA_OK;
+}
+
+void xca_revoked_from_fields(const char *sha256, const struct xca_fields *f,
+                             struct xca_revoked_rec *out)
+{
+  memset(out, 0, sizeof(*out));
+  snprintf(out->thumbprint, sizeof(out->thumbprint), "%s", sha256);
+  copy_raw(f, "subject", out->subject, sizeof(out->subject));
+  copy_raw(f, "reason", out->reason, sizeof(out->reason));
+  out->revoked_at = parse_expiry(xca_fields_get(f, "revokedAt"));
+  if (out->revoked_at == LLONG_MIN) {
+    out->revoked_at = 0;
+  }
+}
+
+int xca_registry_get_revoked(const struct xca_registry *reg, const char *sha256,
+                             struct xca_revoked_rec *out)
+{
+  char thumb[XCA_SHA256_HEX];
+  char key[XCA_KEY_MAX];
+  struct xca_fields f = {0};
+  int rc = xca_revocation_name_parse(sha256, thumb);
+
+  if (rc == XCA_OK) {
+    rc = xca_registry_key(reg, XCA_KEY_REVOKED, thumb, key);
+  }
+  if (rc == XCA_OK) {
+    rc = reg->kv.ops->hgetall(reg->kv.impl, key, &f);
+  }
+  if (rc == XCA_OK) {
+    xca_revoked_from_fields(thumb, &f, out);
+  }
+  xca_fields_free(&f);
+  return rc;
+}
+
+int xca_revoked_fields(const char *reason, time_t revoked_at, const char *subject,
+                       struct xca_fields *out)
+{
+  char at[32];
+  int rc = xca_fields_set(out, "reason", reason);
+
+  snprintf(at, sizeof(at), "%lld", (long long)revoked_at);
+  if (rc == XCA_OK) {
+    rc = xca_fields_set(out, "revokedAt", at);
+  }
+  if (rc == XCA_OK && subject != NULL) {
+    rc = xca_fields_set(out, "subject", subject);
+  }
+  return rc;
+}
+
+/* The issuer certificate stored in a CRL key, which must be issuer_sha256. */
+static int crl_issuer(const struct xca_fields *f, const char *issuer_sha256, X509 **out)
+{
+  const char *pem = xca_fields_get(f, "issuer");
+  char sha[XCA_SHA256_HEX];
+
+  if (pem == NULL || xca_cert_from_pem(pem, strlen(pem), out) != XCA_OK) {
+    return XCA_E_BAD_PEM;
+  }
+  xca_cert_sha256(*out, sha);
+  if (strcmp(sha, issuer_sha256) != 0) {
+    X509_free(*out);
+    *out = NULL;
+    return XCA_E_BAD_THUMBPRINT;
+  }
+  return XCA_OK;
+}
+
+int xca_registry_get_crl(const struct xca_registry *reg, const char *issuer_sha256,
+                         struct xca_crl **out)
+{
+  char thumb[XCA_SHA256_HEX];
+  char key[XCA_KEY_MAX];
+  struct xca_fields f = {0};
+  X509 *issuer = NULL;
+  const char *pem;
+  int rc = xca_revocation_name_parse(issuer_sha256, thumb);
+
+  if (rc == XCA_OK) {
+    rc = xca_registry_key(reg, XCA_KEY_CRL, thumb, key);
+  }
+  if (rc == XCA_OK) {
+    rc = reg->kv.ops->hgetall(reg->kv.impl, key, &f);
+  }
+  if (rc == XCA_OK) {
+    rc = crl_issuer(&f, thumb, &issuer);
+  }
+  if (rc == XCA_OK) {
+    pem = xca_fields_get(&f, "crl");
+    rc = pem != NULL ? xca_crl_new(pem, strlen(pem), issuer, out, NULL) : XCA_E_BAD_CRL;
+  }
+  X509_free(issuer);
+  xca_fields_free(&f);
+  return rc;
+}
+
+int xca_crl_fields(const struct xca_crl_info *info, const char *crl_pem, const char *issuer_pem,
+                   struct xca_fields *out)
+{
+  char this_update[32];
+  char next_update[32] = "";
+  char count[16];
+  int rc = xca_fields_set(out, "crl", crl_pem);
+
+  snprintf(this_update, sizeof(this_update), "%lld", (long long)info->this_update);
+  if (info->next_update != 0) {
+    snprintf(next_update, sizeof(next_update), "%lld", (long long)info->next_update);
+  }
+  snprintf(count, sizeof(count), "%u", info->count);
+  if (rc == XCA_OK) {
+    rc = xca_fields_set(out, "issuer", issuer_pem);
+  }
+  if (rc == XCA_OK) {
+    rc = xca_fields_set(out, "issuerSubject", info->issuer_subject);
+  }
+  if (rc == XCA_OK) {
+    rc = xca_fields_set(out, "thisUpdate", this_update);
+  }
+  if (rc == XCA_OK) {
+    rc = xca_fields_set(out, "nextUpdate", next_update);
+  }
+  if (rc == XCA_OK) {
+    rc = xca_fields_set(out, "count", count);
+  }
+  return rc;
+}

@@ -122,6 +122,8 @@ struct xca_registry {
   X(DEVICE, "device:", 1)   /* hash: an identity, "deviceId" or "deviceId/moduleId" */        \
   X(CA, "ca:", 1)           /* hash: a CA, named [A-Za-z0-9._-]{1,64} */                      \
   X(GROUP, "group:", 1)     /* hash: an enrollment group, named as a CA is */                 \
+  X(REVOKED, "revoked:", 1) /* hash: a revoked certificate, named by its SHA-256 */           \
+  X(CRL, "crl:", 1)         /* hash: a CRL, named by the SHA-256 of its issuer */             \
   X(WATCHER, "watcher:", 1) /* string: one broker's heartbeat (watcher.c) */                  \
   X(EPOCH, "epoch", 0)      /* string: names the database's contents (watcher.c) */
 
@@ -296,5 +298,55 @@ int xca_group_identity_fields(const struct xca_group_rec *g, time_t now,
  * status, initialStatus, thumbprint, "" for an absent one). Returns XCA_OK
  * or XCA_E_NOMEM (free *out either way). */
 int xca_group_condition_fields(const struct xca_group_rec *g, struct xca_fields *out);
+
+/* ------------------------------------------------------------------------ */
+/* Revocation (README "Revocation")                                          */
+/* ------------------------------------------------------------------------ */
+
+/* The thumbprint a key of kind XCA_KEY_REVOKED or XCA_KEY_CRL names: name
+ * normalised (':' separators dropped, lowercased) to 64 hex digits into
+ * out. Returns XCA_OK or XCA_E_BAD_THUMBPRINT (out ""; a SHA-1 is refused:
+ * revocation names certificates by SHA-256 alone). */
+int xca_revocation_name_parse(const char *name, char out[XCA_SHA256_HEX]);
+
+/* A revocation as stored under "<prefix>revoked:<sha256>": the key's
+ * existence revokes; every field is optional ("" when absent, truncated
+ * to fit). */
+struct xca_revoked_rec {
+  char thumbprint[XCA_SHA256_HEX];
+  char reason[XCA_REVOKE_REASON_MAX];
+  char subject[XCA_CRL_SUBJECT_MAX];
+  long long revoked_at; /* revokedAt; 0 when absent or unreadable */
+};
+
+/* Interpret the fields f stored for thumbprint sha256 (copied). Never fails. */
+void xca_revoked_from_fields(const char *sha256, const struct xca_fields *f,
+                             struct xca_revoked_rec *out);
+
+/* Read the revocation of sha256 (normalised as xca_revocation_name_parse
+ * does). Returns XCA_OK, XCA_E_NOT_FOUND (not revoked),
+ * XCA_E_BAD_THUMBPRINT or XCA_E_REGISTRY_UNAVAILABLE. */
+int xca_registry_get_revoked(const struct xca_registry *reg, const char *sha256,
+                             struct xca_revoked_rec *out);
+
+/* The fields of a new revocation: reason, revokedAt, and subject unless
+ * NULL. Returns XCA_OK or XCA_E_NOMEM (free *out either way). */
+int xca_revoked_fields(const char *reason, time_t revoked_at, const char *subject,
+                       struct xca_fields *out);
+
+/* Read the CRL held under "<prefix>crl:<issuer_sha256>" and check it as an
+ * upload is (xca_crl_new) against its stored issuer certificate, whose
+ * SHA-256 must be issuer_sha256. On XCA_OK *out is owned (xca_crl_free).
+ * Returns XCA_OK, XCA_E_NOT_FOUND, XCA_E_REGISTRY_UNAVAILABLE,
+ * XCA_E_BAD_THUMBPRINT (the stored issuer is another certificate),
+ * XCA_E_BAD_PEM (no usable issuer) or an error of xca_crl_new. */
+int xca_registry_get_crl(const struct xca_registry *reg, const char *issuer_sha256,
+                         struct xca_crl **out);
+
+/* The fields of a CRL key: crl (crl_pem), issuer (issuer_pem),
+ * issuerSubject, thisUpdate, nextUpdate ("" when none), count. Returns
+ * XCA_OK or XCA_E_NOMEM (free *out either way). */
+int xca_crl_fields(const struct xca_crl_info *info, const char *crl_pem, const char *issuer_pem,
+                   struct xca_fields *out);
 
 #endif

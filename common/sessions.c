@@ -52,6 +52,7 @@ static void node_release(struct node *n)
 {
   X509_free(n->pub.leaf);
   free(n->pub.anchors);
+  free(n->pub.chain);
   free(n->pub.username);
   free(n);
 }
@@ -120,6 +121,22 @@ static char *join_anchors(const struct xca_chain_result *chain)
   return out;
 }
 
+/* ",sha256,sha256," of the verified chain (",," when none). */
+static char *join_chain(const struct xca_chain_result *chain)
+{
+  int n = chain != NULL ? chain->chain_len : 0;
+  char *out = malloc((size_t)n * XCA_SHA256_HEX + 2);
+
+  if (out == NULL) {
+    return NULL;
+  }
+  strcpy(out, ",");
+  for (int i = 0; i < n && i < XCA_CHAIN_MAX; i++) {
+    strcat(out, chain->chain_sha256[i]);
+    strcat(out, ",");
+  }
+  return out;
+}
 
 static struct node *find_open(struct xca_sessions *s, const char *client_id)
 {
@@ -146,6 +163,7 @@ int xca_sessions_add(struct xca_sessions *s, const struct xca_ident *ident, cons
   struct node *old;
 
   if (n == NULL || (n->pub.anchors = join_anchors(chain)) == NULL ||
+      (n->pub.chain = join_chain(chain)) == NULL ||
       (username != NULL && (n->pub.username = strdup(username)) == NULL)) {
     if (n != NULL) {
       node_release(n);
@@ -309,6 +327,23 @@ void xca_sessions_mark_anchor(struct xca_sessions *s, const char *ca_name)
   snprintf(needle, sizeof(needle), ",%s,", ca_name);
   HASH_ITER(hh, s->open, n, tmp) {
     if (strstr(n->pub.anchors, needle) != NULL) {
+      mark(s, n);
+    }
+  }
+}
+
+void xca_sessions_mark_thumbprint(struct xca_sessions *s, const char *sha256)
+{
+  char needle[XCA_SHA256_HEX + 2];
+  struct node *n;
+  struct node *tmp;
+
+  if (strlen(sha256) != XCA_SHA256_HEX - 1) {
+    return;
+  }
+  snprintf(needle, sizeof(needle), ",%s,", sha256);
+  HASH_ITER(hh, s->open, n, tmp) {
+    if (strstr(n->pub.chain, needle) != NULL) {
       mark(s, n);
     }
   }

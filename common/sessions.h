@@ -29,6 +29,7 @@ struct xca_session {
   const void *token;            /* the broker's client object; compared, never used */
   X509 *leaf;                   /* open: owned reference; closed: NULL */
   char *anchors;                /* ",name1,name2," of the chain's verified CAs */
+  char *chain;                  /* ",sha256,sha256," of the verified chain (leaf first) */
   int dirty;                    /* open: waiting to be re-checked */
   long long closed_ms;          /* when the connection closed; 0 while open */
   int refused;                  /* closed: the plugin refused it, so is its will */
@@ -88,6 +89,12 @@ void xca_sessions_mark_identity(struct xca_sessions *s, const char *identity);
 
 /* Mark dirty the open sessions whose chain passed through the CA name. */
 void xca_sessions_mark_anchor(struct xca_sessions *s, const char *ca_name);
+
+/* Mark dirty the open sessions whose verified chain holds the certificate
+ * whose SHA-256 is sha256 (lowercase hex): a revocation of it, or a CRL of
+ * it (the issuer), affects exactly those. A string search per open
+ * session: no chain is verified here. */
+void xca_sessions_mark_thumbprint(struct xca_sessions *s, const char *sha256);
 
 /* Mark every open session dirty. */
 void xca_sessions_mark_all(struct xca_sessions *s);

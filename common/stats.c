@@ -185,5 +185,6 @@ int xca_stats_each(const struct xca_stats *s, xca_stats_visit_fn fn, void *arg)
   rc = rc ? rc : fn(arg, "sessions", s->gauge[XCA_GAUGE_SESSIONS]);
   rc = rc ? rc : fn(arg, "cas", s->gauge[XCA_GAUGE_CAS]);
   rc = rc ? rc : fn(arg, "audit/dropped", s->gauge[XCA_GAUGE_AUDIT_DROPPED]);
+  rc = rc ? rc : fn(arg, "crl/expired", s->gauge[XCA_GAUGE_CRL_EXPIRED]);
   return rc;
 }

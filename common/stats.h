@@ -24,6 +24,7 @@ enum xca_gauge {
   XCA_GAUGE_SESSIONS,      /* "sessions": open certificate sessions */
   XCA_GAUGE_CAS,           /* "cas": verified CAs trusted */
   XCA_GAUGE_AUDIT_DROPPED, /* "audit/dropped": audit entries that could not be queued */
+  XCA_GAUGE_CRL_EXPIRED,   /* "crl/expired": CRLs held past their nextUpdate */
   XCA_GAUGE_MAX_
 };
 
@@ -101,7 +102,7 @@ typedef int (*xca_stats_visit_fn)(void *arg, const char *name, unsigned long lon
  * prefetch/applied, prefetch/hits, prefetch/late, prefetch/discarded,
  * prefetch/dropped,
  * redis/errors, redis/latency_us/p50, redis/latency_us/p99, sessions, cas,
- * audit/dropped. Returns 0, or the first non-zero value fn returned. */
+ * audit/dropped, crl/expired. Returns 0, or the first non-zero value fn returned. */
 int xca_stats_each(const struct xca_stats *s, xca_stats_visit_fn fn, void *arg);
 
 #endif

@@ -34,6 +34,7 @@ struct xca_trust {
   X509_STORE *store; /* holds no certificates: issuers come from the index */
   unsigned count;
   struct xca_policy policy; /* applied to every verified chain */
+  struct xca_revocation *rev; /* borrowed; NULL revokes nothing */
 };
 
 static int trust_ex_index = -1;
@@ -130,6 +131,17 @@ void xca_trust_set_policy(struct xca_trust *trust, const struct xca_policy *poli
 {
   trust->policy = *policy;
   trust->generation++; /* decisions taken under the old policy are stale */
+}
+
+void xca_trust_set_revocation(struct xca_trust *trust, struct xca_revocation *rev)
+{
+  trust->rev = rev;
+  trust->generation++;
+}
+
+struct xca_revocation *xca_trust_revocation(const struct xca_trust *trust)
+{
+  return trust->rev;
 }
 
 const struct xca_policy *xca_trust_policy(const struct xca_trust *trust)
@@ -330,9 +342,31 @@ static void collect_validity(STACK_OF(X509) *chain, struct xca_chain_result *res
   }
 }
 
+/* The verified chain (its thumbprints collected) against the revocation
+ * set; a refusal empties the chain of res (filled on success only). */
+static int check_revoked(struct xca_trust *trust, STACK_OF(X509) *chain, time_t now,
+                         struct xca_chain_result *res)
+{
+  int depth = -1;
+  int rc = xca_revocation_check_chain(trust->rev, chain, res->chain_sha256, now, &depth,
+                                      res->revoked_why, sizeof(res->revoked_why));
+
+  if (rc == XCA_OK) {
+    return XCA_OK;
+  }
+  memcpy(res->revoked_sha256, res->chain_sha256[depth], XCA_SHA256_HEX);
+  res->chain_len = 0;
+  res->x509_error = X509_V_ERR_CERT_REVOKED;
+  res->error_depth = depth;
+  res->policy_error = rc;
+  return rc;
+}
+
 /* The built chain passed OpenSSL's checks: apply the length bound and the
- * policy to it, then name the verified CAs it passed through. */
-static int accept_chain(struct xca_trust *trust, X509_STORE_CTX *ctx, struct xca_chain_result *res)
+ * policy to it, name the verified CAs it passed through, then check that
+ * none of it is revoked. */
+static int accept_chain(struct xca_trust *trust, X509_STORE_CTX *ctx, time_t now,
+                        struct xca_chain_result *res)
 {
   STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
   int depth = -1;
@@ -356,7 +390,7 @@ static int accept_chain(struct xca_trust *trust, X509_STORE_CTX *ctx, struct xca
   }
   collect_thumbprints(chain, res);
   collect_validity(chain, res);
-  return XCA_OK;
+  return check_revoked(trust, chain, now, res);
 }
 
 /* A store context for target over the set: PARTIAL_CHAIN (a verified
@@ -382,10 +416,11 @@ static X509_STORE_CTX *new_ctx(struct xca_trust *trust, X509 *target, STACK_OF(X
 
 /* Run OpenSSL's verification on ctx; on success the policy and the rest
  * (accept_chain), else record OpenSSL's reason. */
-static int run_verify(struct xca_trust *trust, X509_STORE_CTX *ctx, struct xca_chain_result *res)
+static int run_verify(struct xca_trust *trust, X509_STORE_CTX *ctx, time_t now,
+                      struct xca_chain_result *res)
 {
   if (X509_verify_cert(ctx) == 1) {
-    return accept_chain(trust, ctx, res);
+    return accept_chain(trust, ctx, now, res);
   }
   res->x509_error = X509_STORE_CTX_get_error(ctx);
   res->error_depth = X509_STORE_CTX_get_error_depth(ctx);
@@ -541,7 +576,7 @@ static int verify_chain(struct xca_trust *trust, X509 *leaf, STACK_OF(X509) *unt
   if (path != NULL && path->above != NULL) {
     use_path(ctx, path, &run);
   }
-  rc = run_verify(trust, ctx, res);
+  rc = run_verify(trust, ctx, now, res);
   if (rc == XCA_OK && path != NULL) {
     keep_built(ctx, path);
   }
@@ -589,10 +624,12 @@ static struct ca_entry *find_cert(const struct xca_trust *trust, X509 *cert)
   return NULL;
 }
 
-/* ca is itself a CA of the set: its chain is ca alone, held to the policy. */
+/* ca is itself a CA of the set: its chain is ca alone, held to the policy
+ * and checked against the revocation set. */
 static int accept_member(struct xca_trust *trust, X509 *ca, const struct ca_entry *entry,
-                         struct xca_chain_result *res)
+                         time_t now, struct xca_chain_result *res)
 {
+  STACK_OF(X509) *alone;
   int rc = xca_policy_check_cert(&trust->policy, ca, res->policy_detail,
                                  sizeof(res->policy_detail));
 
@@ -607,7 +644,15 @@ static int accept_member(struct xca_trust *trust, X509 *ca, const struct ca_entr
   if (!xca_cert_validity(ca, &res->valid_from, &res->valid_until)) {
     res->valid_from = res->valid_until = 0;
   }
-  return XCA_OK;
+  alone = sk_X509_new_null();
+  if (alone == NULL || !sk_X509_push(alone, ca)) {
+    sk_X509_free(alone);
+    res->chain_len = 0;
+    return XCA_E_NOMEM;
+  }
+  rc = check_revoked(trust, alone, now, res);
+  sk_X509_free(alone);
+  return rc;
 }
 
 static int verify_ca_chain(struct xca_trust *trust, X509 *ca, STACK_OF(X509) *untrusted,
@@ -626,13 +671,13 @@ static int verify_ca_chain(struct xca_trust *trust, X509 *ca, STACK_OF(X509) *un
    * target itself is trusted. */
   entry = find_cert(trust, ca);
   if (entry != NULL && xca_cert_time_valid(ca, now != 0 ? now : time(NULL))) {
-    return accept_member(trust, ca, entry, res);
+    return accept_member(trust, ca, entry, now, res);
   }
   ctx = new_ctx(trust, ca, untrusted, max_depth, now, res);
   if (ctx == NULL) {
     return XCA_E_NOMEM;
   }
-  rc = run_verify(trust, ctx, res);
+  rc = run_verify(trust, ctx, now, res);
   X509_STORE_CTX_free(ctx);
   return rc;
 }
@@ -673,6 +718,12 @@ void xca_chain_describe(const struct xca_chain_result *res, char *buf, size_t bu
 {
   int n;
 
+  if ((res->policy_error == XCA_E_REVOKED || res->policy_error == XCA_E_CRL_EXPIRED) &&
+      res->error_depth >= 0) {
+    snprintf(buf, buflen, "%s at depth %d (sha256 %.16s): %s", xca_strerror(res->policy_error),
+             res->error_depth, res->revoked_sha256, res->revoked_why);
+    return;
+  }
   if (res->policy_error != XCA_OK && res->policy_detail[0] != '\0') {
     n = snprintf(buf, buflen, "%s (%s)", xca_strerror(res->policy_error), res->policy_detail);
   } else if (res->policy_error != XCA_OK) {

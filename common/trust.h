@@ -14,6 +14,7 @@
 
 #include "certinfo.h"
 #include "policy.h"
+#include "revocation.h"
 
 #define XCA_CA_NAME_MAX 64
 #define XCA_CHAIN_NAMES_MAX 8
@@ -45,6 +46,11 @@ struct xca_chain_result {
    * read: a window that admits no time). */
   time_t valid_from;
   time_t valid_until;
+  /* A chain refused as revoked (policy_error XCA_E_REVOKED or
+   * XCA_E_CRL_EXPIRED, error_depth the certificate): that certificate's
+   * thumbprint and why, e.g. "revoked (keyCompromise)"; else "". */
+  char revoked_sha256[XCA_SHA256_HEX];
+  char revoked_why[XCA_REVOKED_WHY_MAX];
 };
 
 /* What xca_trust_verify_path adds to xca_trust_verify, for the chain
@@ -74,6 +80,13 @@ struct xca_trust *xca_trust_new(void);
 
 /* Verify every later chain under policy (copied). */
 void xca_trust_set_policy(struct xca_trust *trust, const struct xca_policy *policy);
+
+/* Check every later verified chain against rev (borrowed, may be NULL:
+ * nothing is revoked): see xca_revocation_check_chain. */
+void xca_trust_set_revocation(struct xca_trust *trust, struct xca_revocation *rev);
+
+/* The revocation set chains are checked against (borrowed), or NULL. */
+struct xca_revocation *xca_trust_revocation(const struct xca_trust *trust);
 
 /* The policy chains are verified under (borrowed). */
 const struct xca_policy *xca_trust_policy(const struct xca_trust *trust);
@@ -111,7 +124,11 @@ void xca_trust_clear(struct xca_trust *trust);
  * are reported rather than OpenSSL's purpose check) and every certificate of
  * the built chain, anchors included (xca_policy_check_chain). A built chain
  * of more than XCA_CHAIN_MAX certificates is refused (XCA_E_CHAIN,
- * X509_V_ERR_CERT_CHAIN_TOO_LONG).
+ * X509_V_ERR_CERT_CHAIN_TOO_LONG). Last the revocation set, when one is
+ * set (xca_trust_set_revocation): a revoked member gives XCA_E_REVOKED or
+ * XCA_E_CRL_EXPIRED in res->policy_error (x509_error
+ * X509_V_ERR_CERT_REVOKED, error_depth, revoked_sha256 and revoked_why say
+ * which and why).
  * Returns XCA_OK (res filled, res->x509_error == X509_V_OK, the chain's
  * thumbprints in res->chain_sha256), XCA_E_CHAIN
  * (res->x509_error says why), the policy error (res->policy_error, detail
@@ -138,7 +155,8 @@ int xca_trust_verify_path(struct xca_trust *trust, X509 *leaf, STACK_OF(X509) *u
  * now (0 = current time), through untrusted (may be NULL) and at most
  * max_depth certificates: signatures, validity periods, CA:TRUE and pathlen
  * of every issuer, and the certificate policy on the whole chain, ca and
- * anchors included. No leaf rules and no purpose apply: this is how an
+ * anchors included, and the revocation set as xca_trust_verify does. No
+ * leaf rules and no purpose apply: this is how an
  * enrollment group's CA is checked before it is stored. Returns XCA_OK (res
  * filled as by xca_trust_verify), XCA_E_NOT_CA, XCA_E_CHAIN (res->x509_error
  * says why), the policy error (res->policy_error, detail, error_depth) or
@@ -146,8 +164,10 @@ int xca_trust_verify_path(struct xca_trust *trust, X509 *leaf, STACK_OF(X509) *u
 int xca_trust_verify_ca(struct xca_trust *trust, X509 *ca, STACK_OF(X509) *untrusted,
                         int max_depth, time_t now, struct xca_chain_result *res);
 
-/* Write why a chain failed, for a log line or a reply, into buf: the
- * policy error with its detail ("certificate key too weak (RSA 1024 bits <
+/* Write why a chain failed, for a log line or a reply, into buf: for a
+ * revoked member "certificate is revoked at depth 1 (sha256
+ * 0a1b2c3d4e5f6a7b): revoked (keyCompromise)"; the policy error with its
+ * detail ("certificate key too weak (RSA 1024 bits <
  * 2048) at depth 0"), or the chain error with OpenSSL's reason
  * ("certificate chain does not lead to a verified CA (certificate has
  * expired) at depth 0"). "at depth N" is left out when no certificate is

@@ -93,8 +93,18 @@ int xca_watcher__push(struct xca_watcher *w, enum xca_change_kind kind, const ch
   return 1;
 }
 
-int xca_watcher__resync(struct xca_watcher *w, struct xca_strlist *names,
-                        struct xca_strlist *group_names)
+/* Move list into *slot (list is left empty). */
+static void move_list(struct xca_strlist *slot, struct xca_strlist *list)
+{
+  if (list != NULL) {
+    *slot = *list;
+    memset(list, 0, sizeof(*list));
+  }
+}
+
+int xca_watcher__resync_all(struct xca_watcher *w, struct xca_strlist *names,
+                            struct xca_strlist *group_names, struct xca_strlist *revoked_names,
+                            struct xca_strlist *crl_names)
 {
   struct xca_change *c;
 
@@ -109,14 +119,20 @@ int xca_watcher__resync(struct xca_watcher *w, struct xca_strlist *names,
     xca_watcher__set_unhealthy(w); /* as for any change that cannot be queued */
     return 0;
   }
-  c->names = *names;
-  memset(names, 0, sizeof(*names));
-  c->group_names = *group_names;
-  memset(group_names, 0, sizeof(*group_names));
+  move_list(&c->names, names);
+  move_list(&c->group_names, group_names);
+  move_list(&c->revoked_names, revoked_names);
+  move_list(&c->crl_names, crl_names);
   enqueue(w, c);
   w->warned = 0;
   atomic_store(&w->healthy, 1);
   return 1;
+}
+
+int xca_watcher__resync(struct xca_watcher *w, struct xca_strlist *names,
+                        struct xca_strlist *group_names)
+{
+  return xca_watcher__resync_all(w, names, group_names, NULL, NULL);
 }
 
 static redisReply *command(redisContext *ctx, int argc, const char **argv)
@@ -325,7 +341,7 @@ cleanup:
   return verdict;
 }
 
-/* Append the name of every key of kind (CA or GROUP) to names (the
+/* Append the name of every key of kind (CA, GROUP, REVOKED, CRL) to names (the
  * watcher's connection goes through the registry's scan). Scanning the
  * keyspace happens here, off the broker's thread: with millions of device
  * keys it takes a noticeable time. Returns XCA_OK (also when stopped early),
@@ -343,34 +359,37 @@ static int scan_names(struct xca_watcher *w, struct xca_redis *conn, enum xca_ke
   return rc;
 }
 
-/* The names of every CA key and of every enrollment-group key. */
-static int scan_resync_names(struct xca_watcher *w, redisContext *writer, struct xca_strlist *cas,
-                             struct xca_strlist *groups)
+/* The names of every key of the kinds a resync reloads: CAs, enrollment
+ * groups, revoked thumbprints, CRL issuers (l[0..3]). */
+static const enum xca_key_kind resync_kinds[] = {XCA_KEY_CA, XCA_KEY_GROUP, XCA_KEY_REVOKED,
+                                                 XCA_KEY_CRL};
+#define RESYNC_KINDS (sizeof(resync_kinds) / sizeof(resync_kinds[0]))
+
+static int scan_resync_names(struct xca_watcher *w, redisContext *writer, struct xca_strlist *l)
 {
   struct xca_redis *conn = xca_redis_wrap(writer);
   int rc = conn != NULL ? XCA_OK : XCA_E_NOMEM;
 
-  if (rc == XCA_OK) {
-    rc = scan_names(w, conn, XCA_KEY_CA, cas);
-  }
-  if (rc == XCA_OK) {
-    rc = scan_names(w, conn, XCA_KEY_GROUP, groups);
+  for (size_t i = 0; rc == XCA_OK && i < RESYNC_KINDS; i++) {
+    rc = scan_names(w, conn, resync_kinds[i], &l[i]);
   }
   xca_redis_free(conn);
   return rc;
 }
 
 /* Changes are proven to arrive: hand the main thread a full resync (with
- * the CA and group names as they are now; later changes follow as KEY events). */
+ * the names as they are now; later changes follow as KEY events). */
 static int become_healthy(struct xca_watcher *w, redisContext *writer)
 {
-  struct xca_strlist cas = {0};
-  struct xca_strlist groups = {0};
-  int ok = scan_resync_names(w, writer, &cas, &groups) == XCA_OK &&
-           xca_watcher__resync(w, &cas, &groups);
+  struct xca_strlist l[RESYNC_KINDS];
+  int ok;
 
-  xca_strlist_free(&cas);
-  xca_strlist_free(&groups);
+  memset(l, 0, sizeof(l));
+  ok = scan_resync_names(w, writer, l) == XCA_OK &&
+       xca_watcher__resync_all(w, &l[0], &l[1], &l[2], &l[3]);
+  for (size_t i = 0; i < RESYNC_KINDS; i++) {
+    xca_strlist_free(&l[i]);
+  }
   return ok;
 }
 
@@ -577,6 +596,8 @@ void xca_changes_free(struct xca_change *list)
     free(list->key);
     xca_strlist_free(&list->names);
     xca_strlist_free(&list->group_names);
+    xca_strlist_free(&list->revoked_names);
+    xca_strlist_free(&list->crl_names);
     free(list);
     list = next;
   }

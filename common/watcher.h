@@ -22,7 +22,8 @@ enum xca_change_kind {
   XCA_CHANGE_RESYNC, /* (re)subscribed, or the database was flushed or
                         swapped: anything may have changed before; names
                         holds every CA name, group_names every
-                        enrollment group's */
+                        enrollment group's, revoked_names every revoked
+                        thumbprint's, crl_names every CRL issuer's */
   XCA_CHANGE_LOST,   /* subscription lost, or a change could not be queued
                         (out of memory): changes may go unseen from now */
   XCA_CHANGE_WARN,   /* key holds a warning to log (e.g. notifications off) */
@@ -33,6 +34,8 @@ struct xca_change {
   char *key;                /* KEY: the key; WARN: the warning; else NULL */
   struct xca_strlist names;       /* RESYNC: the name of every CA key */
   struct xca_strlist group_names; /* RESYNC: the name of every enrollment-group key */
+  struct xca_strlist revoked_names; /* RESYNC: the name of every revoked: key */
+  struct xca_strlist crl_names;     /* RESYNC: the name of every crl: key */
   struct xca_change *next;
 };
 

@@ -56,7 +56,13 @@
   X(LEAF_USAGE, "client certificate keyUsage lacks digitalSignature")             \
   X(LEAF_EKU, "client certificate extendedKeyUsage lacks clientAuth")           \
   X(GROUP_DISABLED, "enrollment group is disabled")                               \
-  X(GROUP_DUPLICATE, "another enrollment group has this certificate")
+  X(GROUP_DUPLICATE, "another enrollment group has this certificate")            \
+  X(REVOKED, "certificate is revoked")                                            \
+  X(CRL_EXPIRED, "the issuer's CRL has expired")                                  \
+  X(BAD_CRL, "invalid CRL")                                                       \
+  X(CRL_SIGNATURE, "CRL is not signed by its issuer's key")                       \
+  X(CRL_NOT_NEWER, "CRL is not newer than the one held for its issuer")           \
+  X(CRL_ISSUER, "CRL issuer is neither a registered CA nor chains to a verified CA")
 
 enum xca_err {
   XCA_OK = 0,

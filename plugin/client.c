@@ -120,10 +120,24 @@ static enum xca_access map_access(int access)
   }
 }
 
+/* Whether a certificate of the verified chain is revoked by thumbprint now
+ * (a closed session keeps no certificates to check CRLs on; a CRL that
+ * listed one marked its session, which is then refused, will included). */
+static int chain_revoked(const struct xca_chain_result *chain)
+{
+  for (int i = 0; i < chain->chain_len && i < XCA_CHAIN_MAX; i++) {
+    if (xca_revocation_has(xca_g.revocation, chain->chain_sha256[i])) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
 /* Whether a closed session's will may be published on topic: inside its
  * topics, and its identity would still be admitted with the facts of its
- * handshake (the registry and the CA set of now decide: a device disabled
- * or a CA deleted since refuses its pending will). */
+ * handshake (the registry, the CA set and the revocations of now decide: a
+ * device disabled, a CA deleted or a certificate revoked since refuses its
+ * pending will). */
 static int will_allowed(struct xca_session *closed, const char *topic)
 {
   struct xca_cert_facts facts = closed->facts;
@@ -133,7 +147,8 @@ static int will_allowed(struct xca_session *closed, const char *topic)
   if (closed->refused || !xca_acl_allowed(&closed->ident, XCA_ACCESS_PUBLISH, topic)) {
     return MOSQ_ERR_ACL_DENIED;
   }
-  facts.chain_ok = facts.chain_ok && xca_sessions_anchors_trusted(closed, xca_g.trust);
+  facts.chain_ok = facts.chain_ok && xca_sessions_anchors_trusted(closed, xca_g.trust) &&
+                  !chain_revoked(&facts.chain);
   rc = xca_auth_decide(&facts, closed->ident.full, NULL, NULL, xca_lookup_identity,
                        &xca_g.lookup, &ident);
   if (rc != XCA_OK) {

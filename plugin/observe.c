@@ -140,6 +140,8 @@ const struct xca_stats *xca_observe_stats(void)
   xca_stats_set_gauge(&xca_g.stats, XCA_GAUGE_CAS, xca_trust_count(xca_g.trust));
   xca_stats_set_gauge(&xca_g.stats, XCA_GAUGE_AUDIT_DROPPED,
                       xca_audit_dropped_count(xca_g.audit));
+  xca_stats_set_gauge(&xca_g.stats, XCA_GAUGE_CRL_EXPIRED,
+                      xca_revocation_expired_count(xca_g.revocation));
   return &xca_g.stats;
 }
 

@@ -93,11 +93,14 @@ static int create_state(void)
   xca_g.chaincache = xca_chaincache_new(xca_g.cfg.chain_cache_capacity);
   xca_g.sessions = xca_sessions_new();
   xca_g.groups = xca_groups_new();
+  xca_g.revocation = xca_revocation_new();
   if (xca_g.redis == NULL || xca_g.cache == NULL || xca_g.trust == NULL ||
-      xca_g.chaincache == NULL || xca_g.sessions == NULL || xca_g.groups == NULL) {
+      xca_g.chaincache == NULL || xca_g.sessions == NULL || xca_g.groups == NULL ||
+      xca_g.revocation == NULL) {
     return MOSQ_ERR_NOMEM;
   }
   xca_trust_set_policy(xca_g.trust, &policy);
+  xca_revoked_setup();
   xca_g.registry.kv = xca_redis_kv(xca_g.redis);
   xca_g.registry.prefix = xca_g.cfg.key_prefix;
   xca_g.lookup.cache = xca_g.cache;
@@ -126,6 +129,7 @@ static void free_state(void)
   xca_groups_free(xca_g.groups);
   xca_chaincache_free(xca_g.chaincache);
   xca_trust_free(xca_g.trust);
+  xca_revocation_free(xca_g.revocation);
   xca_cache_free(xca_g.cache);
   xca_redis_free(xca_g.redis);
   xca_config_free(&xca_g.cfg);
@@ -206,6 +210,7 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
   }
   if (xca_redis_connect(xca_g.redis, 1) == XCA_OK && xca_cas_load_all() == XCA_OK) {
     xca_groups_load_all();
+    xca_revoked_load_all();
   }
   xca_g.watcher = xca_watcher_start(&xca_g.cfg);
   if (xca_g.watcher == NULL) {

@@ -33,6 +33,12 @@ void xca_key_changed(const char *key)
   case XCA_KEY_GROUP:
     xca_group_changed(name);
     break;
+  case XCA_KEY_REVOKED:
+    xca_revoked_changed(name);
+    break;
+  case XCA_KEY_CRL:
+    xca_crl_changed(name);
+    break;
   default:
     break; /* not a key the broker's decisions depend on */
   }
@@ -45,8 +51,9 @@ static void apply_change(const struct xca_change *c)
     xca_key_changed(c->key);
     break;
   case XCA_CHANGE_RESYNC:
-    /* Changes may have been missed: forget the cache, reread the CAs and
-     * the enrollment groups, and re-check every live session. */
+    /* Changes may have been missed: forget the cache, reread the CAs, the
+     * enrollment groups and the revocations, and re-check every live
+     * session. */
     mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "following registry changes in Redis");
     /* The feed may follow a new primary (Redis restarted, or a Sentinel
      * failover): reread from where it comes from, not a dead connection. */
@@ -55,6 +62,7 @@ static void apply_change(const struct xca_change *c)
     xca_cache_clear(xca_g.cache);
     xca_cas_load_named(&c->names);
     xca_groups_load_named(&c->group_names);
+    xca_revoked_load_named(&c->revoked_names, &c->crl_names);
     xca_sessions_mark_all(xca_g.sessions);
     break;
   case XCA_CHANGE_LOST:
@@ -94,9 +102,18 @@ static int recheck(const char *client_id)
     return 1;
   }
   char id_text[XCA_IDENTITY_MAX];
-  char line[XCA_IDENTITY_MAX + 128];
+  char why[XCA_REVOKED_WHY_MAX + 96];
+  char line[XCA_IDENTITY_MAX + sizeof(why) + 32];
+  /* A revocation names the certificate and why; other reasons keep their
+   * short form. */
+  if (facts != NULL && (rc == XCA_E_REVOKED || rc == XCA_E_CRL_EXPIRED) &&
+      rc == facts->chain.policy_error) {
+    xca_chain_describe(&facts->chain, why, sizeof(why));
+  } else {
+    snprintf(why, sizeof(why), "%s", xca_strerror(rc));
+  }
   snprintf(line, sizeof(line), "disconnecting client '%s': %s",
-           xca_log_sanitize(client_id, id_text, sizeof(id_text)), xca_strerror(rc));
+           xca_log_sanitize(client_id, id_text, sizeof(id_text)), why);
   mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "%s", line);
   xca_observe_dropped(client_id, rc, line);
   /* Its will, published when the kick closes it, is refused too. */
@@ -120,6 +137,9 @@ int xca_tick_cb(int event, void *event_data, void *userdata)
   }
   if (!xca_g.cas_loaded && xca_redis_is_up(xca_g.redis)) {
     if (xca_cas_load_all() == XCA_OK) {
+      /* No chain verifies before the CAs load, so none has been checked
+       * against revocations that were not loaded yet either. */
+      xca_revoked_load_all();
       xca_sessions_mark_all(xca_g.sessions);
     }
   }
@@ -130,6 +150,7 @@ int xca_tick_cb(int event, void *event_data, void *userdata)
   xca_changes_free(changes);
   xca_prefetch_drain();
   xca_observe_tick();
+  xca_revoked_tick();
   for (int i = 0; i < RECHECK_BATCH && xca_sessions_pop_dirty(xca_g.sessions, client_id); i++) {
     if (!recheck(client_id)) {
       break;

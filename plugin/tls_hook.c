@@ -72,11 +72,11 @@ static STACK_OF(X509) *copy_intermediates(X509 *leaf, STACK_OF(X509) *sent)
 static void verdict_epoch(struct xca_verdict_epoch *epoch)
 {
   epoch->trust = xca_trust_generation(xca_g.trust);
-  epoch->revocation = 0; /* no revocation set yet */
+  epoch->revocation = xca_revocation_generation(xca_g.revocation);
 }
 
-/* What depends on the CA set and the clock: checked at the handshake and
- * again whenever either changed before the decision is used (the verified
+/* What depends on the CA set, the revocation set and the clock: checked at the handshake and
+ * again whenever one changed before the decision is used (the verified
  * chain's thumbprints, f->chain.chain_sha256, with it). A chain verified
  * before is answered by the chain cache; this skips re-verifying
  * certificate signatures only: the device's CertificateVerify (its proof
@@ -90,6 +90,7 @@ static void refresh_facts(X509 *leaf, struct handshake_record *rec)
 
   verdict_epoch(&epoch);
   f->trust_generation = epoch.trust;
+  f->revocation_generation = epoch.revocation;
   f->verified_at = time(NULL);
   f->leaf_time_valid = xca_cert_time_valid(leaf, f->verified_at);
   f->chain_ok = xca_chaincache_verify(xca_g.chaincache, xca_g.trust, leaf, rec->intermediates,
@@ -202,10 +203,12 @@ const struct xca_cert_facts *xca_tls_facts(X509 *leaf, enum xca_facts_mode mode)
     return NULL;
   }
   /* The CONNECT may come long after the handshake: decide on facts checked
-   * against the CA set and the clock of now, not of the handshake. */
+   * against the CA set, the revocations and the clock of now, not of the
+   * handshake. */
   if (mode == XCA_FACTS_REVERIFY ||
       (mode == XCA_FACTS_CURRENT &&
        (rec->facts.trust_generation != xca_trust_generation(xca_g.trust) ||
+        rec->facts.revocation_generation != xca_revocation_generation(xca_g.revocation) ||
         rec->facts.verified_at != time(NULL)))) {
     refresh_facts(leaf, rec);
   }

@@ -8,6 +8,8 @@
  * control.c    $CONTROL/x509ca/v1 admin commands
  * groups.c     enrollment groups: held in memory, following the registry;
  *              the enrollment step of BASIC_AUTH
+ * revoked.c    revoked thumbprints and CRLs: held in memory, following the
+ *              registry; expired CRLs reported
  * observe.c    counters ($SYS, getStats) and the audit stream
  * prefetch.c   registry entries read ahead, from the handshake to CONNECT
  * Every callback runs on the broker's main thread.
@@ -31,6 +33,7 @@
 #include "prefetch.h"
 #include "registry.h"
 #include "registry_redis.h"
+#include "revocation.h"
 #include "sessions.h"
 #include "stats.h"
 #include "trust.h"
@@ -54,6 +57,10 @@ struct xca_plugin {
   struct xca_lookup lookup;  /* identity lookups: cache, Redis, outage policy */
   struct xca_groups *groups; /* enrollment groups, by the SHA-256 of their CA */
   struct xca_enroller enroller; /* enrollment through groups, and its last outcome */
+  /* Revoked thumbprints and CRLs (also xca_trust_revocation(trust)): every
+   * chain verified is checked against it; its generation keys verdicts. */
+  struct xca_revocation *revocation;
+  long long crl_check_due_ms; /* next look for expired CRLs */
   long long loaded_ms;       /* when the plugin was initialised */
   unsigned long ticks;       /* TICK events seen: none means changes are never applied */
   int warned_no_tick;
@@ -144,6 +151,27 @@ void xca_group_changed(const char *name);
  * the group. */
 int xca_groups_decide(const struct xca_cert_facts *facts, const char *client_id,
                       const char *username, struct xca_ident *ident);
+
+/* revoked.c */
+/* Make the revocation set ask the registry for reasons and apply
+ * crl_expired (init, once the state exists). */
+void xca_revoked_setup(void);
+/* Load every revoked thumbprint and CRL from Redis (after the CAs loaded).
+ * Returns XCA_OK, or XCA_E_REGISTRY_UNAVAILABLE with the CA set dropped
+ * and marked not loaded (fail closed: it is loaded again, with the
+ * revocations, on a later TICK or at the watcher's resync). */
+int xca_revoked_load_all(void);
+/* Replace the revoked thumbprints with these key names and the CRLs with
+ * those of these issuers (a resync: the watcher's thread scanned the
+ * keyspace; thumbprints need no read, CRLs one each). */
+void xca_revoked_load_named(const struct xca_strlist *revoked, const struct xca_strlist *crls);
+/* The key revoked:<name> / crl:<name> changed: update that one entry and
+ * mark the sessions whose chain holds that certificate. */
+void xca_revoked_changed(const char *name);
+void xca_crl_changed(const char *name);
+/* On every TICK: once a second, report CRLs past their nextUpdate (one log
+ * line each) and, under crl_expired refuse, mark their sessions. */
+void xca_revoked_tick(void);
 
 /* observe.c: each call counts the event and, when the stream is on,
  * queues its audit entry (never waits for Redis). line is the text the

@@ -6,6 +6,8 @@
 
 #include <cjson/cJSON.h>
 
+#include <openssl/x509.h>
+
 #include "admin.h"
 #include "ids.h"
 
@@ -82,6 +84,14 @@ void xca_admin__target(struct xca_admin_cmd *c, enum xca_key_kind kind, const ch
 int xca_admin__names(struct xca_admin_cmd *c, enum xca_key_kind kind, int max,
                      struct xca_strlist *names);
 
+/* cert (a CA certificate) must be a verified CA of the registry or chain
+ * to one through untrusted (may be NULL), as the brokers would verify it
+ * now: signatures, validity, the certificate policy, and no certificate of
+ * that chain revoked (x509ca:revoked: keys). Returns XCA_OK, XCA_E_NOT_CA,
+ * XCA_E_CHAIN, a policy error, XCA_E_REVOKED, XCA_E_REGISTRY_UNAVAILABLE
+ * or XCA_E_NOMEM; on refusal c->detail says why. (admin_group.c) */
+int xca_admin__check_ca_chain(struct xca_admin_cmd *c, X509 *cert, STACK_OF(X509) *untrusted);
+
 /* ---- handlers (admin_ca.c) ---- */
 int xca_admin__upload_ca(struct xca_admin_cmd *c);
 int xca_admin__generate_code(struct xca_admin_cmd *c);
@@ -103,6 +113,14 @@ int xca_admin__get_group(struct xca_admin_cmd *c);
 int xca_admin__list_groups(struct xca_admin_cmd *c);
 int xca_admin__update_group(struct xca_admin_cmd *c);
 int xca_admin__delete_group(struct xca_admin_cmd *c);
+
+/* ---- handlers (admin_revoke.c) ---- */
+int xca_admin__revoke_certificate(struct xca_admin_cmd *c);
+int xca_admin__unrevoke_certificate(struct xca_admin_cmd *c);
+int xca_admin__list_revoked(struct xca_admin_cmd *c);
+int xca_admin__upload_crl(struct xca_admin_cmd *c);
+int xca_admin__list_crls(struct xca_admin_cmd *c);
+int xca_admin__delete_crl(struct xca_admin_cmd *c);
 
 /* ---- handlers (admin_stats.c) ---- */
 int xca_admin__get_stats(struct xca_admin_cmd *c);

@@ -68,6 +68,12 @@ void xca_watcher__set_unhealthy(struct xca_watcher *w);
 int xca_watcher__resync(struct xca_watcher *w, struct xca_strlist *names,
                         struct xca_strlist *group_names);
 
+/* The same with the names of the revocation keys too (revoked: and crl:
+ * keys), moved into the change likewise. */
+int xca_watcher__resync_all(struct xca_watcher *w, struct xca_strlist *names,
+                            struct xca_strlist *group_names, struct xca_strlist *revoked_names,
+                            struct xca_strlist *crl_names);
+
 /* Write into out (outlen bytes) the notify-keyspace-events flags have plus
  * the ones the watcher needs (K, g, h, x, e; "A" already covers all but K). */
 void xca_watcher__merge_flags(const char *have, char *out, size_t outlen);

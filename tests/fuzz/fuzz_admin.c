@@ -209,7 +209,9 @@ static int command_field_ok(const char *start, const char *end)
     "uploadCA", "generateVerificationCode", "verifyCA", "getCA", "listCAs", "deleteCA",
     "createDevice", "getDevice", "updateDevice", "deleteDevice", "listDevices",
     "createEnrollmentGroup", "getEnrollmentGroup", "listEnrollmentGroups",
-    "updateEnrollmentGroup", "deleteEnrollmentGroup", "unknown", "-",
+    "updateEnrollmentGroup", "deleteEnrollmentGroup", "revokeCertificate",
+    "unrevokeCertificate", "listRevoked", "uploadCRL", "listCRLs", "deleteCRL", "getStats",
+    "unknown", "-",
   };
   size_t n = (size_t)(end - start);
 
@@ -254,7 +256,8 @@ static void check_audit(const struct xca_admin_result *res, const cJSON *reply, 
   }
   for (int i = 0; i < res->changed.count; i++) {
     enum xca_key_kind kind = xca_registry_key_kind(res->changed.item[i], NULL);
-    FUZZ_CHECK(kind == XCA_KEY_DEVICE || kind == XCA_KEY_CA || kind == XCA_KEY_GROUP);
+    FUZZ_CHECK(kind == XCA_KEY_DEVICE || kind == XCA_KEY_CA || kind == XCA_KEY_GROUP ||
+               kind == XCA_KEY_REVOKED || kind == XCA_KEY_CRL);
   }
 }
 
@@ -332,6 +335,32 @@ static void check_group(struct xca_fake_kv *f, const char *key)
   X509_free(cert);
 }
 
+/* A revocation the commands wrote: a lowercase SHA-256 name, a reason of
+ * printable ASCII, a decimal revokedAt. */
+static void check_revoked(struct xca_fake_kv *f, const char *key, const char *name)
+{
+  const char *reason = xca_fake_kv_hget(f, key, "reason");
+  const char *at = xca_fake_kv_hget(f, key, "revokedAt");
+
+  FUZZ_CHECK(strlen(name) == 64 && is_lower_hex(name));
+  FUZZ_CHECK(reason != NULL && reason[0] != '\0' && strlen(reason) <= 64);
+  for (const char *p = reason; *p != '\0'; p++) {
+    FUZZ_CHECK(*p >= 0x20 && *p <= 0x7e);
+  }
+  FUZZ_CHECK(at != NULL && at[0] != '\0' && strspn(at, "0123456789") == strlen(at));
+}
+
+/* A CRL the commands stored: it checks out against its stored issuer,
+ * whose SHA-256 is the key's name. */
+static void check_crl(const struct xca_registry *reg, const char *name)
+{
+  struct xca_crl *crl = NULL;
+
+  FUZZ_CHECK(xca_registry_get_crl(reg, name, &crl) == XCA_OK);
+  FUZZ_CHECK(strcmp(xca_crl_info(crl)->issuer_sha256, name) == 0);
+  xca_crl_free(crl);
+}
+
 /* Every key of the registry still follows the schema. */
 static void check_registry(struct xca_fake_kv *f)
 {
@@ -351,6 +380,11 @@ static void check_registry(struct xca_fake_kv *f)
         check_ca(f, keys.item[i], name);
       } else if (kind == XCA_KEY_GROUP) {
         check_group(f, keys.item[i]);
+      } else if (kind == XCA_KEY_REVOKED) {
+        check_revoked(f, keys.item[i], name);
+      } else if (kind == XCA_KEY_CRL) {
+        const struct xca_registry reg = {xca_fake_kv(f), prefix};
+        check_crl(&reg, name);
       }
     }
     xca_strlist_free(&keys);

@@ -6,8 +6,8 @@
 # validity in the past or the future at every level, MD5/SHA-1 signatures,
 # RSA-512/1024 keys, a curve outside the policy, hostile subject names
 # (empty, absent, two CNs, `/` `+` `#`, NUL, non-ASCII, homoglyph), another
-# identity's certificate and a 100 KB certificate (revoked certificates come with
-# revocation). Every case is refused by the broker with its
+# identity's certificate, a 100 KB certificate and, last, a revoked leaf and
+# a revoked intermediate. Every case is refused by the broker with its
 # reason logged after the case began; the broker keeps its PID, its port and
 # a device session opened before the corpus, and still serves a valid device.
 #
@@ -128,6 +128,9 @@ xca_check "control: a chain exactly $MAX_DEPTH intermediates deep is accepted" \
 xca_check "control: a leaf of the intermediate verified on its own is accepted" \
     connect anchor-leaf hv-victim
 xca_check "control: the selfSigned device is accepted by its thumbprint" connect hv-ss-a hv-ss-a
+xca_check "control: the leaf revoked at the end is accepted now" connect hv-revoked hv-revoked
+xca_check "control: the leaf under the intermediate revoked at the end is accepted now" \
+    connect hv-revoked-inter hv-revoked-inter
 # A device session held open through the whole corpus.
 xca_bg live timeout 300 mosquitto_sub -h 127.0.0.1 -p "$B1_TLS_PORT" \
     --cafile "$XCA_TMP/pki/server-ca.crt" --cert "$C/hv-live.chain.pem" --key "$C/hv-live.key" \
@@ -327,6 +330,24 @@ xca_wait_for "a device of twin-b (same DN and key id, another key) is accepted" 
     connect hv-twin-b hv-twin-b
 xca_check "a device of twin-a is still accepted once twin-b is verified" \
     connect hv-twin-a hv-twin-a
+
+# --- Revocation (x509ca:revoked:<sha256>) ---------------------------------------------------
+# Written with redis-cli as README "Revocation" documents; the refusal
+# names the revoked certificate's depth and thumbprint and why.
+revoke() { xca_rcli HSET "x509ca:revoked:$(<"$C/$1.sha256")" reason keyCompromise >/dev/null; }
+revoked_why() {
+    echo "certificate is revoked at depth $1 \\(sha256 $(cut -c1-16 "$C/$2.sha256")\\): revoked \\(keyCompromise\\)\$"
+}
+revoke hv-revoked
+CASES=$((CASES + 1))
+xca_wait_for "a revoked leaf is refused, 'revoked (keyCompromise)' at depth 0 logged" 3 \
+    xca_refused b1 "$(refusal hv-revoked hv-revoked)$(revoked_why 0 hv-revoked)" \
+    refused_by_broker hv-revoked hv-revoked
+revoke inter-revoked
+CASES=$((CASES + 1))
+xca_wait_for "a leaf under a revoked intermediate is refused, the intermediate (depth 1) logged" 3 \
+    xca_refused b1 "$(refusal hv-revoked-inter hv-revoked-inter)$(revoked_why 1 inter-revoked)" \
+    refused_by_broker hv-revoked-inter hv-revoked-inter
 
 echo "# $CASES hostile certificate cases"
 xca_check "the broker is still alive after everything (PID $BROKER_PID)" broker_alive

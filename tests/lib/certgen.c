@@ -330,3 +330,84 @@ void xca_certgen_free(struct xca_tcert *c)
   c->cert = NULL;
   c->key = NULL;
 }
+
+/* ------------------------------------------------------------------------ */
+/* CRLs                                                                      */
+/* ------------------------------------------------------------------------ */
+
+/* List serial (copied) in crl, revoked an hour ago. */
+static int add_revoked(X509_CRL *crl, const ASN1_INTEGER *serial)
+{
+  X509_REVOKED *r = X509_REVOKED_new();
+  ASN1_TIME *when = X509_gmtime_adj(NULL, -3600);
+  int ok = r != NULL && when != NULL && X509_REVOKED_set_serialNumber(r, (ASN1_INTEGER *)serial) &&
+           X509_REVOKED_set_revocationDate(r, when) && X509_CRL_add0_revoked(crl, r);
+
+  ASN1_TIME_free(when);
+  if (!ok) {
+    X509_REVOKED_free(r);
+  }
+  return ok;
+}
+
+static int add_random_serial(X509_CRL *crl)
+{
+  unsigned char bytes[16];
+  BIGNUM *bn;
+  ASN1_INTEGER *serial;
+  int ok;
+
+  if (RAND_bytes(bytes, sizeof(bytes)) != 1) {
+    return 0;
+  }
+  bytes[0] &= 0x7f;
+  bn = BN_bin2bn(bytes, sizeof(bytes), NULL);
+  serial = bn != NULL ? BN_to_ASN1_INTEGER(bn, NULL) : NULL;
+  ok = serial != NULL && add_revoked(crl, serial);
+  ASN1_INTEGER_free(serial);
+  BN_free(bn);
+  return ok;
+}
+
+static int set_times(X509_CRL *crl, const struct xca_tcrl_spec *spec)
+{
+  ASN1_TIME *last = X509_gmtime_adj(NULL, spec->this_s);
+  ASN1_TIME *next = spec->no_next ? NULL : X509_gmtime_adj(NULL, spec->next_s);
+  int ok = last != NULL && X509_CRL_set1_lastUpdate(crl, last) &&
+           (spec->no_next || (next != NULL && X509_CRL_set1_nextUpdate(crl, next)));
+
+  ASN1_TIME_free(last);
+  ASN1_TIME_free(next);
+  return ok;
+}
+
+static int fill_crl(X509_CRL *crl, const struct xca_tcert *issuer, const struct xca_tcrl_spec *spec)
+{
+  EVP_PKEY *key = spec->sign_key ? spec->sign_key : issuer->key;
+  int ok = X509_CRL_set_version(crl, 1) &&
+           X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer->cert)) &&
+           set_times(crl, spec);
+
+  for (int i = 0; ok && i < spec->count; i++) {
+    ok = add_revoked(crl, X509_get0_serialNumber(spec->revoked[i]));
+  }
+  for (int i = 0; ok && i < spec->extra_serials; i++) {
+    ok = add_random_serial(crl);
+  }
+  return ok && X509_CRL_sort(crl) && X509_CRL_sign(crl, key, sign_md(key, spec->md)) > 0;
+}
+
+char *xca_certgen_crl(const struct xca_tcert *issuer, const struct xca_tcrl_spec *spec)
+{
+  X509_CRL *crl = X509_CRL_new();
+  BIO *bio = BIO_new(BIO_s_mem());
+  char *s = NULL;
+
+  if (crl != NULL && bio != NULL && fill_crl(crl, issuer, spec) &&
+      PEM_write_bio_X509_CRL(bio, crl) == 1) {
+    s = bio_string(bio);
+  }
+  BIO_free(bio);
+  X509_CRL_free(crl);
+  return s;
+}

@@ -75,6 +75,22 @@ int xca_certgen_read(struct xca_tcert *out, const char *cert_path, const char *k
 char *xca_certgen_pem(const struct xca_tcert *c);
 char *xca_certgen_key_pem(const struct xca_tcert *c);
 
+/* What xca_certgen_crl makes. */
+struct xca_tcrl_spec {
+  X509 *const *revoked; /* the certificates whose serials it lists */
+  int count;            /* how many */
+  int extra_serials;    /* further random 127-bit serials listed (e.g. 100000) */
+  long this_s;          /* thisUpdate relative to now (seconds) */
+  long next_s;          /* nextUpdate relative to now */
+  int no_next;          /* 1: no nextUpdate at all */
+  const char *md;       /* signature digest ["SHA256"]; none for Ed25519/Ed448 */
+  EVP_PKEY *sign_key;   /* sign with this key instead of the issuer's (borrowed) */
+};
+
+/* PEM of a v2 CRL issued by issuer (its subject names the issuer, its key
+ * signs unless spec->sign_key), malloc'ed, or NULL on failure. */
+char *xca_certgen_crl(const struct xca_tcert *issuer, const struct xca_tcrl_spec *spec);
+
 /* Release both and zero c. NULL-safe. */
 void xca_certgen_free(struct xca_tcert *c);
 

@@ -1507,7 +1507,8 @@ static void test_get_stats_returns_the_counters(void **state)
   assert_true(num(fx, "chaincache/hits") == 0);
   assert_true(num(fx, "prefetch/hits") == 0);
   assert_true(num(fx, "redis/errors") == 0);
-  assert_int_equal(cJSON_GetArraySize(data(fx)), 23);
+  assert_true(num(fx, "crl/expired") == 0);
+  assert_int_equal(cJSON_GetArraySize(data(fx)), 24);
   assert_string_equal(record(fx, 0)->command, "getStats");
   assert_string_equal(record(fx, 0)->result, "ok");
   free(st);
@@ -1756,6 +1757,315 @@ static void test_groups_registry_down(void **state)
   FAILS(fx, "registry unavailable", "deleteEnrollmentGroup", "name", "g");
 }
 
+/* ------------------------------------------------------------------------ */
+/* Revocation                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* PEM of a CRL by issuer listing the certificates of revoked[0..n),
+ * thisUpdate now+this_s (nextUpdate a day later), signed by sign_key
+ * (NULL = the issuer's). */
+static char *crl_pem(const struct xca_tcert *issuer, X509 *const *revoked, int n, long this_s,
+                     EVP_PKEY *sign_key)
+{
+  struct xca_tcrl_spec spec = {.revoked = revoked, .count = n, .this_s = this_s,
+                               .next_s = this_s + DAY, .sign_key = sign_key};
+  char *pem = xca_certgen_crl(issuer, &spec);
+
+  assert_non_null(pem);
+  return pem;
+}
+
+static double dnum(struct fx *fx, const char *name)
+{
+  cJSON *v = cJSON_GetObjectItemCaseSensitive(data(fx), name);
+  assert_true(cJSON_IsNumber(v));
+  return v->valuedouble;
+}
+
+static void test_revoke_certificate_by_pem_and_thumbprint(void **state)
+{
+  struct fx *fx = *state;
+  char thumb[XCA_SHA256_HEX];
+  char key[128];
+  char target[128];
+  char upper[200];
+
+  xca_cert_sha256(leaf.cert, thumb);
+  snprintf(key, sizeof(key), "x509ca:revoked:%s", thumb);
+  snprintf(target, sizeof(target), "command=revokeCertificate target=revoked:%s result=ok", thumb);
+  OK(fx, "revokeCertificate", "certificate", leaf_pem, "reason", "keyCompromise");
+  assert_string_equal(dstr(fx, "thumbprint"), thumb);
+  assert_string_equal(dstr(fx, "subject"), "CN=widget");
+  assert_string_equal(dstr(fx, "reason"), "keyCompromise");
+  assert_true(dnum(fx, "revokedAt") == (double)fx->now);
+  assert_string_equal(xca_fake_kv_hget(fx->fake, key, "reason"), "keyCompromise");
+  assert_string_equal(xca_fake_kv_hget(fx->fake, key, "subject"), "CN=widget");
+  assert_non_null(xca_fake_kv_hget(fx->fake, key, "revokedAt"));
+  assert_changed(fx, key + strlen("x509ca:"));
+  assert_non_null(strstr(audit_line(fx, 0), target));
+  FAILS(fx, "revoked certificate already exists", "revokeCertificate", "thumbprint", thumb);
+  /* By thumbprint: uppercase with ':' separators, default reason, no subject. */
+  xca_cert_sha256(root_ca.cert, thumb);
+  size_t j = 0;
+  for (int i = 0; thumb[i] != '\0'; i++) {
+    if (i > 0 && i % 2 == 0) {
+      upper[j++] = ':';
+    }
+    upper[j++] = (char)(thumb[i] >= 'a' ? thumb[i] - 32 : thumb[i]);
+  }
+  upper[j] = '\0';
+  OK(fx, "revokeCertificate", "thumbprint", upper);
+  assert_string_equal(dstr(fx, "thumbprint"), thumb);
+  assert_string_equal(dstr(fx, "reason"), "unspecified");
+  assert_null(cJSON_GetObjectItemCaseSensitive(data(fx), "subject"));
+}
+
+static void test_revoke_certificate_refusals(void **state)
+{
+  struct fx *fx = *state;
+  char both[8192];
+  char thumb[XCA_SHA256_HEX];
+
+  xca_cert_sha256(leaf.cert, thumb);
+  FAILS(fx, "invalid PEM certificate", "revokeCertificate", "certificate", "not a pem");
+  snprintf(both, sizeof(both), "%s%s", root_pem, root_key_pem);
+  FAILS(fx, "a private key was supplied; it was discarded", "revokeCertificate", "certificate",
+        both);
+  assert_null(strstr(fx->res.response, "PRIVATE"));
+  FAILS(fx,
+        "invalid thumbprint: thumbprint 'xyz' must be a SHA-256 thumbprint (64 hex digits, ':' "
+        "separators allowed)",
+        "revokeCertificate", "thumbprint", "xyz");
+  FAILS(fx,
+        "invalid thumbprint: thumbprint '0123456789012345678901234567890123456789' must be a "
+        "SHA-256 thumbprint (64 hex digits, ':' separators allowed)",
+        "revokeCertificate", "thumbprint", "0123456789012345678901234567890123456789");
+  FAILS(fx, "missing or invalid argument: certificate or thumbprint must be given (one of them)",
+        "revokeCertificate");
+  FAILS(fx, "missing or invalid argument: certificate or thumbprint must be given (one of them)",
+        "revokeCertificate", "certificate", leaf_pem, "thumbprint", thumb);
+  FAILS(fx,
+        "missing or invalid argument: reason 'a?b' must be 1-64 printable ASCII characters",
+        "revokeCertificate", "thumbprint", thumb, "reason", "a\nb");
+  FAILS(fx, "missing or invalid argument: reason '' must be 1-64 printable ASCII characters",
+        "revokeCertificate", "thumbprint", thumb, "reason", "");
+  assert_int_equal(xca_fake_kv_count(fx->fake), 0);
+}
+
+static void test_unrevoke_certificate(void **state)
+{
+  struct fx *fx = *state;
+  char thumb[XCA_SHA256_HEX];
+  char key[128];
+
+  xca_cert_sha256(leaf.cert, thumb);
+  snprintf(key, sizeof(key), "x509ca:revoked:%s", thumb);
+  FAILS(fx, "revoked certificate not found", "unrevokeCertificate", "thumbprint", thumb);
+  /* Written with redis-cli: the key's existence revokes. */
+  assert_int_equal(xca_fake_kv_hset(fx->fake, key, "reason", "keyCompromise"), XCA_OK);
+  OK(fx, "unrevokeCertificate", "thumbprint", thumb);
+  assert_false(xca_fake_kv_exists(fx->fake, key));
+  assert_changed(fx, key + strlen("x509ca:"));
+  FAILS(fx,
+        "invalid thumbprint: thumbprint 'nope' must be a SHA-256 thumbprint (64 hex digits, ':' "
+        "separators allowed)",
+        "unrevokeCertificate", "thumbprint", "nope");
+  FAILS(fx, "missing or invalid argument: thumbprint", "unrevokeCertificate");
+}
+
+static void test_list_revoked_paging(void **state)
+{
+  struct fx *fx = *state;
+  char seen[30][XCA_SHA256_HEX];
+  char cursor[32] = "0";
+  int nseen = 0;
+
+  for (int i = 0; i < 25; i++) {
+    char key[128];
+    snprintf(key, sizeof(key), "x509ca:revoked:%064x", i + 1);
+    assert_int_equal(xca_fake_kv_hset(fx->fake, key, "reason", "superseded"), XCA_OK);
+  }
+  xca_fake_kv_hset(fx->fake, "x509ca:revoked:not-a-thumbprint", "reason", "x"); /* skipped */
+  for (int page = 0; page < 10; page++) {
+    cJSON *cnt = cJSON_CreateObject();
+    cJSON_AddStringToObject(cnt, "command", "listRevoked");
+    cJSON_AddStringToObject(cnt, "cursor", cursor);
+    cJSON_AddNumberToObject(cnt, "count", 10);
+    run_cmd(fx, cnt);
+    assert_null(err_of(fx, 0));
+    cJSON *arr = cJSON_GetObjectItemCaseSensitive(data(fx), "revoked");
+    for (int i = 0; i < cJSON_GetArraySize(arr); i++) {
+      cJSON *e = cJSON_GetArrayItem(arr, i);
+      assert_string_equal(cJSON_GetObjectItem(e, "reason")->valuestring, "superseded");
+      assert_true(nseen < 30);
+      snprintf(seen[nseen++], XCA_SHA256_HEX, "%s", cJSON_GetObjectItem(e, "thumbprint")->valuestring);
+    }
+    snprintf(cursor, sizeof(cursor), "%s", dstr(fx, "cursor"));
+    if (strcmp(cursor, "0") == 0) {
+      break;
+    }
+  }
+  assert_string_equal(cursor, "0");
+  assert_int_equal(nseen, 25);
+  for (int i = 0; i < nseen; i++) {
+    for (int j = i + 1; j < nseen; j++) {
+      assert_string_not_equal(seen[i], seen[j]);
+    }
+  }
+  FAILS(fx, BAD_CURSOR("x"), "listRevoked", "cursor", "x");
+}
+
+static void test_upload_crl_of_a_registered_ca(void **state)
+{
+  struct fx *fx = *state;
+  X509 *listed[] = {factory_ca.cert};
+  char *pem = crl_pem(&root_ca, listed, 1, -120, NULL);
+  char *older = crl_pem(&root_ca, listed, 1, -240, NULL);
+  char *newer = crl_pem(&root_ca, NULL, 0, -60, NULL);
+  char thumb[XCA_SHA256_HEX];
+  char key[128];
+  cJSON *crls;
+
+  store_ca(fx, "company-x", root_pem, "verified");
+  xca_cert_sha256(root_ca.cert, thumb);
+  snprintf(key, sizeof(key), "x509ca:crl:%s", thumb);
+  OK(fx, "uploadCRL", "crl", pem);
+  assert_string_equal(dstr(fx, "issuerThumbprint"), thumb);
+  assert_string_equal(dstr(fx, "issuerSubject"), "CN=Company-X Root CA");
+  assert_true(dnum(fx, "count") == 1);
+  assert_true(dnum(fx, "nextUpdate") - dnum(fx, "thisUpdate") == DAY);
+  assert_changed(fx, key + strlen("x509ca:"));
+  assert_non_null(strstr(audit_line(fx, 0), "command=uploadCRL target=crl:"));
+  assert_string_equal(xca_fake_kv_hget(fx->fake, key, "count"), "1");
+  assert_string_equal(xca_fake_kv_hget(fx->fake, key, "issuer"), root_pem);
+  assert_non_null(strstr(xca_fake_kv_hget(fx->fake, key, "crl"), "-----BEGIN X509 CRL-----"));
+  /* The same again, and an older one: refused. */
+  const char *e = cmd(fx, "uploadCRL", "crl", pem, NULL);
+  assert_non_null(e);
+  assert_true(strncmp(e, "CRL is not newer than the one held for its issuer (thisUpdate ", 62) == 0);
+  e = cmd(fx, "uploadCRL", "crl", older, NULL);
+  assert_non_null(e);
+  assert_true(strncmp(e, "CRL is not newer than the one held for its issuer", 49) == 0);
+  /* A newer one replaces it. */
+  OK(fx, "uploadCRL", "crl", newer);
+  assert_true(dnum(fx, "count") == 0);
+  assert_string_equal(xca_fake_kv_hget(fx->fake, key, "count"), "0");
+  OK(fx, "listCRLs");
+  crls = cJSON_GetObjectItemCaseSensitive(data(fx), "crls");
+  assert_int_equal(cJSON_GetArraySize(crls), 1);
+  assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(crls, 0), "issuerThumbprint")
+                        ->valuestring, thumb);
+  assert_true(cJSON_GetObjectItem(cJSON_GetArrayItem(crls, 0), "count")->valuedouble == 0);
+  OK(fx, "deleteCRL", "issuerThumbprint", thumb);
+  assert_false(xca_fake_kv_exists(fx->fake, key));
+  assert_changed(fx, key + strlen("x509ca:"));
+  FAILS(fx, "CRL not found", "deleteCRL", "issuerThumbprint", thumb);
+  FAILS(fx,
+        "invalid thumbprint: issuerThumbprint 'zz' must be a SHA-256 thumbprint (64 hex digits, "
+        "':' separators allowed)",
+        "deleteCRL", "issuerThumbprint", "zz");
+  free(pem);
+  free(older);
+  free(newer);
+}
+
+static void test_upload_crl_with_its_issuer(void **state)
+{
+  struct fx *fx = *state;
+  X509 *listed[] = {tech_ca.cert};
+  char *by_factory = crl_pem(&factory_ca, listed, 1, -60, NULL);
+  char *by_tech = crl_pem(&tech_ca, NULL, 0, -60, NULL);
+  char thumb[XCA_SHA256_HEX];
+  const char *e;
+
+  /* Factory-Y is no registered CA: its certificate must be given. */
+  store_ca(fx, "company-x", root_pem, "verified");
+  FAILS(fx,
+        "CRL issuer is neither a registered CA nor chains to a verified CA (no registered CA has "
+        "its name; give its issuer)",
+        "uploadCRL", "crl", by_factory);
+  OK(fx, "uploadCRL", "crl", by_factory, "issuer", factory_pem);
+  xca_cert_sha256(factory_ca.cert, thumb);
+  assert_string_equal(dstr(fx, "issuerThumbprint"), thumb);
+  assert_string_equal(dstr(fx, "issuerSubject"), "CN=Factory-Y CA");
+  /* Technician-Z chains through Factory-Y, registered (not verified). */
+  FAILS(fx,
+        "CRL issuer is neither a registered CA nor chains to a verified CA (unable to get local "
+        "issuer certificate)",
+        "uploadCRL", "crl", by_tech, "issuer", tech_pem);
+  store_ca(fx, "factory-y", factory_pem, "unverified");
+  OK(fx, "uploadCRL", "crl", by_tech, "issuer", tech_pem);
+  /* The wrong issuer given: its key did not sign it. */
+  e = cmd(fx, "uploadCRL", "crl", by_tech, "issuer", factory_pem, NULL);
+  assert_non_null(e);
+  assert_string_equal(e, "CRL is not signed by its issuer's key");
+  FAILS(fx, "certificate is not a CA certificate", "uploadCRL", "crl", by_tech, "issuer",
+        leaf_pem);
+  free(by_factory);
+  free(by_tech);
+}
+
+static void test_upload_crl_refusals(void **state)
+{
+  struct fx *fx = *state;
+  char *forged = crl_pem(&root_ca, NULL, 0, -60, other_ca.key);
+  char *by_other = crl_pem(&other_ca, NULL, 0, -60, NULL);
+  char *good = crl_pem(&root_ca, NULL, 0, -60, NULL);
+  char both[8192];
+
+  store_ca(fx, "company-x", root_pem, "verified");
+  /* Company-X's name, another key. */
+  FAILS(fx, "CRL is not signed by its issuer's key", "uploadCRL", "crl", forged);
+  FAILS(fx, "CRL is not signed by its issuer's key", "uploadCRL", "crl", forged, "issuer",
+        root_pem);
+  /* A root nobody verified, given as the issuer. */
+  const char *e = cmd(fx, "uploadCRL", "crl", by_other, "issuer", other_pem, NULL);
+  assert_non_null(e);
+  assert_true(strncmp(e, "CRL issuer is neither a registered CA nor chains to a verified CA (",
+                      67) == 0);
+  FAILS(fx, "invalid CRL", "uploadCRL", "crl", "-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n");
+  FAILS(fx, "invalid CRL", "uploadCRL", "crl", root_pem);
+  snprintf(both, sizeof(both), "%s%s", good, root_key_pem);
+  FAILS(fx, "a private key was supplied; it was discarded", "uploadCRL", "crl", both);
+  assert_null(strstr(fx->res.response, "PRIVATE"));
+  snprintf(both, sizeof(both), "%s%s", root_pem, root_key_pem);
+  FAILS(fx, "a private key was supplied; it was discarded", "uploadCRL", "crl", good, "issuer",
+        both);
+  FAILS(fx, "missing or invalid argument: crl", "uploadCRL");
+  assert_int_equal(xca_fake_kv_count(fx->fake), 1); /* the CA alone */
+  free(forged);
+  free(by_other);
+  free(good);
+}
+
+static void test_group_of_a_revoked_ca_is_refused(void **state)
+{
+  struct fx *fx = *state;
+  char thumb[XCA_SHA256_HEX];
+
+  store_ca(fx, "company-x", root_pem, "verified");
+  xca_cert_sha256(factory_ca.cert, thumb);
+  OK(fx, "revokeCertificate", "thumbprint", thumb);
+  const char *e = cmd(fx, "createEnrollmentGroup", "name", "factory-y", "certificate",
+                      factory_pem, NULL);
+  assert_non_null(e);
+  assert_true(strncmp(e, "certificate is revoked (depth 0, sha256 ", 40) == 0);
+}
+
+static void test_revocation_registry_down(void **state)
+{
+  struct fx *fx = *state;
+  char thumb[XCA_SHA256_HEX];
+
+  xca_cert_sha256(leaf.cert, thumb);
+  xca_fake_kv_set_down(fx->fake, 1);
+  FAILS(fx, "registry unavailable", "revokeCertificate", "thumbprint", thumb);
+  FAILS(fx, "registry unavailable", "unrevokeCertificate", "thumbprint", thumb);
+  FAILS(fx, "registry unavailable", "listRevoked");
+  FAILS(fx, "registry unavailable", "listCRLs");
+  FAILS(fx, "registry unavailable", "deleteCRL", "issuerThumbprint", thumb);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1815,6 +2125,15 @@ int main(void)
     T(test_get_list_update_delete_groups),
     T(test_get_device_shows_enrollment),
     T(test_groups_registry_down),
+    T(test_revoke_certificate_by_pem_and_thumbprint),
+    T(test_revoke_certificate_refusals),
+    T(test_unrevoke_certificate),
+    T(test_list_revoked_paging),
+    T(test_upload_crl_of_a_registered_ca),
+    T(test_upload_crl_with_its_issuer),
+    T(test_upload_crl_refusals),
+    T(test_group_of_a_revoked_ca_is_refused),
+    T(test_revocation_registry_down),
   };
 #undef T
   return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -227,6 +227,21 @@ static void test_min_rsa_bits_refuses_weak_sizes(void **state)
   assert_int_equal(cfg->min_rsa_bits, 3072);
 }
 
+/* crl_expired: accept [default] or refuse, nothing else. */
+static void test_crl_expired_accept_or_refuse(void **state)
+{
+  struct xca_config *cfg = *state;
+  assert_int_equal(cfg->crl_expired_refuse, 0);
+  assert_int_equal(set(cfg, "crl_expired", "maybe"), XCA_E_OPTION);
+  assert_string_equal(err, "plugin_opt_crl_expired: 'maybe' must be accept or refuse");
+  assert_int_equal(set(cfg, "crl_expired", "Refuse"), XCA_E_OPTION);
+  assert_int_equal(cfg->crl_expired_refuse, 0);
+  assert_int_equal(set(cfg, "crl_expired", "refuse"), XCA_OK);
+  assert_int_equal(cfg->crl_expired_refuse, 1);
+  assert_int_equal(set(cfg, "crl_expired", "accept"), XCA_OK);
+  assert_int_equal(cfg->crl_expired_refuse, 0);
+}
+
 /* ---- redis_host -------------------------------------------------------- */
 
 static void test_redis_host_accepts_hostname(void **state)
@@ -808,6 +823,7 @@ int main(void)
     T(test_int_message_names_range),
     T(test_port_typical_value),
     T(test_min_rsa_bits_refuses_weak_sizes),
+    T(test_crl_expired_accept_or_refuse),
     T(test_redis_host_accepts_hostname),
     T(test_redis_host_refuses_empty_and_keeps_old),
     T(test_redis_host_refuses_space_and_control),

@@ -738,6 +738,105 @@ static void test_group_key(void **state)
   assert_string_equal(name, "factory-y");
 }
 
+static void test_revocation_keys_and_names(void **state)
+{
+  struct xca_registry reg = {.prefix = "x509ca:"};
+  char key[XCA_KEY_MAX];
+  char sha[XCA_SHA256_HEX];
+  const char *name;
+  const char *lower = "00000000000000000000000000000000000000000000000000000000000000ab";
+  (void)state;
+  assert_int_equal(xca_registry_key(&reg, XCA_KEY_REVOKED, lower, key), XCA_OK);
+  assert_string_equal(key, "x509ca:revoked:00000000000000000000000000000000000000000000000000000000000000ab");
+  assert_int_equal(xca_registry_key_kind("revoked:ab", &name), XCA_KEY_REVOKED);
+  assert_string_equal(name, "ab");
+  assert_int_equal(xca_registry_key_kind("crl:cd", &name), XCA_KEY_CRL);
+  assert_string_equal(name, "cd");
+  /* Key names: uppercase and ':' normalised; SHA-1 and garbage refused. */
+  assert_int_equal(xca_revocation_name_parse("00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:"
+                                             "00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:AB",
+                                             sha), XCA_OK);
+  assert_string_equal(sha, lower);
+  assert_int_equal(xca_revocation_name_parse("0000000000000000000000000000000000000000", sha),
+                   XCA_E_BAD_THUMBPRINT);
+  assert_string_equal(sha, "");
+  assert_int_equal(xca_revocation_name_parse("not-hex", sha), XCA_E_BAD_THUMBPRINT);
+}
+
+static void test_revoked_record_fields(void **state)
+{
+  struct xca_fake_kv *fake = xca_fake_kv_new();
+  struct xca_registry reg = {.kv = xca_fake_kv(fake), .prefix = "x509ca:"};
+  struct xca_fields f = {0};
+  struct xca_revoked_rec r;
+  const char *sha = "00000000000000000000000000000000000000000000000000000000000000ab";
+  (void)state;
+  assert_int_equal(xca_registry_get_revoked(&reg, sha, &r), XCA_E_NOT_FOUND);
+  /* redis-cli HSET with one field: the others default. */
+  xca_fake_kv_hset(fake, "x509ca:revoked:00000000000000000000000000000000000000000000000000000000000000ab",
+                   "reason", "keyCompromise");
+  assert_int_equal(xca_registry_get_revoked(&reg, sha, &r), XCA_OK);
+  assert_string_equal(r.thumbprint, sha);
+  assert_string_equal(r.reason, "keyCompromise");
+  assert_string_equal(r.subject, "");
+  assert_true(r.revoked_at == 0);
+  assert_int_equal(xca_revoked_fields("superseded", 1700000000, "CN=w", &f), XCA_OK);
+  assert_string_equal(xca_fields_get(&f, "reason"), "superseded");
+  assert_string_equal(xca_fields_get(&f, "revokedAt"), "1700000000");
+  assert_string_equal(xca_fields_get(&f, "subject"), "CN=w");
+  xca_revoked_from_fields(sha, &f, &r);
+  assert_true(r.revoked_at == 1700000000);
+  xca_fields_free(&f);
+  assert_int_equal(xca_registry_get_revoked(&reg, "bad", &r), XCA_E_BAD_THUMBPRINT);
+  xca_fake_kv_free(fake);
+}
+
+static void test_get_crl_checks_what_is_stored(void **state)
+{
+  struct xca_fake_kv *fake = xca_fake_kv_new();
+  struct xca_registry reg = {.kv = xca_fake_kv(fake), .prefix = "x509ca:"};
+  struct xca_tcert ca;
+  struct xca_tcert other;
+  struct xca_tcrl_spec spec = {.this_s = -60, .next_s = 3600};
+  struct xca_fields f = {0};
+  struct xca_crl *crl = NULL;
+  char sha[XCA_SHA256_HEX];
+  char key[XCA_KEY_MAX];
+  (void)state;
+  assert_int_equal(xca_certgen(&ca, "Factory-Y CA", NULL, 1, -60, 86400), 0);
+  assert_int_equal(xca_certgen(&other, "Other CA", NULL, 1, -60, 86400), 0);
+  char *crl_pem = xca_certgen_crl(&ca, &spec);
+  char *ca_pem = xca_certgen_pem(&ca);
+  char *other_pem = xca_certgen_pem(&other);
+  xca_cert_sha256(ca.cert, sha);
+  snprintf(key, sizeof(key), "x509ca:crl:%s", sha);
+  assert_int_equal(xca_registry_get_crl(&reg, sha, &crl), XCA_E_NOT_FOUND);
+  struct xca_crl_info info = {.this_update = 10, .count = 0};
+  snprintf(info.issuer_subject, sizeof(info.issuer_subject), "CN=Factory-Y CA");
+  assert_int_equal(xca_crl_fields(&info, crl_pem, ca_pem, &f), XCA_OK);
+  assert_string_equal(xca_fields_get(&f, "nextUpdate"), "");
+  assert_string_equal(xca_fields_get(&f, "thisUpdate"), "10");
+  for (int i = 0; i < f.count; i++) {
+    xca_fake_kv_hset(fake, key, f.name[i], f.value[i]);
+  }
+  assert_int_equal(xca_registry_get_crl(&reg, sha, &crl), XCA_OK);
+  assert_string_equal(xca_crl_info(crl)->issuer_sha256, sha);
+  xca_crl_free(crl);
+  /* Another issuer stored under this name: refused. */
+  xca_fake_kv_hset(fake, key, "issuer", other_pem);
+  assert_int_equal(xca_registry_get_crl(&reg, sha, &crl), XCA_E_BAD_THUMBPRINT);
+  xca_fake_kv_hset(fake, key, "issuer", ca_pem);
+  xca_fake_kv_hset(fake, key, "crl", "garbage");
+  assert_int_equal(xca_registry_get_crl(&reg, sha, &crl), XCA_E_BAD_CRL);
+  xca_fields_free(&f);
+  free(crl_pem);
+  free(ca_pem);
+  free(other_pem);
+  xca_certgen_free(&ca);
+  xca_certgen_free(&other);
+  xca_fake_kv_free(fake);
+}
+
 static void test_group_from_fields_defaults_and_statuses(void **state)
 {
   char sha[XCA_SHA256_HEX];
@@ -898,6 +997,9 @@ int main(void)
     cmocka_unit_test(test_ca_rec_defaults_fail_closed),
     cmocka_unit_test(test_get_ca_reads_the_prefixed_key),
     cmocka_unit_test(test_group_key),
+    cmocka_unit_test(test_revocation_keys_and_names),
+    cmocka_unit_test(test_revoked_record_fields),
+    cmocka_unit_test(test_get_crl_checks_what_is_stored),
     cmocka_unit_test(test_group_from_fields_defaults_and_statuses),
     cmocka_unit_test(test_group_from_fields_certificate_decides),
     cmocka_unit_test(test_get_group_reads_the_prefixed_key),

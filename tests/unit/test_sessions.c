@@ -358,6 +358,51 @@ static void test_mark_anchor_empty_name_marks_nothing(void **state)
   assert_true(drain_equals(s, want));
 }
 
+/* ---- mark_thumbprint --------------------------------------------------- */
+
+/* A verified chain of n thumbprints "<c>...<c>" (64 times c) for c in chars. */
+static struct xca_chain_result thumbs_of(const char *chars)
+{
+  struct xca_chain_result r;
+
+  memset(&r, 0, sizeof(r));
+  for (int i = 0; chars[i] != '\0'; i++) {
+    memset(r.chain_sha256[i], chars[i], 64);
+    r.chain_sha256[i][64] = '\0';
+    r.chain_len++;
+  }
+  return r;
+}
+
+static void test_mark_thumbprint_marks_only_chains_holding_it(void **state)
+{
+  struct xca_sessions *s = *state;
+  struct xca_chain_result dz = thumbs_of("1zyx"); /* leaf, Technician-Z, Factory-Y, root */
+  struct xca_chain_result dy = thumbs_of("2yx");  /* leaf, Factory-Y, root */
+  struct xca_chain_result other = thumbs_of("3w");
+  const char *const z_only[] = {"dz", NULL};
+  const char *const y_all[] = {"dz", "dy", NULL};
+  const char *const none[] = {NULL};
+  char thumb[XCA_SHA256_HEX];
+
+  add(s, "dz", &tok1, &dz);
+  add(s, "dy", &tok1, &dy);
+  add(s, "other", &tok1, &other);
+  add(s, "nochain", &tok1, NULL);
+  memset(thumb, 'z', 64);
+  thumb[64] = '\0';
+  xca_sessions_mark_thumbprint(s, thumb);
+  assert_true(drain_equals(s, z_only));
+  memset(thumb, 'y', 64);
+  xca_sessions_mark_thumbprint(s, thumb);
+  assert_true(drain_equals(s, y_all));
+  /* A part of a thumbprint, or another length, matches nothing. */
+  xca_sessions_mark_thumbprint(s, "yyyy");
+  thumb[63] = '\0';
+  xca_sessions_mark_thumbprint(s, thumb);
+  assert_true(drain_equals(s, none));
+}
+
 /* ---- mark_all / pop_dirty ---------------------------------------------- */
 
 static void test_mark_all_then_pop_each_once(void **state)
@@ -720,6 +765,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     T(test_empty_table),
+    T(test_mark_thumbprint_marks_only_chains_holding_it),
     T(test_close_moves_session_to_its_token),
     T(test_close_with_wrong_token_is_ignored),
     T(test_closed_session_never_stands_for_a_new_connection),

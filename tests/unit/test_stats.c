@@ -125,7 +125,7 @@ static void test_fresh_stats_visit_the_fixed_names_in_order(void **state)
     "cache/hits", "cache/misses", "chaincache/hits", "chaincache/misses",
     "chaincache/leaf", "prefetch/requests", "prefetch/applied", "prefetch/hits",
     "prefetch/late", "prefetch/discarded", "prefetch/dropped", "redis/errors", "redis/latency_us/p50",
-    "redis/latency_us/p99", "sessions", "cas", "audit/dropped",
+    "redis/latency_us/p99", "sessions", "cas", "audit/dropped", "crl/expired",
   };
   struct xca_stats *s = new_stats();
   struct seen seen = {0};
@@ -161,6 +161,7 @@ static void test_counts_each_event(void **state)
   xca_stats_set_gauge(s, XCA_GAUGE_SESSIONS, 42);
   xca_stats_set_gauge(s, XCA_GAUGE_CAS, 3);
   xca_stats_set_gauge(s, XCA_GAUGE_AUDIT_DROPPED, 9);
+  xca_stats_set_gauge(s, XCA_GAUGE_CRL_EXPIRED, 2);
   xca_stats_set_gauge(s, XCA_GAUGE_MAX_, 1000); /* ignored */
   xca_stats_each(s, record, &seen);
   assert_true(value_of(&seen, "connects/accepted") == 3);
@@ -172,6 +173,7 @@ static void test_counts_each_event(void **state)
   assert_true(value_of(&seen, "sessions") == 42);
   assert_true(value_of(&seen, "cas") == 3);
   assert_true(value_of(&seen, "audit/dropped") == 9);
+  assert_true(value_of(&seen, "crl/expired") == 2);
   free(s);
 }
 

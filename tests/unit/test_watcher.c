@@ -188,6 +188,34 @@ static void a_resync_carries_the_enrollment_group_names_too(void **state)
   assert_string_equal(keys[0], "root\ngroup:factory-y\ngroup:tech-z\n");
 }
 
+static void a_resync_carries_the_revocation_key_names_too(void **state)
+{
+  struct fixture *f = *state;
+  struct xca_strlist cas = {0};
+  struct xca_strlist groups = {0};
+  struct xca_strlist revoked = {0};
+  struct xca_strlist crls = {0};
+  struct xca_change *list;
+
+  add_names(&cas, "root\n");
+  add_names(&revoked, "aa\nbb\n");
+  add_names(&crls, "cc\n");
+  assert_int_equal(xca_watcher__resync_all(f->w, &cas, &groups, &revoked, &crls), 1);
+  assert_int_equal(revoked.count, 0); /* moved into the change */
+  assert_int_equal(crls.count, 0);
+  list = xca_watcher_drain(f->w);
+  assert_non_null(list);
+  assert_int_equal(list->kind, XCA_CHANGE_RESYNC);
+  assert_int_equal(list->names.count, 1);
+  assert_int_equal(list->revoked_names.count, 2);
+  assert_string_equal(list->revoked_names.item[1], "bb");
+  assert_int_equal(list->crl_names.count, 1);
+  assert_string_equal(list->crl_names.item[0], "cc");
+  assert_null(list->next);
+  xca_changes_free(list);
+  assert_int_equal(xca_watcher_healthy(f->w), 1);
+}
+
 static void losing_the_feed_is_reported_once(void **state)
 {
   struct fixture *f = *state;
@@ -463,6 +491,7 @@ int main(void)
     T(changes_come_out_oldest_first_with_their_keys_copied),
     T(a_new_watcher_is_not_healthy_until_its_first_resync),
     T(a_resync_carries_the_enrollment_group_names_too),
+    T(a_resync_carries_the_revocation_key_names_too),
     T(losing_the_feed_is_reported_once),
     T(a_change_that_cannot_be_allocated_marks_the_feed_lost),
     T(a_key_that_cannot_be_copied_marks_the_feed_lost),

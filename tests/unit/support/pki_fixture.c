@@ -115,6 +115,12 @@ STACK_OF(X509) *xca_fixture_chain(const char *name)
   return chain;
 }
 
+const struct xca_tcert *xca_fixture_tcert(const char *name)
+{
+  int i = find(name);
+  return i < 0 ? NULL : &made[i].tc;
+}
+
 char *xca_fixture_pem(const char *name)
 {
   int i = find(name);

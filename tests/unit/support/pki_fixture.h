@@ -42,6 +42,10 @@ X509 *xca_fixture_cert(const char *name);
  * sk_X509_pop_free(chain, X509_free)), or NULL. */
 STACK_OF(X509) *xca_fixture_chain(const char *name);
 
+/* Entry name's certificate and key (borrowed, valid until teardown), or
+ * NULL. */
+const struct xca_tcert *xca_fixture_tcert(const char *name);
+
 /* PEM of entry name's certificate / private key, malloc'ed, or NULL. */
 char *xca_fixture_pem(const char *name);
 char *xca_fixture_key_pem(const char *name);
