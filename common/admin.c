@@ -293,6 +293,8 @@ static int run_command(const struct xca_admin_ctx *ctx, const cJSON *item, const
   if (command == NULL) {
     c.bad_arg = "command";
     rc = XCA_E_MISSING_ARG;
+  } else if (ctx->refuse != XCA_OK) {
+    rc = ctx->refuse; /* answered, not run */
   } else {
     rc = fn ? fn(&c) : XCA_E_UNKNOWN_COMMAND;
   }

@@ -12,6 +12,10 @@
  *
  * getStats returns ctx->stats, keyed by their $SYS suffix.
  *
+ * With ctx->refuse set (XCA_E_BUSY: the broker's admin queue is full)
+ * every command of a well-formed request is answered with that error and
+ * audited as such, and none runs: nothing is read or written.
+ *
  * Arguments beyond the contract (documented in README.md):
  *   listDevices  "cursor" (string, "0" or absent = start), "count" (1..1000,
  *                default 100: a SCAN COUNT hint, a page may hold somewhat
@@ -51,6 +55,8 @@ struct xca_admin_ctx {
   xca_admin_clock_fn now;         /* NULL = time(NULL) */
   void *now_arg;                  /* passed to now */
   const struct xca_stats *stats;  /* borrowed: what getStats returns (NULL: it fails) */
+  int refuse;                     /* non-zero: an error code every command is answered
+                                     with, none run (e.g. XCA_E_BUSY) */
 };
 
 /* The facts of one audit line, each as the line shows it (sanitised,

@@ -221,6 +221,7 @@ int xca_config_init(struct xca_config *cfg)
   cfg->min_rsa_bits = XCA_POLICY_MIN_RSA_BITS;
   cfg->audit_stream_max = 100000;
   cfg->audit_queue_max = 10000;
+  cfg->admin_queue_max = 64;
   cfg->stats_interval = 10;
   return XCA_OK;
 }
@@ -248,6 +249,7 @@ static const struct int_option int_options[] = {
    XCA_POLICY_MAX_RSA_BITS},
   {"audit_stream_max", offsetof(struct xca_config, audit_stream_max), 0, 1000000000},
   {"audit_queue_max", offsetof(struct xca_config, audit_queue_max), 1, 10000000},
+  {"admin_queue_max", offsetof(struct xca_config, admin_queue_max), 1, 100000},
   {"stats_interval", offsetof(struct xca_config, stats_interval), 0, 86400},
 };
 

@@ -46,6 +46,7 @@ struct xca_config {
   char *broker_id;            /* this broker's name in the audit stream [hostname-pid] */
   int audit_stream_max;       /* approximate length of the audit stream; 0 = off [100000] */
   int audit_queue_max;        /* audit entries waiting for Redis at most [10000] */
+  int admin_queue_max;        /* admin requests waiting for the admin worker at most [64] */
   int stats_interval;         /* seconds between $SYS stats updates; 0 = off [10] */
   struct xca_hostport sentinels[XCA_MAX_SENTINELS]; /* Redis Sentinels, asked in this order */
   int sentinel_count;         /* 0 = no Sentinel: redis_host:redis_port is the primary */

@@ -788,6 +788,9 @@ static int anchor_verdict(const struct xca_revocation *rev, X509 *cert, time_t n
   const struct crl_entry *e;
   const struct crl_entry *tmp;
 
+  if (X509_check_issued(cert, cert) == X509_V_OK) {
+    return XCA_OK; /* a root: nothing above it */
+  }
   HASH_ITER(hh, rev->crls, e, tmp) {
     if (xca_crl_issued(e->crl, cert)) {
       int rc = entry_verdict(rev, e, cert, now, why, len);
@@ -828,6 +831,9 @@ time_t xca_revocation_chain_next_update(const struct xca_revocation *rev, STACK_
         t = earlier_next(t, e);
       }
     }
+  }
+  if (X509_check_issued(sk_X509_value(chain, n - 1), sk_X509_value(chain, n - 1)) == X509_V_OK) {
+    return t;
   }
   HASH_ITER(hh, rev->crls, e, tmp) {
     if (xca_crl_issued(e->crl, sk_X509_value(chain, n - 1))) {

@@ -11,10 +11,10 @@
  * connection's will in its name, immediately or after a Will Delay Interval;
  * the closed session keeps what is needed to judge that will: the identity,
  * the facts of its handshake, its username, and (unless refused) its leaf,
- * so that its chain can be checked against the revocations of the moment. It never stands for any other
- * connection: the broker reuses the memory of a freed client object, so a
- * new connection authenticating with that token first forgets it
- * (xca_sessions_forget_token). Not thread-safe.
+ * so that its chain can be checked against the revocations of the moment.
+ * It never stands for any other connection: the broker reuses the memory
+ * of a freed client object, so a new connection authenticating with that
+ * token first forgets it (xca_sessions_forget_token). Not thread-safe.
  */
 #ifndef XCA_SESSIONS_H
 #define XCA_SESSIONS_H

@@ -1,10 +1,16 @@
 /* control.c - $CONTROL/x509ca/v1: admin commands from admin users.
  *
- * The commands themselves live in common/admin.c; this file checks who is
- * asking, logs the audit lines, lets this broker react to the changes at
- * once, and publishes the reply on $CONTROL/x509ca/v1/response and, for an
- * MQTT 5 request with a Response Topic, on that topic with the request's
- * Correlation Data.
+ * The commands themselves live in common/admin.c and run on the admin
+ * worker's thread (common/admin_worker.h) with its own Redis connection, so
+ * that a command scanning a large registry never stalls connects. This file
+ * checks who is asking, queues the request with where its reply goes (the
+ * MQTT 5 Response Topic and Correlation Data, copied now) and, on TICK,
+ * logs the audit lines of each finished request, lets this broker react to
+ * the changes at once and publishes the reply on $CONTROL/x509ca/v1/response
+ * and, for an MQTT 5 request with a Response Topic, on that topic with the
+ * request's Correlation Data. A request that runs nothing is answered at
+ * once: one larger than max_admin_payload, and every request while
+ * admin_queue_max of them are waiting ("busy").
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +18,7 @@
 #include <mqtt_protocol.h>
 
 #include "admin.h"
+#include "admin_worker.h"
 #include "xca_err.h"
 #include "xca_plugin.h"
 
@@ -40,22 +47,62 @@ static void audit_ignored(const char *client_id, const char *user)
   xca_observe_admin(client_id, &rec);
 }
 
-/* The Correlation Data of the request as a new property list (NULL when
- * the request had none or on failure). */
-static mosquitto_property *correlation_props(const mosquitto_property *req)
-{
-  mosquitto_property *props = NULL;
-  void *corr = NULL;
-  uint16_t len = 0;
+/* Where a reply goes, copied from the request (MQTT properties belong to
+ * the broker's message, which is gone once the callback returns). */
+struct reply_to {
+  char *client_id;   /* the admin's client id, for the audit entries */
+  char *topic;       /* the request's valid Response Topic, or NULL */
+  void *corr;        /* its Correlation Data (may be NULL with has_corr) */
+  uint16_t corr_len;
+  int has_corr;
+};
 
-  if (mosquitto_property_read_binary(req, MQTT_PROP_CORRELATION_DATA, &corr, &len, false) == NULL) {
+static void reply_to_free(void *arg)
+{
+  struct reply_to *r = arg;
+
+  if (r != NULL) {
+    free(r->client_id);
+    free(r->topic); /* the property read functions allocate with plain calloc */
+    free(r->corr);
+    free(r);
+  }
+}
+
+/* Copy what the reply needs of the request. NULL when memory is short. */
+static struct reply_to *reply_to_new(const char *client_id, const mosquitto_property *req)
+{
+  struct reply_to *r = calloc(1, sizeof(*r));
+  char *topic = NULL;
+
+  if (r == NULL || (r->client_id = strdup(client_id ? client_id : "")) == NULL) {
+    reply_to_free(r);
     return NULL;
   }
-  if (mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, corr, len) !=
+  if (mosquitto_property_read_string(req, MQTT_PROP_RESPONSE_TOPIC, &topic, false) != NULL &&
+      mosquitto_pub_topic_check(topic) == MOSQ_ERR_SUCCESS) {
+    r->topic = topic;
+  } else {
+    free(topic);
+  }
+  r->has_corr = mosquitto_property_read_binary(req, MQTT_PROP_CORRELATION_DATA, &r->corr,
+                                               &r->corr_len, false) != NULL;
+  return r;
+}
+
+/* The request's Correlation Data as a new property list (NULL when the
+ * request had none or on failure). */
+static mosquitto_property *correlation_props(const struct reply_to *r)
+{
+  mosquitto_property *props = NULL;
+
+  if (!r->has_corr) {
+    return NULL;
+  }
+  if (mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, r->corr, r->corr_len) !=
       MOSQ_ERR_SUCCESS) {
     mosquitto_property_free_all(&props);
   }
-  free(corr); /* the read functions allocate with plain calloc */
   return props;
 }
 
@@ -73,27 +120,54 @@ static void publish(const char *topic, const struct xca_admin_result *res, mosqu
 
 /* Send the reply to the fixed response topic and, when the request named
  * one, to its Response Topic (once when both are the same). */
-static void send_reply(const mosquitto_property *req, const struct xca_admin_result *res)
+static void send_reply(const struct reply_to *r, const struct xca_admin_result *res)
 {
-  char *topic = NULL;
-
-  if (mosquitto_property_read_string(req, MQTT_PROP_RESPONSE_TOPIC, &topic, false) != NULL &&
-      mosquitto_pub_topic_check(topic) == MOSQ_ERR_SUCCESS) {
-    publish(topic, res, correlation_props(req));
+  if (r->topic != NULL) {
+    publish(r->topic, res, correlation_props(r));
   }
-  if (topic == NULL || strcmp(topic, XCA_CONTROL_RESPONSE_TOPIC) != 0) {
+  if (r->topic == NULL || strcmp(r->topic, XCA_CONTROL_RESPONSE_TOPIC) != 0) {
     publish(XCA_CONTROL_RESPONSE_TOPIC, res, NULL);
   }
-  free(topic);
+}
+
+/* A request's outcome: audit lines, this broker's reaction to what changed
+ * (before the reply, so that an admin who got it can rely on it), reply. */
+static void finish(const struct reply_to *r, const char *user, int rc,
+                   const struct xca_admin_result *res)
+{
+  if (rc != XCA_OK) {
+    mosquitto_log_printf(MOSQ_LOG_ERR, XCA_LOG_PREFIX "admin command from %s failed: %s",
+                         user ? user : "-", xca_strerror(rc));
+    return;
+  }
+  log_audit(r->client_id, res);
+  for (int i = 0; i < res->changed.count; i++) {
+    xca_key_changed(res->changed.item[i]);
+  }
+  send_reply(r, res);
+}
+
+/* Answer a request that runs nothing, here and now: too large (refuse
+ * XCA_OK: xca_admin_handle says so without reading anything) or refused
+ * with refuse (XCA_E_BUSY). */
+static void answer_now(const struct reply_to *r, const char *user, const void *payload, size_t len,
+                       int refuse)
+{
+  struct xca_admin_ctx ctx = {
+    .reg = &xca_g.registry, .cfg = &xca_g.cfg, .stats = xca_observe_stats(), .refuse = refuse};
+  struct xca_admin_result res;
+  int rc = xca_admin_handle(&ctx, payload, len, user, &res);
+
+  finish(r, user, rc, &res);
+  xca_admin_result_free(&res);
 }
 
 int xca_control_cb(int event, void *event_data, void *userdata)
 {
   struct mosquitto_evt_control *ed = event_data;
   const char *user = mosquitto_client_username(ed->client);
-  struct xca_admin_ctx ctx = {.reg = &xca_g.registry, .cfg = &xca_g.cfg};
   const char *client_id = mosquitto_client_id(ed->client);
-  struct xca_admin_result res;
+  struct reply_to *r;
   int rc;
 
   (void)event;
@@ -106,18 +180,37 @@ int xca_control_cb(int event, void *event_data, void *userdata)
     audit_ignored(client_id, user);
     return MOSQ_ERR_SUCCESS;
   }
-  ctx.stats = xca_observe_stats();
-  rc = xca_admin_handle(&ctx, ed->payload, ed->payloadlen, user, &res);
-  if (rc != XCA_OK) {
+  r = reply_to_new(client_id, ed->properties);
+  if (r == NULL) {
     mosquitto_log_printf(MOSQ_LOG_ERR, XCA_LOG_PREFIX "admin command from %s failed: %s", user,
-                         xca_strerror(rc));
+                         xca_strerror(XCA_E_NOMEM));
     return MOSQ_ERR_SUCCESS;
   }
-  log_audit(client_id, &res);
-  for (int i = 0; i < res.changed.count; i++) {
-    xca_key_changed(res.changed.item[i]);
+  if (ed->payloadlen > (uint32_t)xca_g.cfg.max_admin_payload) {
+    answer_now(r, user, ed->payload, ed->payloadlen, XCA_OK); /* never copied into the queue */
+    reply_to_free(r);
+    return MOSQ_ERR_SUCCESS;
   }
-  send_reply(ed->properties, &res);
-  xca_admin_result_free(&res);
+  /* getStats answers the counters as they are now, not when it runs. */
+  rc = xca_admin_worker_submit(xca_g.admin_worker, ed->payload, ed->payloadlen, user,
+                               xca_observe_stats(), r, reply_to_free);
+  if (rc != XCA_OK) {
+    answer_now(r, user, ed->payload, ed->payloadlen, rc);
+    reply_to_free(r);
+  }
   return MOSQ_ERR_SUCCESS;
+}
+
+void xca_control_tick(void)
+{
+  struct xca_job *jobs = xca_admin_worker_drain(xca_g.admin_worker);
+
+  for (struct xca_job *j = jobs; j != NULL; j = j->next) {
+    if (j->kind == XCA_JOB_STATE) {
+      xca_log_worker_state("admin worker", j);
+    } else {
+      finish(j->token, j->admin, j->rc, &j->res);
+    }
+  }
+  xca_jobs_free(jobs);
 }

@@ -1,4 +1,6 @@
 /* plugin.c - load, configure and unload x509ca. */
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -6,6 +8,61 @@
 #include "xca_plugin.h"
 
 struct xca_plugin xca_g;
+
+#define CA_LOADS_MAX 4 /* CA loads waiting for the CA loader at most */
+
+/* Waking the broker's thread. The admin worker and the CA loader finish
+ * their jobs between two TICKs; left alone, an idle broker sleeps up to
+ * 100 ms in its event wait before the next TICK publishes the reply. A
+ * signal sent to the broker's thread, whose handler does nothing, ends the
+ * wait at once (EINTR) and the loop runs TICK. Only if the signal is
+ * already taken is it left alone (replies then wait for the next TICK). */
+#define WAKE_SIGNAL (SIGRTMIN + 4)
+static pthread_t broker_thread;
+static struct sigaction old_wake_action;
+static int wake_installed; /* set before the workers start, cleared after they stopped */
+
+static void on_wake_signal(int sig)
+{
+  (void)sig;
+}
+
+static void wake_broker(void *arg)
+{
+  (void)arg;
+  if (wake_installed) {
+    pthread_kill(broker_thread, WAKE_SIGNAL);
+  }
+}
+
+static void install_wake(void)
+{
+  struct sigaction sa;
+
+  if (sigaction(WAKE_SIGNAL, NULL, &old_wake_action) != 0 ||
+      (old_wake_action.sa_flags & SA_SIGINFO) != 0 || old_wake_action.sa_handler != SIG_DFL) {
+    mosquitto_log_printf(MOSQ_LOG_WARNING, XCA_LOG_PREFIX "signal %d is taken: admin replies "
+                         "wait for the next tick (up to 100 ms)", WAKE_SIGNAL);
+    return;
+  }
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_wake_signal;
+  sa.sa_flags = SA_RESTART; /* what can be restarted is, as if nothing happened */
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(WAKE_SIGNAL, &sa, NULL) == 0) {
+    broker_thread = pthread_self();
+    wake_installed = 1;
+  }
+}
+
+/* After the workers stopped: no wake signal can be on its way. */
+static void remove_wake(void)
+{
+  if (wake_installed) {
+    wake_installed = 0;
+    sigaction(WAKE_SIGNAL, &old_wake_action, NULL);
+  }
+}
 
 /* Set while an instance is loaded. With per_listener_settings true Mosquitto
  * initialises a plugin once per listener and never sends it TICK events;
@@ -50,12 +107,10 @@ static int read_options(struct mosquitto_opt *options, int option_count)
   return MOSQ_ERR_SUCCESS;
 }
 
-/* The node the registry connection uses: with Sentinels, the primary they
- * named ("host:port (primary of 'name' per Sentinel)"). */
-static void describe_node(char *buf, size_t len)
+/* The node a registry connection uses (at): with Sentinels, the primary
+ * they named ("host:port (primary of 'name' per Sentinel)"). */
+static void describe_node(const struct xca_hostport *at, char *buf, size_t len)
 {
-  const struct xca_hostport *at = xca_redis_address(xca_g.redis);
-
   if (xca_g.cfg.sentinel_count > 0) {
     snprintf(buf, len, "%s:%d (primary of '%s' per Sentinel)", at->host, at->port,
              xca_g.cfg.sentinel_master);
@@ -69,12 +124,25 @@ static void on_redis_state(void *arg, int up, const char *why)
   char node[2 * XCA_HOST_MAX + 64];
 
   (void)arg;
-  describe_node(node, sizeof(node));
+  describe_node(xca_redis_address(xca_g.redis), node, sizeof(node));
   if (up) {
     mosquitto_log_printf(MOSQ_LOG_NOTICE, XCA_LOG_PREFIX "connected to Redis at %s", node);
   } else {
     mosquitto_log_printf(MOSQ_LOG_WARNING, XCA_LOG_PREFIX "lost Redis at %s: %s; retrying every %d ms",
                          node, why, xca_g.cfg.redis_retry_ms);
+  }
+}
+
+void xca_log_worker_state(const char *who, const struct xca_job *state)
+{
+  char node[2 * XCA_HOST_MAX + 64];
+
+  describe_node(&state->node, node, sizeof(node));
+  if (state->up) {
+    mosquitto_log_printf(MOSQ_LOG_INFO, XCA_LOG_PREFIX "%s: connected to Redis at %s", who, node);
+  } else {
+    mosquitto_log_printf(MOSQ_LOG_WARNING, XCA_LOG_PREFIX "%s: lost Redis at %s: %s; retrying every %d ms",
+                         who, node, state->why, xca_g.cfg.redis_retry_ms);
   }
 }
 
@@ -94,9 +162,12 @@ static int create_state(void)
   xca_g.sessions = xca_sessions_new();
   xca_g.groups = xca_groups_new();
   xca_g.revocation = xca_revocation_new();
+  /* Each connects (on its own thread) on its first job. */
+  xca_g.admin_worker = xca_admin_worker_new(&xca_g.cfg, xca_g.cfg.admin_queue_max, NULL);
+  xca_g.ca_loader = xca_admin_worker_new(&xca_g.cfg, CA_LOADS_MAX, NULL);
   if (xca_g.redis == NULL || xca_g.cache == NULL || xca_g.trust == NULL ||
       xca_g.chaincache == NULL || xca_g.sessions == NULL || xca_g.groups == NULL ||
-      xca_g.revocation == NULL) {
+      xca_g.revocation == NULL || xca_g.admin_worker == NULL || xca_g.ca_loader == NULL) {
     return MOSQ_ERR_NOMEM;
   }
   xca_trust_set_policy(xca_g.trust, &policy);
@@ -112,9 +183,25 @@ static int create_state(void)
   return MOSQ_ERR_SUCCESS;
 }
 
+/* Stop a worker; say what it leaves unanswered. */
+static void stop_worker(struct xca_admin_worker **w, const char *what)
+{
+  int dropped = xca_admin_worker_stop(*w);
+
+  *w = NULL;
+  if (dropped > 0) {
+    mosquitto_log_printf(MOSQ_LOG_WARNING, XCA_LOG_PREFIX "unloading: %d %s dropped unfinished",
+                         dropped, what);
+  }
+}
+
 /* Stop the helper threads (they use the registry and OpenSSL). */
 static void stop_threads(void)
 {
+  /* First: their audit records go to the stream's queue, flushed next. */
+  stop_worker(&xca_g.admin_worker, "admin request(s)");
+  stop_worker(&xca_g.ca_loader, "CA load(s)");
+  remove_wake();
   xca_prefetch_end();
   xca_observe_stop();
   xca_g.lookup.following = NULL;
@@ -131,6 +218,7 @@ static void free_state(void)
   xca_trust_free(xca_g.trust);
   xca_revocation_free(xca_g.revocation);
   xca_cache_free(xca_g.cache);
+  xca_strlist_free(&xca_g.ca_changed);
   xca_redis_free(xca_g.redis);
   xca_config_free(&xca_g.cfg);
   memset(&xca_g, 0, sizeof(xca_g));
@@ -199,6 +287,15 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
   if (rc == MOSQ_ERR_SUCCESS && xca_observe_start() != XCA_OK) {
     rc = MOSQ_ERR_NOMEM;
   }
+  if (rc == MOSQ_ERR_SUCCESS) {
+    install_wake();
+    xca_admin_worker_set_notify(xca_g.admin_worker, wake_broker, NULL);
+    xca_admin_worker_set_notify(xca_g.ca_loader, wake_broker, NULL);
+    if (xca_admin_worker_start(xca_g.admin_worker) != XCA_OK ||
+        xca_admin_worker_start(xca_g.ca_loader) != XCA_OK) {
+      rc = MOSQ_ERR_NOMEM;
+    }
+  }
   if (rc == MOSQ_ERR_SUCCESS && xca_prefetch_begin() != XCA_OK) {
     rc = MOSQ_ERR_NOMEM;
   }
@@ -208,6 +305,8 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
   if (rc != MOSQ_ERR_SUCCESS) {
     goto error;
   }
+  /* No listener is open yet: nothing waits on this thread while it reads
+   * the CA set, and the first connect finds it loaded. */
   if (xca_redis_connect(xca_g.redis, 1) == XCA_OK && xca_cas_load_all() == XCA_OK) {
     xca_groups_load_all();
     xca_revoked_load_all();

@@ -1,9 +1,11 @@
 /* tick.c - keep the broker in step with the registry.
  *
  * On every MOSQ_EVT_TICK (about 10 times a second): reconnect Redis when the
- * breaker allows it, apply the changes the watcher thread queued, and
- * re-check a batch of the live sessions those changes affect, kicking those
- * no longer allowed. Everything here runs on the broker's main thread.
+ * breaker allows it, swap in a CA set the CA loader read, apply the changes
+ * the watcher thread queued, answer the admin requests the admin worker
+ * finished, and re-check a batch of the live sessions those changes
+ * affect, kicking those no longer allowed. Everything here runs on the
+ * broker's main thread.
  */
 #include <stdio.h>
 
@@ -58,9 +60,12 @@ static void apply_change(const struct xca_change *c)
     /* The feed may follow a new primary (Redis restarted, or a Sentinel
      * failover): reread from where it comes from, not a dead connection. */
     xca_redis_reconnect(xca_g.redis);
+    xca_admin_worker_reconnect(xca_g.admin_worker);
+    xca_admin_worker_reconnect(xca_g.ca_loader);
     xca_prefetch_invalidate_all();
     xca_cache_clear(xca_g.cache);
-    xca_cas_load_named(&c->names);
+    /* Read on the CA loader's thread; the set in force stays until then. */
+    xca_cas_request_load(&c->names);
     xca_groups_load_named(&c->group_names);
     xca_revoked_load_named(&c->revoked_names, &c->crl_names);
     xca_sessions_mark_all(xca_g.sessions);
@@ -126,6 +131,7 @@ int xca_tick_cb(int event, void *event_data, void *userdata)
 {
   char client_id[XCA_IDENTITY_MAX];
   struct xca_change *changes;
+  int was_loaded;
 
   (void)event;
   (void)event_data;
@@ -135,19 +141,22 @@ int xca_tick_cb(int event, void *event_data, void *userdata)
   if (!xca_redis_is_up(xca_g.redis)) {
     xca_redis_connect(xca_g.redis, 0);
   }
-  if (!xca_g.cas_loaded && xca_redis_is_up(xca_g.redis)) {
-    if (xca_cas_load_all() == XCA_OK) {
-      /* No chain verifies before the CAs load, so none has been checked
-       * against revocations that were not loaded yet either. */
-      xca_revoked_load_all();
-      xca_sessions_mark_all(xca_g.sessions);
-    }
+  was_loaded = xca_g.cas_loaded;
+  xca_cas_tick();
+  if (!was_loaded && xca_g.cas_loaded) {
+    /* The CA set is back after an outage: no chain verified while it was
+     * missing, so none was checked against revocations not loaded yet
+     * either; read them before any chain is verified under the new set
+     * (a failure stops trusting the set again: fail closed). */
+    xca_revoked_load_all();
   }
+  xca_cas_load_if_needed();
   changes = xca_watcher_drain(xca_g.watcher);
   for (struct xca_change *c = changes; c != NULL; c = c->next) {
     apply_change(c);
   }
   xca_changes_free(changes);
+  xca_control_tick();
   xca_prefetch_drain();
   xca_observe_tick();
   xca_revoked_tick();

@@ -4,15 +4,20 @@
  * tls_hook.c   owns client-certificate verification on TLS server listeners
  * client.c     BASIC_AUTH, ACL_CHECK, DISCONNECT: the connect decision and topics
  * tick.c       applies registry changes, re-checks live sessions, kicks
- * cas.c        the verified-CA set: loads it from Redis, reloads one CA
- * control.c    $CONTROL/x509ca/v1 admin commands
+ * cas.c        the verified-CA set: loads it from Redis (on the CA loader's
+ *              thread), reloads one CA
+ * control.c    $CONTROL/x509ca/v1 admin commands (run on the admin worker's
+ *              thread, answered from TICK)
  * groups.c     enrollment groups: held in memory, following the registry;
  *              the enrollment step of BASIC_AUTH
  * revoked.c    revoked thumbprints and CRLs: held in memory, following the
  *              registry; expired CRLs reported
  * observe.c    counters ($SYS, getStats) and the audit stream
  * prefetch.c   registry entries read ahead, from the handshake to CONNECT
- * Every callback runs on the broker's main thread.
+ * Every callback runs on the broker's main thread, and so does every
+ * Mosquitto function the plugin calls. The helper threads (the watcher,
+ * the audit writer, the prefetcher, the admin worker and the CA loader)
+ * hand their results over through locked queues that TICK drains.
  */
 #ifndef XCA_PLUGIN_H
 #define XCA_PLUGIN_H
@@ -22,6 +27,7 @@
 #include <mosquitto_plugin.h>
 
 #include "admin.h"
+#include "admin_worker.h"
 #include "audit.h"
 #include "auth.h"
 #include "cache.h"
@@ -68,11 +74,23 @@ struct xca_plugin {
   struct xca_audit *audit;   /* the audit stream's queue; NULL when it is off */
   long long stats_due_ms;    /* next $SYS publication */
   int audit_down_reported;   /* the audit writer's failure has been logged */
+  struct xca_admin_worker *admin_worker; /* runs admin requests off this thread */
+  struct xca_admin_worker *ca_loader;    /* reads whole CA sets off this thread */
+  int ca_loads;              /* CA loads queued and not yet applied */
+  int ca_reload_wanted;      /* a load could not be queued: queue one when none is in flight */
+  long long ca_retry_ms;     /* after a failed load, no new one before this */
+  struct xca_strlist ca_changed; /* CA names changed while a load was in flight */
   struct xca_prefetch *prefetch; /* NULL when prefetch is off */
   unsigned long prefetch_gen;    /* bumped by every identity invalidation (prefetch.c) */
 };
 
 extern struct xca_plugin xca_g;
+
+/* plugin.c */
+/* Log a change of a worker's own Redis connection (an XCA_JOB_STATE of
+ * xca_admin_worker_drain): "<who>: lost Redis at ..." as the broker
+ * thread's own "lost Redis at ..." line, prefixed. */
+void xca_log_worker_state(const char *who, const struct xca_job *state);
 
 /* tls_hook.c */
 int xca_tls_hook_install(void);
@@ -120,20 +138,30 @@ int xca_tick_cb(int event, void *event_data, void *userdata);
 void xca_key_changed(const char *key);
 
 /* cas.c */
-/* Load the CA name from Redis into the trust set, or drop it when it is
- * gone, not verified or not trustable; when Redis cannot answer, stop
- * trusting it and mark the set not loaded. Returns 1 if the set held name
- * before (it was dropped or replaced), else 0. */
+/* Load the CA name from Redis into the trust set (one read, on this
+ * thread), or drop it when it is gone, not verified or not trustable; when
+ * Redis cannot answer, stop trusting it and mark the set not loaded.
+ * Returns 1 if the set held name before (it was dropped or replaced), else 0. */
 int xca_cas_reload(const char *name);
-/* Rebuild the trust set from every CA in Redis. Returns XCA_OK, or
- * XCA_E_REGISTRY_UNAVAILABLE with the set not loaded (the next TICK tries again). */
+/* Rebuild the trust set from every CA in Redis, on this thread: for
+ * start-up only, before any listener is open. Returns XCA_OK, or
+ * XCA_E_REGISTRY_UNAVAILABLE with the set not loaded (a TICK tries again). */
 int xca_cas_load_all(void);
-/* Rebuild the trust set from these CA names (the watcher's thread scanned
- * the keyspace, so this one does not have to). */
-void xca_cas_load_named(const struct xca_strlist *names);
+/* Have the CA loader read every CA (names NULL) or those of names (the
+ * watcher's thread listed them at a resync); TICK swaps the set in when it
+ * is read (xca_cas_tick). Until then the current set stays in force. */
+void xca_cas_request_load(const struct xca_strlist *names);
+/* On every TICK: while the set is not loaded (an outage), ask for a load
+ * when none is in flight, Redis answers and the retry interval has passed. */
+void xca_cas_load_if_needed(void);
+/* On every TICK: apply the loads that finished. */
+void xca_cas_tick(void);
 
 /* control.c */
 int xca_control_cb(int event, void *event_data, void *userdata);
+/* On every TICK: publish the replies the admin worker finished, with
+ * their audit lines, and react to the keys they changed. */
+void xca_control_tick(void);
 
 /* groups.c */
 /* Load every enrollment group from Redis (start-up). Returns XCA_OK or

@@ -18,8 +18,9 @@
  * (xca_sessions_mark_thumbprint) with M open sessions [10000], each with a
  * verified chain of 4 certificates (leaf, two intermediates, root): a
  * thumbprint in no chain, and a leaf's (one session marked), 1000 marks
- * each, in thread CPU time (so a busy machine does not inflate it). Prints one JSON object. No Redis, no broker; run by hand or
- * by scripts/bench, never by ctest (a timing is no assertion). */
+ * each, in thread CPU time (so a busy machine does not inflate it).
+ * Prints one JSON object. No Redis, no broker; run by hand or by
+ * scripts/bench, never by ctest (a timing is no assertion). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

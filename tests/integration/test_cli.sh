@@ -3,7 +3,8 @@
 # every subcommand, exit statuses (0 ok, 1 error reply, local error or no
 # broker, 2 usage), option and environment defaults, safe JSON building, and
 # local errors that stop before anything is sent (proven from the broker's
-# log: quiet_since_mark).
+# log: quiet_since_mark), the JSON each revocation and CRL command sends
+# (recorded by a mosquitto_rr shim) and their effect on connects.
 # shellcheck disable=SC2317 # helpers run through xca_check
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -308,6 +309,263 @@ xca_check "group show of a deleted group exits 1" cli_err 1 'enrollment group no
     group show factory-y
 xca_check "group delete of a missing group exits 1" cli_err 1 'enrollment group not found' \
     group delete factory-y
+
+# --- Revocation and CRLs (INTERFACE §9: revokeCertificate, unrevokeCertificate,
+# listRevoked, uploadCRL, listCRLs, deleteCRL) ------------------------------------
+# rw-1 and rw-2 are signed by factory-y, the intermediate under the verified
+# company-x; factory-y is not a registered CA (a CRL it signs needs --issuer).
+xca_pki device rw-1 --ca factory-y >/dev/null
+xca_pki device rw-2 --ca factory-y >/dev/null
+thumb() { "$XCA_SOURCE_DIR/scripts/x509ca-pki" thumbprint --sha256 "$1"; }
+RW1=$(thumb "$P/rw-1.crt")
+FY=$(thumb "$P/factory-y.crt")
+CX=$(thumb "$P/company-x.crt")
+# RW1 as uppercase pairs with ':' (the way openssl -fingerprint prints it).
+RW1_COLONS=$(sed 's/../&:/g; s/:$//' <<<"${RW1^^}")
+xca_pki crl --ca factory-y --revoke rw-1 --out "$P/fy-1.crl" --this-update-offset -60 >/dev/null
+xca_pki crl --ca factory-y --revoke rw-1 --out "$P/fy-old.crl" --crl-number 1 \
+    --this-update-offset -7200 >/dev/null
+xca_pki crl --ca factory-y --revoke rw-1 --revoke rw-2 --out "$P/fy-2.crl" >/dev/null
+xca_pki crl --ca company-x --out "$P/cx.crl" >/dev/null
+openssl crl -in "$P/fy-1.crl" -outform DER -out "$P/fy-1.der"
+cat "$P/fy-1.crl" "$P/factory-y.key" >"$P/crl-and-key.pem"
+cat "$P/fy-1.crl" "$P/cx.crl" >"$P/two.crl"
+cat "$P/fy-1.crl" "$P/factory-y.crt" >"$P/crl-and-cert.pem"
+# A PEM CRL whose body is not a CRL, and a PEM certificate whose body is not one.
+printf -- '-----BEGIN X509 CRL-----\nbm90IGEgQ1JM\n-----END X509 CRL-----\n' >"$P/garbage.crl"
+printf -- '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n' >"$P/garbage.crt"
+
+xca_check "revoke with a private key: refused locally, not sent, not echoed" \
+    local_key_error revoke "$P/factory-y.key"
+xca_check "revoke with a certificate and its key: refused locally, not sent, not echoed" \
+    local_key_error revoke "$P/cert-and-key.pem"
+xca_check "revoke of a chain file: local error, nothing sent" local_error 1 \
+    'rw-1\.chain\.pem holds 2 certificates: give a file with one' revoke "$P/rw-1.chain.pem"
+xca_check "revoke of a missing file: local error, nothing sent" local_error 1 \
+    'cannot read .*nope\.crt: No such file' revoke "$P/nope.crt"
+xca_check "revoke of a DER file: local error, nothing sent" local_error 1 \
+    'not PEM \(it looks like DER\)' revoke "$P/company-x.der"
+xca_check "revoke of a 63-digit thumbprint: usage error, nothing sent" local_error 2 \
+    "certificate '${RW1:1}' is not a SHA-256 thumbprint: 64 hex digits \(':' allowed\), got 63" \
+    revoke "${RW1:1}"
+xca_check "revoke of a SHA-1 thumbprint: usage error, nothing sent" local_error 2 \
+    'is not a SHA-256 thumbprint: 64 hex digits .*, got 40' revoke "${RW1:0:40}"
+xca_check "revoke without an argument: usage error, nothing sent" local_error 2 \
+    'usage: revoke CERTFILE\|THUMBPRINT \[--reason R\]' revoke
+xca_check "revoke --reason without its value: usage error, nothing sent" local_error 2 \
+    'option --reason needs a value' revoke "$RW1" --reason
+xca_check "revoke with a control character in the reason: local error, nothing sent" local_error 1 \
+    'control character in argument reason' revoke "$RW1" --reason "$(printf 'a\001')"
+xca_check "revoke with a device option: usage error, nothing sent" local_error 2 \
+    "option '--module' not valid here" revoke "$RW1" --module m
+xca_check "unrevoke of a private key: refused locally, not sent, not echoed" \
+    local_key_error unrevoke "$P/factory-y.key"
+xca_check "unrevoke of a PEM that is no certificate: local error, nothing sent" local_error 1 \
+    'openssl cannot read the certificate in .*garbage\.crt; nothing was sent' unrevoke "$P/garbage.crt"
+xca_check "unrevoke of a short thumbprint: usage error, nothing sent" local_error 2 \
+    'is not a SHA-256 thumbprint' unrevoke abc:def
+xca_check "unrevoke with two arguments: usage error, nothing sent" local_error 2 \
+    'usage: unrevoke THUMBPRINT\|CERTFILE' unrevoke "$RW1" "$RW1"
+xca_check "revoked --count x: usage error, nothing sent" local_error 2 '--count needs a number' \
+    revoked --count x
+xca_check "revoked --reason: usage error, nothing sent" local_error 2 \
+    "option '--reason' not valid here" revoked --reason r
+xca_check "crl upload of a certificate: local error, nothing sent" local_error 1 \
+    'company-x\.crt holds no X509 CRL \(found PEM CERTIFICATE\)' crl upload "$P/company-x.crt"
+xca_check "crl upload of a DER CRL: local error naming the conversion, nothing sent" local_error 1 \
+    'not PEM \(it looks like DER\).*openssl crl -inform DER' crl upload "$P/fy-1.der"
+xca_check "crl upload of a CRL with a private key: refused locally, not sent, not echoed" \
+    local_key_error crl upload "$P/crl-and-key.pem"
+xca_check "crl upload of two CRLs: local error, nothing sent" local_error 1 \
+    'must hold one X509 CRL and nothing else \(found PEM X509 CRL, X509 CRL\)' crl upload "$P/two.crl"
+xca_check "crl upload of a CRL with a certificate: local error, nothing sent" local_error 1 \
+    'must hold one X509 CRL and nothing else \(found PEM X509 CRL, CERTIFICATE\)' \
+    crl upload "$P/crl-and-cert.pem"
+xca_check "crl upload of a PEM that openssl crl cannot read: local error, nothing sent" local_error 1 \
+    'garbage\.crl is not a valid X509 CRL \(openssl crl cannot read it\)' crl upload "$P/garbage.crl"
+xca_check "crl upload of a missing file: local error, nothing sent" local_error 1 \
+    'cannot read .*nope\.crl: No such file' crl upload "$P/nope.crl"
+xca_check "crl upload --issuer with a private key: refused locally, not sent, not echoed" \
+    local_key_error crl upload "$P/fy-1.crl" --issuer "$P/factory-y.key"
+xca_check "crl upload --issuer of a missing file: local error, nothing sent" local_error 1 \
+    'cannot read .*nope\.crt' crl upload "$P/fy-1.crl" --issuer "$P/nope.crt"
+xca_check "crl upload without CRLFILE: usage error, nothing sent" local_error 2 \
+    'usage: crl upload CRLFILE \[--issuer CERTFILE\]' crl upload
+xca_check "crl upload with --reason: usage error, nothing sent" local_error 2 \
+    "option '--reason' not valid here" crl upload "$P/fy-1.crl" --reason r
+xca_check "crl delete of a private key: refused locally, not sent, not echoed" \
+    local_key_error crl delete "$P/factory-y.key"
+xca_check "crl delete of a short thumbprint: usage error, nothing sent" local_error 2 \
+    "issuer 'abc' is not a SHA-256 thumbprint" crl delete abc
+xca_check "crl list with an argument: usage error, nothing sent" local_error 2 'usage: crl list' crl list x
+xca_check "crl with an unknown subcommand: usage error, nothing sent" local_error 2 \
+    "unknown crl command 'show'" crl show
+no_revocation_keys() {
+    local keys
+    keys=$(xca_rcli --scan --pattern 'x509ca:revoked:*'; xca_rcli --scan --pattern 'x509ca:crl:*')
+    echo "keys: $keys"
+    [[ -z $keys ]]
+}
+xca_check "nothing of the above reached Redis" no_revocation_keys
+
+# The JSON each command sends, as INTERFACE §9 names it: mosquitto_rr is
+# wrapped (first on PATH) by a shim that records its -m argument and runs
+# the real one. These cases hold whatever the broker answers.
+SHIM_DIR=$XCA_TMP/rr-shim
+SENT=$XCA_TMP/sent.json
+mkdir -p "$SHIM_DIR"
+cat >"$SHIM_DIR/mosquitto_rr" <<EOF
+#!/usr/bin/env bash
+prev=
+for a in "\$@"; do [[ \$prev == -m ]] && printf '%s\n' "\$a" >>'$SENT'; prev=\$a; done
+exec $(command -v mosquitto_rr) "\$@"
+EOF
+chmod +x "$SHIM_DIR/mosquitto_rr"
+# expected COMMAND [NAME=VALUE | NAME@FILE | NAME#NUMBER]...: prints the
+# request JSON the command should send (NAME@FILE: the file's text).
+expected() {
+    python3 - "$@" <<'PY'
+import json, sys
+cmd = {"command": sys.argv[1]}
+for arg in sys.argv[2:]:
+    i = min(p for p in (arg.find("="), arg.find("@"), arg.find("#")) if p > 0)
+    name, sep, value = arg[:i], arg[i], arg[i + 1:]
+    if sep == "@":
+        value = open(value, encoding="utf-8").read()
+    elif sep == "#":
+        value = int(value)
+    cmd[name] = value
+print(json.dumps({"commands": [cmd]}))
+PY
+}
+# sends EXPECTED ARGS...: `x509ca-admin ARGS...` sends exactly one request,
+# equal (as JSON) to EXPECTED; its exit status is not judged here.
+sends() {
+    local want=$1
+    shift
+    : >"$SENT"
+    PATH="$SHIM_DIR:$PATH" cli "$@" || true
+    echo "sent: $(cat "$SENT")"
+    echo "want: $want"
+    python3 -c '
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+sys.exit(0 if len(lines) == 1 and json.loads(lines[0]) == json.loads(sys.argv[2]) else 1)' "$SENT" "$want"
+}
+xca_check "the shim records what is sent" sends "$(expected listCAs)" ca list
+xca_check_fails "the comparison sees a difference" sends "$(expected listCAs name=x)" ca list
+xca_check "revoke CERTFILE --reason R sends certificate and reason" \
+    sends "$(expected revokeCertificate "certificate@$P/rw-1.crt" reason=keyCompromise)" \
+    revoke "$P/rw-1.crt" --reason keyCompromise
+xca_check "revoke THUMBPRINT (uppercase, with ':') sends the normalised thumbprint" \
+    sends "$(expected revokeCertificate "thumbprint=$RW1")" revoke "$RW1_COLONS"
+xca_check "a reason with quotes and backslashes is sent as valid JSON" \
+    sends "$(expected revokeCertificate "thumbprint=$RW1" 'reason=a"b\c')" revoke "$RW1" --reason 'a"b\c'
+xca_check "unrevoke CERTFILE sends the certificate's SHA-256, not the file" \
+    sends "$(expected unrevokeCertificate "thumbprint=$RW1")" unrevoke "$P/rw-1.crt"
+xca_check "unrevoke THUMBPRINT sends it normalised" \
+    sends "$(expected unrevokeCertificate "thumbprint=$RW1")" unrevoke "$RW1_COLONS"
+xca_check "revoked sends listRevoked" sends "$(expected listRevoked)" revoked
+xca_check "revoked --cursor C --count N" sends "$(expected listRevoked cursor=7 'count#10')" \
+    revoked --cursor 7 --count 10
+xca_check "crl upload CRLFILE --issuer CERTFILE sends crl and issuer" \
+    sends "$(expected uploadCRL "crl@$P/fy-1.crl" "issuer@$P/factory-y.crt")" \
+    crl upload "$P/fy-1.crl" --issuer "$P/factory-y.crt"
+xca_check "crl upload CRLFILE sends crl alone" sends "$(expected uploadCRL "crl@$P/cx.crl")" \
+    crl upload "$P/cx.crl"
+xca_check "crl list sends listCRLs" sends "$(expected listCRLs)" crl list
+xca_check "crl delete ISSUERCERT sends the issuer's SHA-256" \
+    sends "$(expected deleteCRL "issuerThumbprint=$FY")" crl delete "$P/factory-y.crt"
+xca_check "crl delete ISSUER-THUMBPRINT sends it normalised" \
+    sends "$(expected deleteCRL "issuerThumbprint=$CX")" crl delete "${CX^^}"
+
+# End to end: these need the broker's revocation commands (INTERFACE §9).
+# revoked_refused ID: ID's connect is refused, the log naming a revocation.
+revoked_refused() {
+    xca_refused b1 "refused client '$1'.*revoked" connects "$1"
+}
+# refused_by_broker ARGS...: the CLI exits 1 on an error reply that is not
+# "unknown command" (the broker knows the command and refused it).
+refused_by_broker() {
+    local out rc=0
+    out=$(cli "$@" 2>&1) || rc=$?
+    printf '%s\nexit status %d\n' "$out" "$rc"
+    [[ $rc -eq 1 ]] && grep -q '"error":"' <<<"$out" && ! grep -q '"error":"unknown command"' <<<"$out"
+}
+xca_check "device create rw-1" cli_out '"deviceId":"rw-1"' device create rw-1
+xca_check "device create rw-2" cli_out '"deviceId":"rw-2"' device create rw-2
+xca_check "rw-1 connects before any revocation" connects rw-1
+# revoke_data ARGS... (ending --reason R): revoke succeeds and its data holds
+# rw-1's thumbprint, its subject when given, R and a revokedAt of now.
+revoke_data() {
+    local out
+    out=$(cli "$@") || { echo "$out"; return 1; }
+    echo "$out"
+    python3 -c '
+import json, sys, time
+d = json.loads(sys.argv[1])["responses"][0]["data"]
+ok = (d["thumbprint"] == sys.argv[2] and d["reason"] == sys.argv[3]
+      and abs(d["revokedAt"] - time.time()) < 120 and ("subject" not in d or "rw-1" in d["subject"]))
+sys.exit(0 if ok else 1)' "$out" "$RW1" "$4"
+}
+xca_check "revoke rw-1's certificate file: thumbprint, reason, revokedAt" \
+    revoke_data revoke "$P/rw-1.crt" --reason keyCompromise
+xca_check "Redis: x509ca:revoked:<sha256> holds the reason" hget "x509ca:revoked:$RW1" reason keyCompromise
+xca_wait_for "rw-1 is refused as revoked" 3 revoked_refused rw-1
+xca_check "rw-2 (same issuer) still connects" connects rw-2
+xca_check "revoked lists rw-1" cli_out "\"revoked\":\\[.*\"thumbprint\":\"$RW1\".*\"cursor\":" revoked
+xca_check "revoked --count 1 --all" cli_out "\"thumbprint\":\"$RW1\"" revoked --count 1 --all
+xca_check "unrevoke rw-1 by its certificate file" cli_out '"command":"unrevokeCertificate"' \
+    unrevoke "$P/rw-1.crt"
+xca_check "Redis: the revocation is gone" no_keys "x509ca:revoked:$RW1"
+xca_wait_for "rw-1 connects again" 3 connects rw-1
+xca_check "revoke by thumbprint with ':'" cli_out "\"thumbprint\":\"$RW1\"" revoke "$RW1_COLONS"
+xca_wait_for "rw-1 is refused again" 3 revoked_refused rw-1
+xca_check "unrevoke by thumbprint" cli_out '"command":"unrevokeCertificate"' unrevoke "$RW1"
+xca_wait_for "rw-1 connects once more" 3 connects rw-1
+xca_check "revoke the intermediate factory-y" cli_out "\"thumbprint\":\"$FY\"" \
+    revoke "$P/factory-y.crt" --reason CACompromise
+xca_wait_for "rw-1 is refused through its revoked issuer" 3 revoked_refused rw-1
+xca_wait_for "rw-2 is refused through its revoked issuer" 3 revoked_refused rw-2
+xca_check "gadget-1 (another CA) still connects" connects gadget-1
+xca_check "unrevoke factory-y" cli_out '"command":"unrevokeCertificate"' unrevoke "$FY"
+xca_wait_for "rw-2 connects again" 3 connects rw-2
+xca_check "unrevoke of a thumbprint not revoked exits 1" refused_by_broker unrevoke "$FY"
+# crl_data ISSUER-SHA256 COUNT ARGS...: crl upload succeeds with that
+# issuer and count, thisUpdate <= now < nextUpdate.
+crl_data() {
+    local want_issuer=$1 want_count=$2 out
+    shift 2
+    out=$(cli "$@") || { echo "$out"; return 1; }
+    echo "$out"
+    python3 -c '
+import json, sys, time
+d = json.loads(sys.argv[1])["responses"][0]["data"]
+ok = (d["issuerThumbprint"] == sys.argv[2] and d["count"] == int(sys.argv[3])
+      and d["thisUpdate"] <= time.time() + 60 < d["nextUpdate"] and "issuerSubject" in d)
+sys.exit(0 if ok else 1)' "$out" "$want_issuer" "$want_count"
+}
+xca_check "crl upload --issuer: a CRL by the unregistered factory-y listing rw-1" \
+    crl_data "$FY" 1 crl upload "$P/fy-1.crl" --issuer "$P/factory-y.crt"
+xca_check "Redis: x509ca:crl:<issuer sha256> holds the count" hget "x509ca:crl:$FY" count 1
+xca_wait_for "rw-1 is refused by the CRL" 3 revoked_refused rw-1
+xca_check "rw-2 (not listed) connects" connects rw-2
+xca_check "crl upload of an older CRL exits 1" refused_by_broker \
+    crl upload "$P/fy-old.crl" --issuer "$P/factory-y.crt"
+xca_check "crl upload of a newer CRL listing both" \
+    crl_data "$FY" 2 crl upload "$P/fy-2.crl" --issuer "$P/factory-y.crt"
+xca_wait_for "rw-2 is refused by the newer CRL" 3 revoked_refused rw-2
+xca_check "crl upload of a CRL by the registered company-x, without --issuer" \
+    crl_data "$CX" 0 crl upload "$P/cx.crl"
+xca_check "crl list shows both" cli_out "\"crls\":\\[.*\"issuerThumbprint\":\"($FY|$CX)\".*\"issuerThumbprint\":\"($FY|$CX)\"" \
+    crl list
+xca_check "crl delete by the issuer's certificate file" cli_out '"command":"deleteCRL"' \
+    crl delete "$P/factory-y.crt"
+xca_check "Redis: factory-y's CRL is gone" no_keys "x509ca:crl:$FY"
+xca_wait_for "rw-1 connects once its CRL is deleted" 3 connects rw-1
+xca_check "crl delete by thumbprint" cli_out '"command":"deleteCRL"' crl delete "$CX"
+xca_check "crl list is empty" cli_out '"crls":\[\]' crl list
+xca_check "crl delete of a missing CRL exits 1" refused_by_broker crl delete "$CX"
 
 # --- CA delete -----------------------------------------------------------------
 xca_check "ca delete" cli_out '"data":\{\}' ca delete company-x

@@ -3,7 +3,8 @@
 # value and the rule; a client id that is not the certificate's CN is
 # refused for that before "not found"; a stored status that is neither
 # enabled nor disabled is shown as stored; a clean shutdown logs no lost
-# change feed; scripts/demo prints real values, not ${...}.
+# change feed; scripts/demo prints real values, not ${...}, and plays its
+# enrollment-group and revocation chapters (and can be played again).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 xca_setup
@@ -96,13 +97,63 @@ xca_check_refused "a self-signed leaf with an unregistered id: not found (no CN 
 
 # --- scripts/demo prints real values ---------------------------------------------------------
 echo "$XCA_ADMIN_PASSWORD" >"$XCA_TMP/admin.password"
-xca_check "scripts/demo runs against the broker" env X509CA_STATE_DIR="$XCA_TMP" \
-    X509CA_ADMIN_PORT="$B1_ADMIN_PORT" X509CA_DEVICE_PORT="$B1_TLS_PORT" \
-    X509CA_REDIS_PORT="$REDIS_PORT" timeout 120 "$XCA_SOURCE_DIR/scripts/demo"
+demo() {
+    env X509CA_STATE_DIR="$XCA_TMP" X509CA_ADMIN_PORT="$B1_ADMIN_PORT" \
+        X509CA_DEVICE_PORT="$B1_TLS_PORT" X509CA_REDIS_PORT="$REDIS_PORT" \
+        timeout 180 "$XCA_SOURCE_DIR/scripts/demo" && echo "demo exit status 0"
+}
+xca_log_mark b1
+xca_check "scripts/demo runs against the broker" demo
 cp "$XCA__OUT_FILE" "$XCA_TMP/demo.out"
 xca_check "the demo printed no unexpanded \${...}" bash -c "! grep -F '\${' '$XCA_TMP/demo.out'"
 xca_check "the demo printed the real Redis port" \
     grep -F "redis-cli -p $REDIS_PORT HGETALL x509ca:device:smart-x-widget-3" "$XCA_TMP/demo.out"
+# The demo's later chapters: Factory-Y's enrollment group, then Technician-Z's
+# revocation (INTERFACE §9).
+demo_says() { grep -E -- "$1" "$XCA_TMP/demo.out"; }
+xca_check "demo: a widget signed by Factory-Y is refused before the group exists" \
+    demo_says '^   smart-x-widget-4 is refused: no registry entry \(not found\)\.$'
+xca_check "demo: the group's widgets enroll on their first connect" \
+    demo_says '^   smart-x-widget-5: enrolled and accepted, telemetry published\.$'
+xca_check "demo: getDevice shows enrollmentGroup and enrolledAt" \
+    demo_says '"command":"getDevice","data":\{"deviceId":"smart-x-widget-4",.*"enrollmentGroup":"factory-y","enrolledAt":[0-9]+'
+xca_check "Redis: smart-x-widget-4 was created by the group" \
+    test "$(xca_rcli HGET x509ca:device:smart-x-widget-4 enrollmentGroup)" = factory-y
+xca_check "demo: four live sessions, two of each CA" \
+    test "$(demo_says '^   smart-x-widget-[1245] \((Technician-Z|Factory-Y) CA, pid [0-9]+\): subscribed' | wc -l)" -eq 4
+# dropped_within ID MS: the demo saw ID's live session dropped no later
+# than MS ms after x509ca-admin revoke returned (the time the command itself
+# took, starting python3 and mosquitto_rr, is not the broker's).
+dropped_within() {
+    local line ms took
+    line=$(demo_says "^   $1 \(Technician-Z\): live session dropped [0-9]+ ms after x509ca-admin revoke started \(the command took [0-9]+ ms") ||
+        return 1
+    ms=$(sed -E 's/.* dropped ([0-9]+) ms.*/\1/' <<<"$line")
+    took=$(sed -E 's/.*the command took ([0-9]+) ms.*/\1/' <<<"$line")
+    echo "dropped after $ms ms, the command took $took ms"
+    ((ms <= took + $2))
+}
+xca_check "demo: smart-x-widget-1 (Technician-Z) dropped within 1 s of the revocation's reply" \
+    dropped_within smart-x-widget-1 1000
+xca_check "demo: smart-x-widget-2 (Technician-Z) dropped within 1 s of the revocation's reply" \
+    dropped_within smart-x-widget-2 1000
+xca_check "demo: Factory-Y's widgets kept their sessions" \
+    test "$(demo_says '^   smart-x-widget-[45] \(Factory-Y\): still connected\.$' | wc -l)" -eq 2
+xca_check "demo: Factory-Y's widgets published after the revocation, the back-end got it" \
+    demo_says '^     devices/smart-x-widget-5/messages/events/ \{"deviceId":"smart-x-widget-5"'
+xca_check "demo: Technician-Z's widgets are refused afterwards" \
+    demo_says '^   smart-x-widget-2: refused \(its chain holds a revoked certificate\)\.$'
+TZ_SHA=$("$XCA_SOURCE_DIR/scripts/x509ca-pki" thumbprint --sha256 "$XCA_TMP/pki/technician-z.crt")
+xca_check "Redis: Technician-Z's certificate is revoked for keyCompromise" \
+    test "$(xca_rcli HGET "x509ca:revoked:$TZ_SHA" reason)" = keyCompromise
+xca_check "the broker refused smart-x-widget-1 for the revocation" \
+    xca_log_has_since b1 "refused client 'smart-x-widget-1'.*revoked"
+xca_check "demo: listRevoked shows Technician-Z" \
+    demo_says "\"command\":\"listRevoked\",\"data\":\\{\"revoked\":\\[\\{\"thumbprint\":\"$TZ_SHA\""
+xca_check "scripts/demo runs again (it resets its CA, group, devices and revocation)" demo
+cp "$XCA__OUT_FILE" "$XCA_TMP/demo2.out"
+xca_check "the second run enrolled the widgets anew" \
+    grep -E '^   smart-x-widget-4: enrolled and accepted' "$XCA_TMP/demo2.out"
 
 # --- A clean shutdown is not a lost change feed --------------------------------------------
 xca_log_mark b1

@@ -2,7 +2,9 @@
 # Integration test for scripts/x509ca-pki: builds the Company-X story and a
 # 3-level chain with EC and with RSA keys in a temp dir and checks every file
 # with the openssl CLI; then the options that make weak test material
-# (--rsa-bits, --curve, --md, --leaf-ca, --key-usage, --eku). Prints each failure and a final "pki: N passed, M failed"
+# (--rsa-bits, --curve, --md, --leaf-ca, --key-usage, --eku), and CRLs (crl:
+# signature, serials, CRL number, times, the expired variant, refusals).
+# Prints each failure and a final "pki: N passed, M failed"
 # line; exits non-zero on any failure. XCA_PKI overrides the script under test.
 set -uo pipefail
 
@@ -54,6 +56,14 @@ expect_refused() {
     else
         fail "$desc (exit $RC, wanted $code with '$pattern')" "$OUT"
     fi
+}
+
+# expect_status DESC CODE CMD...: CMD must exit with CODE.
+expect_status() {
+    local desc=$1 code=$2
+    shift 2
+    run "$@"
+    if ((RC == code)); then pass; else fail "$desc (exit $RC, wanted $code)" "$OUT"; fi
 }
 
 # expect_fail DESC PATTERN CMD...: CMD must fail and print PATTERN.
@@ -145,7 +155,7 @@ test_usage() {
     expect_ok "script is executable" test -x "$PKI"
     expect_ok "--help exits 0" pki --help
     local cmd
-    for cmd in root intermediate device module selfsigned thumbprint verification server story; do
+    for cmd in root intermediate device module selfsigned thumbprint crl verification server story; do
         if [[ $OUT == *"  $cmd "* || $OUT == *"  $cmd"$'\n'* ]]; then pass; else fail "--help documents $cmd" "$OUT"; fi
     done
     expect_ok "-h exits 0" pki -h
@@ -524,6 +534,138 @@ test_weak_material() {
     done
 }
 
+# Prints the revoked serials of a CRL, one a line, uppercase hex without
+# leading zeros, sorted.
+crl_serials() {
+    openssl crl -in "$1" -noout -text | sed -n 's/^ *Serial Number: //p' |
+        sed 's/^0*//' | tr 'a-f' 'A-F' | sort
+}
+
+# Prints the serials of certificate files in the form of crl_serials.
+cert_serials() {
+    local f
+    for f in "$@"; do
+        openssl x509 -in "$f" -noout -serial | sed 's/^serial=//; s/^0*//' | tr 'a-f' 'A-F'
+    done | sort
+}
+
+# Prints a CRL field (lastupdate, nextupdate) as unix seconds.
+crl_time() {
+    date -u -d "$(openssl crl -in "$1" -noout "-$2" | cut -d= -f2)" +%s
+}
+
+crl_number() { openssl crl -in "$1" -noout -crlnumber | cut -d= -f2; }
+
+# Succeeds when $2 lies within 120 s of $1 (times made a moment apart).
+near() { (($2 - $1 <= 120 && $1 - $2 <= 120)); }
+
+# test_crl KEYTYPE [--rsa]: CRLs signed by a story intermediate.
+test_crl() {
+    KT=crl-$1
+    shift
+    local d=$WORK/crl-$KT
+    local -a P=(pki --dir "$d" "$@")
+    expect_ok "story for CRLs" "${P[@]}" story
+    local crl=$d/technician-z.crl.pem now
+    now=$(date -u +%s)
+    expect_ok "crl revoking two widgets (by name and by path)" "${P[@]}" crl --ca technician-z \
+        --revoke smart-x-widget-1 --revoke "$d/smart-x-widget-2.crt"
+    expect_eq "crl prints its path" "$crl" "$OUT"
+    expect_eq "crl is a PEM X509 CRL" "-----BEGIN X509 CRL-----" "$(head -n 1 "$crl")"
+    expect_refused "crl verifies with the issuer's certificate" 0 "verify OK" \
+        openssl crl -in "$crl" -CAfile "$d/technician-z.crt" -verify -noout
+    expect_fail "crl does not verify with another CA's certificate" "Error getting CRL issuer certificate" \
+        openssl crl -in "$crl" -CAfile "$d/factory-y.crt" -verify -noout
+    expect_eq "crl issuer" "issuer=CN=Technician-Z CA" \
+        "$(openssl crl -in "$crl" -noout -issuer -nameopt RFC2253)"
+    expect_eq "crl lists exactly the given serials" \
+        "$(cert_serials "$d/smart-x-widget-1.crt" "$d/smart-x-widget-2.crt")" "$(crl_serials "$crl")"
+    expect_eq "crl number 1 first" "0x01" "$(crl_number "$crl")"
+    local last next
+    last=$(crl_time "$crl" lastupdate) next=$(crl_time "$crl" nextupdate)
+    expect_ok "thisUpdate is now" near "$now" "$last"
+    expect_eq "nextUpdate defaults to --days (365) after thisUpdate" $((365 * 86400)) $((next - last))
+    expect_match "crl carries the issuer's authorityKeyIdentifier" \
+        "$(ext "$d/technician-z.crt" subjectKeyIdentifier | sed 's/.*: //')" \
+        "$(openssl crl -in "$crl" -noout -text | grep -A1 'Authority Key Identifier' | tr -d ' \n')"
+
+    expect_ok "a second crl" "${P[@]}" crl --ca technician-z --revoke smart-x-widget-3 \
+        --reason keyCompromise --next-update-hours 2 --this-update-offset -3600
+    expect_eq "the CRL number goes up" "0x02" "$(crl_number "$crl")"
+    expect_eq "the second crl lists only its serial" "$(cert_serials "$d/smart-x-widget-3.crt")" \
+        "$(crl_serials "$crl")"
+    expect_match "--reason sets the entries' reason" "Key Compromise" \
+        "$(openssl crl -in "$crl" -noout -text)"
+    last=$(crl_time "$crl" lastupdate) next=$(crl_time "$crl" nextupdate)
+    expect_ok "--this-update-offset -3600: thisUpdate an hour ago" near $((now - 3600)) "$last"
+    expect_eq "--next-update-hours 2: nextUpdate 2 h after thisUpdate" 7200 $((next - last))
+    expect_ok "crl --crl-number 10 --out FILE" "${P[@]}" crl --ca technician-z --crl-number 10 \
+        --out "$WORK/$KT-out/ten.crl"
+    expect_eq "--out path printed" "$WORK/$KT-out/ten.crl" "$OUT"
+    expect_eq "--crl-number 10" "0x0A" "$(crl_number "$WORK/$KT-out/ten.crl")"
+    expect_match "a crl without --revoke lists nothing" "No Revoked Certificates" \
+        "$(openssl crl -in "$WORK/$KT-out/ten.crl" -noout -text)"
+    expect_ok "the next crl" "${P[@]}" crl --ca technician-z
+    expect_eq "... follows the explicit number" "0x0B" "$(crl_number "$crl")"
+    expect_ok "crl by the root" "${P[@]}" crl --ca company-x --revoke factory-y
+    expect_refused "the root's crl verifies" 0 "verify OK" \
+        openssl crl -in "$d/company-x.crl.pem" -CAfile "$d/company-x.crt" -verify -noout
+    expect_eq "the root's crl lists factory-y" "$(cert_serials "$d/factory-y.crt")" \
+        "$(crl_serials "$d/company-x.crl.pem")"
+    expect_eq "each issuer has its own CRL number" "0x01" "$(crl_number "$d/company-x.crl.pem")"
+
+    # --- an expired CRL (nextUpdate in the past) ---
+    expect_ok "crl --expired" "${P[@]}" crl --ca technician-z --revoke smart-x-widget-1 --expired
+    now=$(date -u +%s)
+    last=$(crl_time "$crl" lastupdate) next=$(crl_time "$crl" nextupdate)
+    if ((next < now && last < next)); then pass; else
+        fail "--expired: thisUpdate < nextUpdate < now" "last=$last next=$next now=$now"; fi
+    expect_ok "--expired: nextUpdate a day ago" near $((now - 86400)) "$next"
+    expect_eq "--expired takes the next CRL number" "0x0C" "$(crl_number "$crl")"
+    expect_refused "the expired crl still verifies" 0 "verify OK" \
+        openssl crl -in "$crl" -CAfile "$d/technician-z.crt" -verify -noout
+    expect_fail "openssl verify with the expired crl says so" "CRL has expired" \
+        openssl verify -crl_check -CRLfile "$crl" -CAfile "$d/company-x.crt" \
+        -untrusted "$d/technician-z.chain.pem" "$d/smart-x-widget-2.crt"
+
+    # --- refusals: nothing is made ---
+    local before
+    before=$(sha256sum <"$crl")
+    expect_refused "crl of an unknown CA fails and names it" 1 \
+        "x509ca-pki: issuer certificate $d/no-such-ca.crt not found" "${P[@]}" crl --ca no-such-ca
+    if [[ ! -e $d/no-such-ca.crl.pem ]]; then pass; else fail "unknown CA: no CRL made"; fi
+    expect_refused "crl of a missing certificate fails and names it" 1 \
+        "x509ca-pki: certificate to revoke $d/nope.crt not found" \
+        "${P[@]}" crl --ca technician-z --revoke smart-x-widget-1 --revoke "$d/nope.crt"
+    expect_refused "crl of a missing certificate by name" 1 \
+        "x509ca-pki: certificate to revoke nope not found (nor $d/nope.crt)" \
+        "${P[@]}" crl --ca technician-z --revoke nope
+    expect_refused "crl of a certificate another CA issued" 1 "is not a certificate issued by" \
+        "${P[@]}" crl --ca technician-z --revoke factory-y
+    expect_eq "refused crls leave the last CRL alone" "$before" "$(sha256sum <"$crl")"
+    expect_eq "... and its CRL number" 12 "$(<"$d/technician-z.crlnumber")"
+    expect_refused "crl without --ca exits 2" 2 "x509ca-pki: crl needs --ca ISSUER" "${P[@]}" crl
+    expect_refused "--expired with --next-update-hours exits 2" 2 "--expired fixes both times" \
+        "${P[@]}" crl --ca technician-z --expired --next-update-hours 1
+    expect_refused "--crl-number 0 exits 2" 2 "--crl-number needs a positive integer" \
+        "${P[@]}" crl --ca technician-z --crl-number 0
+    expect_refused "--this-update-offset x exits 2" 2 "--this-update-offset needs a number" \
+        "${P[@]}" crl --ca technician-z --this-update-offset x
+    expect_refused "--reason bogus exits 2" 2 "--reason needs a CRL reason" \
+        "${P[@]}" crl --ca technician-z --reason bogus
+    expect_refused "--revoke outside crl exits 2" 2 "root does not take that option (--revoke)" \
+        "${P[@]}" root r --revoke x
+    expect_refused "crl takes no positional argument" 2 "crl takes 0 argument(s), got 1" \
+        "${P[@]}" crl --ca technician-z smart-x-widget-1
+
+    # --- thumbprint --sha256 ---
+    expect_ok "thumbprint --sha256" "${P[@]}" thumbprint --sha256 "$d/technician-z.crt"
+    expect_eq "thumbprint --sha256 prints the SHA-256 alone" \
+        "$(fingerprint sha256 "$d/technician-z.crt")" "$OUT"
+    expect_refused "--sha256 outside thumbprint exits 2" 2 "root does not take that option (--sha256)" \
+        "${P[@]}" root r --sha256
+}
+
 if ! command -v openssl >/dev/null; then
     echo "pki: openssl not found" >&2
     exit 1
@@ -533,6 +675,8 @@ test_round ec
 test_round rsa --rsa
 test_default_dir
 test_weak_material
+test_crl ec
+test_crl rsa --rsa
 
 printf 'pki: %d passed, %d failed\n' "$PASSED" "$FAILED"
 ((FAILED == 0))

@@ -167,8 +167,9 @@ xca_check "b6 writes to it: createDevice" creates w1 '"data"'
 rcli "$SOLO" REPLICAOF 127.0.0.1 "$REPLICA" >/dev/null
 xca_log_mark b6
 xca_check "after the demotion a write fails: registry unavailable" creates w2 '"error":"registry unavailable"'
+# Admin commands run on the admin worker's own connection (README "Admin topics").
 xca_check "b6 dropped the connection for the READONLY reply" xca_wait_log b6 \
-    "x509ca: lost Redis at 127\.0\.0\.1:$SOLO [(]primary of 'mymaster' per Sentinel[)]: the node became a replica [(]READONLY[)]"
+    "x509ca: admin worker: lost Redis at 127\.0\.0\.1:$SOLO [(]primary of 'mymaster' per Sentinel[)]: the node became a replica [(]READONLY[)]"
 xca_check "b6 exits 0 on SIGTERM" xca_stop_broker b6
 xca_bg_stop fake2 || true
 xca_stop_redis solo || true

@@ -42,6 +42,7 @@ static const struct int_case int_cases[] = {
   {"min_rsa_bits", offsetof(struct xca_config, min_rsa_bits), 2048, 16384, 2048},
   {"audit_stream_max", offsetof(struct xca_config, audit_stream_max), 0, 1000000000, 100000},
   {"audit_queue_max", offsetof(struct xca_config, audit_queue_max), 1, 10000000, 10000},
+  {"admin_queue_max", offsetof(struct xca_config, admin_queue_max), 1, 100000, 64},
   {"stats_interval", offsetof(struct xca_config, stats_interval), 0, 86400, 10},
 };
 
