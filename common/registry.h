@@ -305,8 +305,9 @@ int xca_group_condition_fields(const struct xca_group_rec *g, struct xca_fields 
 
 /* A thumbprint argument (revokeCertificate, unrevokeCertificate,
  * deleteCRL): name normalised (':' separators dropped, lowercased) to 64
- * hex digits into out (key names: xca_revocation_key_name). Returns XCA_OK or XCA_E_BAD_THUMBPRINT (out ""; a SHA-1 is refused:
- * revocation names certificates by SHA-256 alone). */
+ * hex digits into out (key names: xca_revocation_key_name). Returns
+ * XCA_OK or XCA_E_BAD_THUMBPRINT (out ""; a SHA-1 is refused: revocation
+ * names certificates by SHA-256 alone). */
 int xca_revocation_name_parse(const char *name, char out[XCA_SHA256_HEX]);
 
 /* The thumbprint the name of a key of kind XCA_KEY_REVOKED or XCA_KEY_CRL
