@@ -21,7 +21,11 @@
 #define THUMB_RULE "must be a SHA-256 thumbprint (64 hex digits, ':' separators allowed)"
 #define LIST_COUNT_DEFAULT 100
 #define LIST_COUNT_MAX 1000
-#define LIST_STEPS_MAX 1000 /* SCAN steps one listRevoked page takes at most */
+#define LIST_STEPS_MAX 16 /* SCAN steps per listRevoked page (as listDevices): bounds one call's work */
+/* How far ahead of this broker's clock a CRL's thisUpdate may lie (clock
+ * skew). A CRL dated later would be held as "newer" than every real CRL of
+ * its issuer until someone deletes it. */
+#define CRL_FUTURE_SKEW_S 300
 #define LIST_CRLS_MAX 10000
 #define SCAN_CAS_MAX 10000 /* CA records a CRL's issuer is looked for among */
 #define CURSOR_MAX 24
@@ -527,6 +531,19 @@ static int crl_intake(struct xca_admin_cmd *c, struct xca_crl **held, X509_CRL *
   return rc;
 }
 
+/* Refuse a CRL whose thisUpdate lies beyond the clock skew allowed. */
+static int dated_now(struct xca_admin_cmd *c, const struct xca_crl_info *info)
+{
+  long long now = (long long)xca_admin__now(c);
+
+  if ((long long)info->this_update > now + CRL_FUTURE_SKEW_S) {
+    snprintf(c->detail, sizeof(c->detail), "thisUpdate %lld is in the future, now %lld",
+             (long long)info->this_update, now);
+    return XCA_E_BAD_CRL;
+  }
+  return XCA_OK;
+}
+
 int xca_admin__upload_crl(struct xca_admin_cmd *c)
 {
   struct xca_crl *held = NULL;
@@ -539,6 +556,9 @@ int xca_admin__upload_crl(struct xca_admin_cmd *c)
   if (rc == XCA_OK) {
     info = xca_crl_info(held);
     xca_admin__target(c, XCA_KEY_CRL, info->issuer_sha256);
+    rc = dated_now(c, info);
+  }
+  if (rc == XCA_OK) {
     rc = store_crl(c, info, parsed, issuer);
   }
   if (rc == XCA_OK) {

@@ -283,6 +283,22 @@ void xca_identity_from_fields(const struct xca_fields *f, struct xca_identity_re
   xca_thumbprint_normalize(xca_fields_get(f, "secondaryThumbprint"), out->secondary);
 }
 
+/* A key of an identity, CA or group that holds another type than a hash
+ * (overwritten with redis-cli SET) is no record: the identity is not
+ * registered, the CA not trusted, the group absent (each fails closed). */
+static int not_a_record(int rc)
+{
+  return rc == XCA_E_WRONG_TYPE ? XCA_E_NOT_FOUND : rc;
+}
+
+/* A revocation or CRL key of another type cannot be read, but its key
+ * exists: treated as unreadable (revoked.c holds a revocation it cannot
+ * read), never as absent. */
+static int unreadable_record(int rc)
+{
+  return rc == XCA_E_WRONG_TYPE ? XCA_E_REGISTRY_UNAVAILABLE : rc;
+}
+
 int xca_registry_get_identity(const struct xca_registry *reg, const char *identity,
                               struct xca_identity_rec *out)
 {
@@ -293,7 +309,7 @@ int xca_registry_get_identity(const struct xca_registry *reg, const char *identi
   if (rc != XCA_OK) {
     return rc;
   }
-  rc = reg->kv.ops->hgetall(reg->kv.impl, key, &f);
+  rc = not_a_record(reg->kv.ops->hgetall(reg->kv.impl, key, &f));
   if (rc == XCA_OK) {
     xca_identity_from_fields(&f, out);
   }
@@ -354,7 +370,7 @@ int xca_registry_get_ca(const struct xca_registry *reg, const char *name,
 
   memset(out, 0, sizeof(*out));
   if (rc == XCA_OK) {
-    rc = reg->kv.ops->hgetall(reg->kv.impl, key, &out->fields);
+    rc = not_a_record(reg->kv.ops->hgetall(reg->kv.impl, key, &out->fields));
   }
   if (rc != XCA_OK) {
     xca_ca_rec_free(out);
@@ -448,7 +464,7 @@ int xca_registry_get_group(const struct xca_registry *reg, const char *name,
 
   memset(out, 0, sizeof(*out));
   if (rc == XCA_OK) {
-    rc = reg->kv.ops->hgetall(reg->kv.impl, key, &f);
+    rc = not_a_record(reg->kv.ops->hgetall(reg->kv.impl, key, &f));
   }
   if (rc == XCA_OK) {
     rc = xca_group_from_fields(name, &f, out);
@@ -537,7 +553,7 @@ int xca_registry_get_revoked(const struct xca_registry *reg, const char *sha256,
     rc = xca_registry_key(reg, XCA_KEY_REVOKED, thumb, key);
   }
   if (rc == XCA_OK) {
-    rc = reg->kv.ops->hgetall(reg->kv.impl, key, &f);
+    rc = unreadable_record(reg->kv.ops->hgetall(reg->kv.impl, key, &f));
   }
   if (rc == XCA_OK) {
     xca_revoked_from_fields(thumb, &f, out);
@@ -594,7 +610,7 @@ int xca_registry_get_crl(const struct xca_registry *reg, const char *issuer_sha2
     rc = xca_registry_key(reg, XCA_KEY_CRL, thumb, key);
   }
   if (rc == XCA_OK) {
-    rc = reg->kv.ops->hgetall(reg->kv.impl, key, &f);
+    rc = unreadable_record(reg->kv.ops->hgetall(reg->kv.impl, key, &f));
   }
   if (rc == XCA_OK) {
     rc = crl_issuer(&f, thumb, &issuer);

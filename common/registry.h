@@ -43,7 +43,8 @@ void xca_fields_free(struct xca_fields *f);
  * XCA_E_REGISTRY_UNAVAILABLE means storage could not be reached (nothing is
  * known to have changed). */
 struct xca_kv_ops {
-  /* All fields of key into *out (caller frees). XCA_E_NOT_FOUND if absent. */
+  /* All fields of key into *out (caller frees). XCA_E_NOT_FOUND if absent,
+   * XCA_E_WRONG_TYPE if key holds another type than a hash. */
   int (*hgetall)(void *impl, const char *key, struct xca_fields *out);
   /* Create key with fields, atomically; XCA_E_EXISTS if it exists. */
   int (*create)(void *impl, const char *key, const struct xca_fields *set);
@@ -203,7 +204,8 @@ int xca_registry_scan_all(const struct xca_registry *reg, enum xca_key_kind kind
 void xca_identity_from_fields(const struct xca_fields *f, struct xca_identity_rec *out);
 
 /* Read one identity ("device" or "device/module"). Returns XCA_OK,
- * XCA_E_NOT_FOUND, or XCA_E_REGISTRY_UNAVAILABLE. */
+ * XCA_E_NOT_FOUND (also when the key holds another type than a hash: no
+ * such identity), or XCA_E_REGISTRY_UNAVAILABLE. */
 int xca_registry_get_identity(const struct xca_registry *reg, const char *identity,
                               struct xca_identity_rec *out);
 

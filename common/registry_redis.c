@@ -302,7 +302,16 @@ static int kv_hgetall(void *impl, const char *key, struct xca_fields *out)
 {
   const char *argv[] = {"HGETALL", key};
   redisReply *reply = run(impl, 2, argv, NULL);
-  int rc = reply_error(reply);
+  int rc;
+
+  /* A key overwritten with another type (redis-cli SET) holds no record;
+   * the caller decides what that means for its kind (registry.c). */
+  if (reply != NULL && reply->type == REDIS_REPLY_ERROR &&
+      strncmp(reply->str, "WRONGTYPE", 9) == 0) {
+    freeReplyObject(reply);
+    return XCA_E_WRONG_TYPE;
+  }
+  rc = reply_error(reply);
 
   if (rc != XCA_OK) {
     return rc;

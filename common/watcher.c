@@ -146,12 +146,14 @@ static redisReply *command(redisContext *ctx, int argc, const char **argv)
 }
 
 /* Union of the flags Redis has and the ones we need: K (keyspace), g (DEL,
- * EXPIRE, RENAME...), h (hash commands), x (expired), e (evicted). */
+ * EXPIRE, RENAME...), h (hash commands), $ (string commands: a SET that
+ * replaces a registry hash sends only "set", no "del"), x (expired), e
+ * (evicted). */
 void xca_watcher__merge_flags(const char *have, char *out, size_t outlen)
 {
   size_t n = (size_t)snprintf(out, outlen, "%s", have);
 
-  for (const char *p = "Kghxe"; *p != '\0' && n + 1 < outlen; p++) {
+  for (const char *p = "Kgh$xe"; *p != '\0' && n + 1 < outlen; p++) {
     if (strchr(out, *p) == NULL && !(strchr(out, 'A') != NULL && *p != 'K')) {
       out[n++] = *p;
       out[n] = '\0';

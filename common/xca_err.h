@@ -63,7 +63,8 @@
   X(CRL_SIGNATURE, "CRL is not signed by its issuer's key")                       \
   X(CRL_NOT_NEWER, "CRL is not newer than the one held for its issuer")           \
   X(CRL_ISSUER, "CRL issuer is neither a registered CA nor chains to a verified CA") \
-  X(BUSY, "busy: too many admin requests are waiting; try again")
+  X(BUSY, "busy: too many admin requests are waiting; try again")               \
+  X(WRONG_TYPE, "registry key holds another type than a hash")
 
 enum xca_err {
   XCA_OK = 0,

@@ -132,6 +132,21 @@ dropped s7 b2 dev-r2 "$CHAIN"
 ca root
 ca root2
 xca_wait_for "CA registered again: dev-d connects on b3" 2 connects b3 dev-d dev-d
+# A hash replaced by a string (SET sends only a "set" event, class $).
+online s9 b2 dev-r2 dev-r2
+xca_log_mark b2
+xca_rcli SET x509ca:ca:root2 gone >/dev/null
+dropped s9 b2 dev-r2 "$CHAIN"
+xca_check_refused "dev-r2 refused on b3 once its CA's record is a string: no chain to a verified CA" b3 \
+    "$(refusal dev-r2 dev-r2 "$CHAIN")" connects b3 dev-r2 dev-r2
+online s10 b1 dev-e dev-e
+xca_log_mark b1
+xca_rcli SET x509ca:device:dev-e gone >/dev/null
+xca_check "dev-e dropped by b1 within 1 s once its entry is a string" \
+    xca_wait_log b1 "x509ca: disconnecting client 'dev-e': " 1
+xca_rcli DEL x509ca:ca:root2 x509ca:device:dev-e >/dev/null
+ca root2
+device dev-e status enabled
 
 # --- Redis outage ------------------------------------------------------------
 xca_check "dev-e connects on b3 (now cached there)" connects b3 dev-e dev-e

@@ -2038,7 +2038,14 @@ static void test_upload_crl_refusals(void **state)
   FAILS(fx, "a private key was supplied; it was discarded", "uploadCRL", "crl", good, "issuer",
         both);
   FAILS(fx, "missing or invalid argument: crl", "uploadCRL");
+  /* Dated two days ahead: it would shadow every real CRL of Company-X. */
+  char *future = crl_pem(&root_ca, NULL, 0, 2 * DAY, NULL);
+  e = cmd(fx, "uploadCRL", "crl", future, NULL);
+  assert_non_null(e);
+  assert_non_null(strstr(e, "invalid CRL"));
+  assert_non_null(strstr(e, "is in the future"));
   assert_int_equal(xca_fake_kv_count(fx->fake), 1); /* the CA alone */
+  free(future);
   free(forged);
   free(by_other);
   free(good);

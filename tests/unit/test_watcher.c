@@ -351,11 +351,12 @@ static void merge(const char *have, size_t outlen, const char *want)
 static void flags_get_what_the_watcher_needs(void **state)
 {
   (void)state;
-  merge("", 64, "Kghxe");
-  merge("Ex", 64, "ExKghe");
-  merge("KA", 64, "KA");    /* A covers g, h, x, e */
+  merge("", 64, "Kgh$xe");
+  merge("Ex", 64, "ExKgh$e");
+  merge("KA", 64, "KA");    /* A covers g, h, $, x, e */
   merge("A", 64, "AK");
-  merge("Kghxe", 64, "Kghxe");
+  merge("Kgh$xe", 64, "Kgh$xe");
+  merge("Kghxe", 64, "Kghxe$"); /* an older plugin's flags: $ is added */
   merge("", 4, "Kgh");      /* truncated, still terminated */
 }
 
