@@ -28,6 +28,13 @@ else
     # under load (1,000 at once lost handshakes there).
     STORM=1000 LOOP=1000 HOLD=300
 fi
+# The contract's bound on dropping held sessions is 1 s, asserted in the
+# normal pass. Under the sanitizer pass the broker and the load generator
+# (both instrumented) run several times slower, so there the bound is 3 s:
+# that pass is about memory, not latency (300 drops took 1.03 s under ASan
+# on an idle 2-core machine, 0.2-0.6 s without).
+DROP_BOUND_MS=1000
+[[ ${XCA_BROKER_CHECK:-} == asan ]] && DROP_BOUND_MS=3000
 LOADGEN=$XCA_BUILD_DIR/tests/bench/xca_loadgen
 PKIGEN=$XCA_BUILD_DIR/tests/bench/xca_pkigen
 for tool in "$LOADGEN" "$PKIGEN"; do
@@ -282,9 +289,9 @@ held_dropped() {
         last=$(jget "$f" last_drop_ms) || return 1
     figure "$dropped of $HOLD held sessions dropped after their CA was deleted:" \
         "first $((first - t_del)) ms, last $((last - t_del)) ms after the DEL"
-    [[ $dropped == "$HOLD" && $((last - t_del)) -le 1000 ]]
+    [[ $dropped == "$HOLD" && $((last - t_del)) -le $DROP_BOUND_MS ]]
 }
-xca_check "E: every held session is dropped within 1 s of the DEL" held_dropped
+xca_check "E: every held session is dropped within $((DROP_BOUND_MS / 1000)) s of the DEL" held_dropped
 kicked() {
     local n
     n=$(xca_log_since b1 | grep -c "x509ca: disconnecting client 'widget-" || true)
