@@ -134,7 +134,8 @@ static const char *const known_names[] = {
   "redis_retry_ms", "key_prefix", "admin_users", "verification_code_ttl", "hub_hostname",
   "cache_capacity", "stale_max", "max_chain_depth", "max_admin_payload", "redis_sentinels",
   "redis_sentinel_master", "min_rsa_bits", "broker_id", "audit_stream_max", "audit_queue_max",
-  "stats_interval"};
+  "stats_interval", "chain_cache_capacity", "prefetch_queue_max", "crl_expired",
+  "admin_queue_max"};
 
 static int known(const char *name)
 {
