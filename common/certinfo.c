@@ -44,8 +44,7 @@ static int scan_block(const char *name, unsigned char *data, long dlen, X509 **f
   return XCA_OK;
 }
 
-/* The number of lines of text that begin with "-----BEGIN". */
-static int begin_lines(const char *text, size_t len)
+int xca_pem_begin_lines(const char *text, size_t len)
 {
   int n = 0;
 
@@ -102,7 +101,7 @@ int xca_cert_from_pem(const char *text, size_t len, X509 **out)
   BIO_free(bio);
   if (saw_key) {
     rc = XCA_E_PRIVATE_KEY;
-  } else if (rc == XCA_OK && (count == 0 || begin_lines(text, len) != blocks)) {
+  } else if (rc == XCA_OK && (count == 0 || xca_pem_begin_lines(text, len) != blocks)) {
     /* PEM_read_bio stops at the first block it cannot read and skips lines
      * it does not understand, even inside a block: any line opening a block
      * that was not read as one refuses the text. */

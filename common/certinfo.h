@@ -19,6 +19,10 @@
  * never copied), XCA_E_MULTIPLE_CERTS, or XCA_E_BAD_PEM. */
 int xca_cert_from_pem(const char *text, size_t len, X509 **out);
 
+/* The number of lines of text (len bytes) that begin with "-----BEGIN":
+ * how many PEM blocks it claims to hold, parsed or not. */
+int xca_pem_begin_lines(const char *text, size_t len);
+
 /* Return a malloc'ed NUL-terminated PEM encoding of cert, or NULL. */
 char *xca_cert_to_pem(X509 *cert);
 

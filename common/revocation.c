@@ -126,23 +126,6 @@ static int add_serial(struct xca_crl *crl, const ASN1_INTEGER *serial)
 /* CRL intake                                                                */
 /* ------------------------------------------------------------------------ */
 
-/* The number of lines of text that begin with "-----BEGIN". */
-static int begin_lines(const char *text, size_t len)
-{
-  int n = 0;
-
-  for (const char *p = text; p != NULL && (size_t)(p - text) < len;) {
-    size_t left = len - (size_t)(p - text);
-    const char *nl;
-    if (left >= 10 && memcmp(p, "-----BEGIN", 10) == 0) {
-      n++;
-    }
-    nl = memchr(p, '\n', left);
-    p = nl ? nl + 1 : NULL;
-  }
-  return n;
-}
-
 /* The one PEM block of bio as an X509_CRL, or NULL. */
 static X509_CRL *read_block(BIO *bio)
 {
@@ -178,7 +161,7 @@ static int parse_pem(const char *text, size_t len, X509_CRL **out)
     return XCA_E_PRIVATE_KEY;
   }
   /* Exactly one block: PEM_read_bio skips what it does not understand. */
-  if (begin_lines(text, len) != 1) {
+  if (xca_pem_begin_lines(text, len) != 1) {
     return XCA_E_BAD_CRL;
   }
   bio = BIO_new_mem_buf(text, (int)len);
