@@ -7,7 +7,9 @@
  * Redis, so appending never delays a connect. A writer thread with its own
  * Redis connection appends the entries, oldest first, with
  *   XADD <prefix>audit MAXLEN ~ <audit_stream_max> * field value ...
- * a batch at a time (pipelined). While Redis cannot be written the entries
+ * a batch at a time (pipelined): it waits up to XCA_AUDIT_LINGER_MS after
+ * the first entry for more to come, so an entry reaches Redis about that
+ * much later than it was queued. While Redis cannot be written the entries
  * wait in the queue and the writer retries every retry interval,
  * reconnecting by itself; an entry that finds the queue full is dropped
  * and counted (xca_audit_dropped). An entry leaves the queue only once
@@ -26,6 +28,7 @@
 #define XCA_AUDIT_FIELDS_MAX 13   /* fields of one entry at most */
 #define XCA_AUDIT_VALUE_MAX 2048  /* bytes of one value at most */
 #define XCA_AUDIT_BATCH 64        /* entries the writer sends in one round trip */
+#define XCA_AUDIT_LINGER_MS 20    /* longest the writer waits for a batch to fill */
 #define XCA_AUDIT_STREAM "audit"  /* the stream's key, after the prefix */
 
 /* What happened. A NULL member is left out of the entry; the entry's

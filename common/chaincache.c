@@ -120,9 +120,11 @@ static int digest_cert(EVP_MD_CTX *md, X509 *cert)
 
 /* SHA-256 over tag and max_depth (a verdict holds for the depth it was
  * checked under), then (with_leaf) the leaf's DER, then the DER of every
- * certificate of untrusted in order (copies of the leaf skipped when
- * with_leaf is 0: the path key names what was sent above it). Returns 1,
- * or 0 when a certificate cannot be encoded. */
+ * certificate of untrusted in order (the leaf object itself skipped when
+ * with_leaf is 0: the path key names what was sent above it; a pointer
+ * compare, as X509_cmp would parse every extension of every certificate
+ * sent on every handshake; a second copy of the leaf only makes another
+ * key). Returns 1, or 0 when a certificate cannot be encoded. */
 static int make_key(const char *tag, int max_depth, X509 *leaf, STACK_OF(X509) *untrusted,
                     int with_leaf, unsigned char key[KEY_LEN])
 {
@@ -137,7 +139,7 @@ static int make_key(const char *tag, int max_depth, X509 *leaf, STACK_OF(X509) *
   }
   for (int i = 0; ok && i < sk_X509_num(untrusted); i++) {
     X509 *x = sk_X509_value(untrusted, i);
-    if (!with_leaf && (x == leaf || X509_cmp(x, leaf) == 0)) {
+    if (!with_leaf && x == leaf) {
       continue;
     }
     ok = digest_cert(md, x);

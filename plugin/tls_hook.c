@@ -20,7 +20,7 @@
 
 /* What one handshake established, attached to the client's leaf: the facts
  * plus the intermediates the client sent (owned references, the leaf
- * excluded to avoid a reference cycle), kept to verify again later. */
+ * object excluded to avoid a reference cycle), kept to verify again later. */
 struct handshake_record {
   struct xca_cert_facts facts;
   STACK_OF(X509) *intermediates;
@@ -54,7 +54,10 @@ static STACK_OF(X509) *copy_intermediates(X509 *leaf, STACK_OF(X509) *sent)
 
   for (int i = 0; out != NULL && i < sk_X509_num(sent); i++) {
     X509 *cert = sk_X509_value(sent, i);
-    if (cert == leaf || X509_cmp(cert, leaf) == 0) {
+    /* Only the leaf object itself would make a cycle. A pointer compare:
+     * X509_cmp would parse every extension of each intermediate on every
+     * handshake, which a cached chain verdict never needs. */
+    if (cert == leaf) {
       continue;
     }
     if (!X509_up_ref(cert) || !sk_X509_push(out, cert)) {

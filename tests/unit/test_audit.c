@@ -437,6 +437,33 @@ static void test_writer_drains_in_order(void **state)
   fake_delete(f);
 }
 
+/* Entries that come a few milliseconds apart (a connect rate of a few
+ * hundred per second) share one round trip: the writer waits up to
+ * XCA_AUDIT_LINGER_MS for its batch to fill instead of waking for each
+ * entry, yet every entry is written soon after it was queued. */
+static void test_entries_close_together_share_one_write(void **state)
+{
+  struct fake_sink *f = fake_new();
+  struct xca_audit *a = xca_audit_new("b", 200, 10, sink_of(f));
+  long long first;
+  (void)state;
+
+  assert_int_equal(xca_audit_start(a), XCA_OK);
+  first = now_ms();
+  for (int i = 0; i < 5; i++) { /* 5 entries over ~8 ms, under the linger */
+    assert_int_equal(push_client(a, i), XCA_OK);
+    if (i < 4) {
+      usleep(2000);
+    }
+  }
+  assert_true(wait_stored(f, 5));
+  assert_true(now_ms() - first < 1000);
+  assert_stored_in_order(f, 0, 5);
+  assert_int_equal(fake_calls(f), 1);
+  assert_true(xca_audit_stop(a, 100) == 0);
+  fake_delete(f);
+}
+
 /* An outage: nothing is lost until the queue is full; what arrives after is
  * dropped and counted; once the sink works again the queued entries are
  * written, in order, by the retries alone. */
@@ -583,6 +610,7 @@ int main(void)
     cmocka_unit_test(test_admin_event_without_detail),
     cmocka_unit_test(test_queue_holds_capacity_and_counts_the_rest_dropped),
     cmocka_unit_test(test_writer_drains_in_order),
+    cmocka_unit_test(test_entries_close_together_share_one_write),
     cmocka_unit_test(test_outage_keeps_the_queue_and_retries),
     cmocka_unit_test(test_partial_write_resends_only_the_rest),
     cmocka_unit_test(test_stop_flushes_the_queue),
