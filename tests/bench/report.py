@@ -16,6 +16,11 @@ ratio_rss are x509ca / stock of time and memory (lower is better);
 admin_p99_ratio is connect p99 during admin work / p99 idle; ratio_revoked is
 connects/s with the revocation lists / without (warm); ratio_audit is
 connects/s with the audit stream / without.
+
+Rounds (scripts/bench --rounds R): the runs of round r >= 2 carry ".r<r>"
+after the case name in their labels. Each round is summarised on its own; the
+summary and the RESULT line hold, per figure, the median over the rounds (a
+ratio is the median of the rounds' ratios, not a ratio of medians).
 """
 import argparse
 import csv
@@ -23,6 +28,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -179,15 +185,22 @@ def run_status(seen, rep, kind, side="x509ca"):
     return "ok", ""
 
 
-def build_case(row, out, status):
-    """Everything known about one case: its sides' runs, statuses and metrics."""
+def round_suffix(r):
+    """What follows the case name in the labels of round r (1-based)."""
+    return "" if r == 1 else f".r{r}"
+
+
+def build_case(row, out, status, r=1):
+    """Everything known about one case in round r: its sides' runs, statuses and metrics."""
     name, kind = row["name"], row["kind"]
-    sides = {"x509ca": name}
+    base = name + round_suffix(r)
+    sides = {"x509ca": base}
     if row["stock"] == "yes":
-        sides["stock"] = f"{name}.stock"
+        sides["stock"] = f"{base}.stock"
     if kind == "admin":
-        sides["idle"] = f"{name}.idle"
-    case = {"name": name, "letter": row["letter"], "kind": kind, "registry": row["registry"],
+        sides["idle"] = f"{base}.idle"
+    case = {"name": name, "round": r, "letter": row["letter"], "kind": kind,
+            "registry": row["registry"],
             "what": row["what"], "cache_capacity": int(row["cache"]),
             "audit_stream_max": int(row["audit"]), "runs": {}}
     for side, label in sides.items():
@@ -197,7 +210,7 @@ def build_case(row, out, status):
                               "summary": run_summary(rep) if st in ("ok", "partial") else None,
                               "report": rep}
     if kind == "admin":
-        case["admin_driver"] = load_json(os.path.join(out, "runs", f"{name}.driver.json"))
+        case["admin_driver"] = load_json(os.path.join(out, "runs", f"{base}.driver.json"))
     statuses = [r["status"] for r in case["runs"].values()]
     case["status"] = "ok" if all(s == "ok" for s in statuses) else \
         next(s for s in ("invalid", "failed", "skipped", "missing", "partial") if s in statuses)
@@ -243,6 +256,19 @@ def summarize(cases):
     return s
 
 
+def median_summary(summaries):
+    """Per figure, the median over the rounds that have it (None when none has)."""
+    out = {}
+    for k in summaries[0]:
+        vals = [s[k] for s in summaries if s.get(k) is not None]
+        if not vals:
+            out[k] = None
+            continue
+        m = statistics.median(vals)
+        out[k] = int(round(m)) if k.endswith("_cps") else round(m, 3 if k == "ratio_audit" else 2)
+    return out
+
+
 def result_line(tls, summary):
     parts = [f"RESULT tls={tls} depth=3"]
     parts += [f"{k}={fmt(summary[k])}" for k in RESULT_FIELDS + EXTRA_FIELDS]
@@ -254,15 +280,16 @@ def result_line(tls, summary):
 # ---------------------------------------------------------------------------
 
 def table(cases, facts):
-    head = (f"{'case':<11} {'':>3} {'side':<6} {'n':>6} {'ok':>6} {'cps':>8} {'p50ms':>7} "
+    head = (f"{'case':<13} {'':>3} {'side':<6} {'n':>6} {'ok':>6} {'cps':>8} {'p50ms':>7} "
             f"{'p99ms':>7} {'storm_s':>7} {'rss_MB':>7} {'brk%':>6} {'rest%':>6}  status")
     lines = [head]
     for case in cases:
         for side, run in case["runs"].items():
             s = run["summary"] or {}
             rep = run["report"] or {}
+            shown = case["name"] + (f"@{case['round']}" if case.get("round", 1) > 1 else "")
             lines.append(
-                f"{case['name']:<11} ({case['letter']}) {side:<6} {fmt(rep.get('count')):>6} "
+                f"{shown:<13} ({case['letter']}) {side:<6} {fmt(rep.get('count')):>6} "
                 f"{fmt(rep.get('ok')):>6} {fmt(s.get('cps')):>8} {fmt(s.get('total_p50_ms')):>7} "
                 f"{fmt(s.get('total_p99_ms')):>7} {fmt(s.get('storm_s')):>7} "
                 f"{fmt(s.get('rss_mb')):>7} {fmt(s.get('broker_cpu_pct')):>6} "
@@ -270,7 +297,7 @@ def table(cases, facts):
                 + (f": {run['reason']}" if run["reason"] else ""))
         drv = case.get("admin_driver")
         if drv:
-            lines.append(f"{'':<11} admin driver: {drv.get('pages')} pages of {drv.get('page_size')}, "
+            lines.append(f"{'':<13} admin driver: {drv.get('pages')} pages of {drv.get('page_size')}, "
                          f"{drv.get('deleted')} deleted, {drv.get('errors')} errors; "
                          f"listDevices p50/p99 {dig(drv, 'list_ms.p50')}/{dig(drv, 'list_ms.p99')} ms, "
                          f"deleteDevice request p50/p99 {dig(drv, 'delete_ms.p50')}/"
@@ -395,7 +422,12 @@ def cmd_report(a):
     # seconds.<case>.<side>: wall-clock time of each side, kept apart.
     seconds = {k[len("seconds."):]: v for k, v in facts.items() if k.startswith("seconds.")}
     facts = {k: v for k, v in facts.items() if not k.startswith("seconds.")}
-    cases = [build_case(r, a.out, status) for r in rows]
+    rounds = []
+    for r in range(1, max(1, a.rounds) + 1):
+        cases_r = [build_case(row, a.out, status, r) for row in rows]
+        rounds.append({"round": r, "cases": cases_r, "summary": summarize(cases_r)})
+    cases = rounds[0]["cases"]
+    every_case = [c for rd in rounds for c in rd["cases"]]
     micro = {}
     runs = os.path.join(a.out, "runs")
     for fn in sorted(os.listdir(runs)) if os.path.isdir(runs) else []:
@@ -403,7 +435,7 @@ def cmd_report(a):
             name = fn[:-len(".micro.json")]
             micro[name] = load_json(os.path.join(runs, fn)) or {"status": "failed",
                                                                 "reason": status.get(name, ("", ""))[1]}
-    summary = summarize(cases)
+    summary = median_summary([rd["summary"] for rd in rounds])
     line = result_line(a.tls, summary)
     cpu = ""
     try:
@@ -431,6 +463,10 @@ def cmd_report(a):
             "pki_seconds": a.pki_seconds,
         },
         "cases": cases,
+        "rounds": len(rounds),
+        "by_round": [{"round": rd["round"], "summary": rd["summary"],
+                      "result": result_line(a.tls, rd["summary"]),
+                      "cases": rd["cases"] if rd["round"] > 1 else "see cases"} for rd in rounds],
         "facts": facts,
         "micro": micro,
         "seconds_by_side": seconds,
@@ -440,7 +476,11 @@ def cmd_report(a):
     with open(os.path.join(a.out, f"results-tls{a.tls}.json"), "w", encoding="utf-8") as f:
         json.dump(results, f, indent=1)
         f.write("\n")
-    text = table(cases, facts)
+    text = table(every_case, facts)
+    if len(rounds) > 1:
+        text += "\nper round (the RESULT line holds the medians):"
+        for rd in rounds:
+            text += "\n  round " + str(rd["round"]) + ": " + result_line(a.tls, rd["summary"])[len("RESULT "):]
     if seconds:
         text += "\nwall-clock seconds per side: " + ", ".join(f"{k} {v}" for k, v in seconds.items())
     warn = plot(a.out, a.tls, a.mode, cases, summary)
@@ -452,7 +492,7 @@ def cmd_report(a):
     print(f"results: {os.path.join(a.out, f'results-tls{a.tls}.json')}  "
           f"plot: {os.path.join(a.out, f'bench-tls{a.tls}.png')}  runs: {os.path.join(a.out, 'runs')}")
     print(line)
-    return 0 if all(c["status"] == "ok" for c in cases) else 1
+    return 0 if all(c["status"] == "ok" for c in every_case) else 1
 
 
 def cmd_line(a):
@@ -500,6 +540,7 @@ def main():
     r.add_argument("--mode", default="full")
     r.add_argument("--concurrency", type=int, default=None)
     r.add_argument("--threads", type=int, default=None)
+    r.add_argument("--rounds", type=int, default=1)
     r.add_argument("--known-devices", type=int, default=None)
     r.add_argument("--pinned", default="0")
     r.add_argument("--build-type", default="")

@@ -72,6 +72,44 @@ if command -v gnuplot >/dev/null; then
     xca_check "the plot was drawn" test -s "$OUT/tls1.3/bench-tls1.3.png"
 fi
 
+# Rounds: every case again, the side order alternating, RESULT the medians.
+ROUNDS_OUT=$XCA_TMP/bench-rounds
+rounds_ran() {
+    "$SRC/scripts/bench" --tiny --no-build --tls-max 1.2 --rounds 3 --cases warm,audit_on,audit_off \
+        --build-dir "$XCA_BUILD_DIR" --plugin "$XCA_PLUGIN" --out "$ROUNDS_OUT" \
+        >"$XCA_TMP/rounds.out" 2>"$XCA_TMP/rounds.err" || { tail -5 "$XCA_TMP/rounds.err"; return 1; }
+    tail -n 6 "$XCA_TMP/rounds.out"
+    local r
+    for r in warm warm.stock warm.r2 warm.r2.stock warm.r3 warm.r3.stock audit_off.r3; do
+        [[ -s $ROUNDS_OUT/tls1.2/runs/$r.json ]] || { echo "no run $r"; return 1; }
+    done
+}
+xca_check "--rounds 3: every case ran in each round, under its round's label" rounds_ran
+side_order() {
+    # status.tsv lists the sides as they ran: stock first in round 1, x509ca first in round 2.
+    local order
+    order=$(awk -F'\t' '$1 ~ /^warm(\.r2)?(\.stock)?$/ {print $1}' "$ROUNDS_OUT/tls1.2/status.tsv" | tr '\n' ' ')
+    echo "$order"
+    [[ $order == "warm.stock warm warm.r2 warm.r2.stock " ]]
+}
+xca_check "--rounds: the stock side runs first in odd rounds, second in even ones" side_order
+medians() {
+    python3 - "$ROUNDS_OUT/tls1.2/results-tls1.2.json" "$(tail -n 1 "$XCA_TMP/rounds.out")" <<'EOF'
+import json, statistics, sys
+R = json.load(open(sys.argv[1]))
+rounds = R["by_round"]
+ok = R["rounds"] == 3 and len(rounds) == 3
+for k, digits in (("ratio_warm", 2), ("ratio_audit", 3), ("warm_cps", 0)):
+    vals = [r["summary"][k] for r in rounds]
+    want = round(statistics.median(vals), digits) if digits else int(round(statistics.median(vals)))
+    print(k, vals, "median", want, "summary", R["summary"][k])
+    ok = ok and None not in vals and R["summary"][k] == want
+ok = ok and f" ratio_warm={R['summary']['ratio_warm']} " in sys.argv[2]
+sys.exit(0 if ok else 1)
+EOF
+}
+xca_check "--rounds: the summary and RESULT hold each figure's median over the rounds" medians
+
 # A run that is missing: its case fails and its figures are NA.
 cp -r "$OUT/tls1.3" "$XCA_TMP/broken"
 rm "$XCA_TMP/broken/runs/warm.json"
