@@ -334,6 +334,35 @@ xca_pki() {
     "$XCA_SOURCE_DIR/scripts/x509ca-pki" --dir "$XCA_TMP/pki" "$@"
 }
 
+# xca_make_crl ISSUER OUT LASTUPDATE_S NEXTUPDATE_S [CERTBASE...]: a CRL made
+# with `openssl ca -gencrl` (an index.txt of its own) by ISSUER ($XCA_TMP/pki/
+# ISSUER.{crt,key}) listing the CERTBASEs (reason keyCompromise), thisUpdate
+# now+LASTUPDATE_S, nextUpdate now+NEXTUPDATE_S; PEM into OUT.
+xca_make_crl() {
+    local issuer=$XCA_TMP/pki/$1 out=$2 last=$3 next=$4 d c
+    shift 4
+    d=$(mktemp -d "$XCA_TMP/ca.XXXXXX")
+    : >"$d/index.txt"
+    echo 1000 >"$d/crlnumber"
+    printf '[ca]\ndefault_ca = x\n[x]\ndatabase = %s\ncrlnumber = %s\ndefault_md = sha256\n' \
+        "$d/index.txt" "$d/crlnumber" >"$d/ca.cnf"
+    for c in "$@"; do
+        openssl ca -config "$d/ca.cnf" -keyfile "$issuer.key" -cert "$issuer.crt" \
+            -revoke "$XCA_TMP/pki/$c.crt" -crl_reason keyCompromise 2>>"$d/log" >&2
+    done
+    openssl ca -config "$d/ca.cnf" -keyfile "$issuer.key" -cert "$issuer.crt" -gencrl \
+        -crl_lastupdate "$(date -u -d "@$(($(date +%s) + last))" +%Y%m%d%H%M%SZ)" \
+        -crl_nextupdate "$(date -u -d "@$(($(date +%s) + next))" +%Y%m%d%H%M%SZ)" \
+        -out "$out" 2>>"$d/log"
+}
+
+# xca_json_cmd NAME VALUE ...: one admin request of a single command whose
+# members are the NAME VALUE pairs (strings), e.g. xca_json_cmd command
+# deleteCRL issuerThumbprint HEX.
+xca_json_cmd() {
+    python3 -c 'import json,sys; a=sys.argv[1:]; print(json.dumps({"commands":[dict(zip(a[::2],a[1::2]))]}))' "$@"
+}
+
 # xca_server_cert: makes sure $XCA_TMP/pki/server.{crt,key} and server-ca.crt
 # exist (SAN DNS:localhost, IP:127.0.0.1). Uses `xca_pki server` when the
 # script exists, else plain openssl (or when XCA_PKI_OPENSSL=1).

@@ -74,7 +74,6 @@ reply_error() {
     echo "$out"
     "$PY" -c 'import json,re,sys; r=json.load(sys.stdin)["responses"][0]; sys.exit(0 if re.search(sys.argv[1], r.get("error","")) else 1)' "$3" <<<"$out"
 }
-json_cmd() { "$PY" -c 'import json,sys; a=sys.argv[1:]; print(json.dumps({"commands":[dict(zip(a[::2],a[1::2]))]}))' "$@"; }
 # online LABEL BROKER CLIENTID: a subscriber held open (until it is kicked).
 online() {
     xca_log_mark "$2"
@@ -153,31 +152,11 @@ stat_is() {
     "$PY" -c 'import json,sys; d=json.load(sys.stdin)["responses"][0]["data"]; v=d.get(sys.argv[1]); print(sys.argv[1], v); sys.exit(0 if v is not None and eval(str(v)+sys.argv[2]) else 1)' "$2" "$3" <<<"$out"
 }
 
-# make_crl ISSUER OUT LASTUPDATE_S NEXTUPDATE_S [CERTBASE...]: a CRL made
-# with `openssl ca -gencrl` (an index.txt of its own) by ISSUER listing the
-# CERTBASEs, thisUpdate now+LASTUPDATE_S, nextUpdate now+NEXTUPDATE_S.
-make_crl() {
-    local issuer=$1 out=$2 last=$3 next=$4 d c
-    shift 4
-    d=$(mktemp -d "$XCA_TMP/ca.XXXXXX")
-    : >"$d/index.txt"
-    echo 1000 >"$d/crlnumber"
-    printf '[ca]\ndefault_ca = x\n[x]\ndatabase = %s\ncrlnumber = %s\ndefault_md = sha256\n' \
-        "$d/index.txt" "$d/crlnumber" >"$d/ca.cnf"
-    for c in "$@"; do
-        openssl ca -config "$d/ca.cnf" -keyfile "$P/$issuer.key" -cert "$P/$issuer.crt" \
-            -revoke "$P/$c.crt" -crl_reason keyCompromise 2>>"$d/log" >&2
-    done
-    openssl ca -config "$d/ca.cnf" -keyfile "$P/$issuer.key" -cert "$P/$issuer.crt" -gencrl \
-        -crl_lastupdate "$(date -u -d "@$(($(date +%s) + last))" +%Y%m%d%H%M%SZ)" \
-        -crl_nextupdate "$(date -u -d "@$(($(date +%s) + next))" +%Y%m%d%H%M%SZ)" \
-        -out "$out" 2>>"$d/log"
-}
 upload_crl() { # BROKER CRLFILE [ISSUERBASE]
     if [[ -n ${3:-} ]]; then
-        json_cmd command uploadCRL crl "$(cat "$2")" issuer "$(cat "$P/$3.crt")"
+        xca_json_cmd command uploadCRL crl "$(cat "$2")" issuer "$(cat "$P/$3.crt")"
     else
-        json_cmd command uploadCRL crl "$(cat "$2")"
+        xca_json_cmd command uploadCRL crl "$(cat "$2")"
     fi
 }
 
@@ -192,7 +171,7 @@ online a1_b1 b1 a1
 online a1_b2 b2 a1
 xca_log_mark b1
 xca_log_mark b2
-REQ=$(json_cmd command revokeCertificate certificate "$(cat "$P/a1.crt")" reason keyCompromise)
+REQ=$(xca_json_cmd command revokeCertificate certificate "$(cat "$P/a1.crt")" reason keyCompromise)
 WHY_A1=$(revoked_at 0 a1 'revoked [(]keyCompromise[)]')
 watch_drop a1@b1 b1 a1 "$WHY_A1\$"
 watch_drop a1@b2 b2 a1 "$WHY_A1\$"
@@ -214,7 +193,7 @@ xca_check "getStats counts refused/revoked" stat_is b1 refused/revoked '>=1'
 xca_check "the audit stream holds the drop with its reason" \
     bash -c "redis-cli -p $REDIS_PORT XRANGE x509ca:audit - + | grep -q \"disconnecting client 'a1': certificate is revoked\""
 xca_check "a revokeCertificate of the same certificate again is refused" \
-    reply_error b2 "$(json_cmd command revokeCertificate thumbprint "$(sha a1)")" '^revoked certificate already exists$'
+    reply_error b2 "$(xca_json_cmd command revokeCertificate thumbprint "$(sha a1)")" '^revoked certificate already exists$'
 
 # --- A leaf revoked with redis-cli ----------------------------------------------------
 online h1_b2 b2 h1
@@ -235,7 +214,7 @@ survivor wy2_b2 b2 wy2
 xca_log_mark b1
 xca_log_mark b2
 TZ_UPPER=$(sha technician-z | tr a-f A-F | sed 's/../&:/g; s/:$//')
-REQ=$(json_cmd command revokeCertificate thumbprint "$TZ_UPPER" reason cessationOfOperation)
+REQ=$(xca_json_cmd command revokeCertificate thumbprint "$TZ_UPPER" reason cessationOfOperation)
 WHY_TZ=$(revoked_at 1 technician-z 'revoked [(]cessationOfOperation[)]')
 watch_drop wz1@b1 b1 wz1 "$WHY_TZ\$"
 watch_drop wz2@b2 b2 wz2 "$WHY_TZ\$"
@@ -292,24 +271,24 @@ xca_check_refused "after the resync wz1 is refused on b1 (revoked intermediate)"
 xca_check_refused "after the resync h1 is refused on b1" b1 "$(refusal h1 "$WHY_H1")\$" connects b1 h1
 
 # --- Removing revocations re-admits --------------------------------------------------------
-xca_check "unrevokeCertificate of a1 on b2" reply_ok b2 "$(json_cmd command unrevokeCertificate thumbprint "$(sha a1)")"
+xca_check "unrevokeCertificate of a1 on b2" reply_ok b2 "$(xca_json_cmd command unrevokeCertificate thumbprint "$(sha a1)")"
 xca_wait_for "a1 connects again on b1" 2 connects b1 a1
 xca_check "a1 connects again on b2" connects b2 a1
 xca_check "unrevokeCertificate of a1 again: not found" \
-    reply_error b1 "$(json_cmd command unrevokeCertificate thumbprint "$(sha a1)")" '^revoked certificate not found$'
+    reply_error b1 "$(xca_json_cmd command unrevokeCertificate thumbprint "$(sha a1)")" '^revoked certificate not found$'
 xca_rcli DEL "x509ca:revoked:$(sha h1)" >/dev/null
 xca_wait_for "h1 connects again on b1 after redis-cli DEL" 2 connects b1 h1
-xca_check "unrevokeCertificate of Technician-Z" reply_ok b1 "$(json_cmd command unrevokeCertificate thumbprint "$(sha technician-z)")"
+xca_check "unrevokeCertificate of Technician-Z" reply_ok b1 "$(xca_json_cmd command unrevokeCertificate thumbprint "$(sha technician-z)")"
 xca_wait_for "wz1 connects again on b2" 2 connects b2 wz1
 
 # --- CRLs --------------------------------------------------------------------------------
-make_crl factory-y "$XCA_TMP/fy-1.crl" -300 86400 c1
-make_crl factory-y "$XCA_TMP/fy-0.crl" -600 86400 c1        # older
-make_crl factory-y "$XCA_TMP/fy-2.crl" -120 86400           # newer, without c1
-make_crl factory-y "$XCA_TMP/fy-3.crl" -60 86400 c1         # newer still, with c1
-make_crl fake-factory "$XCA_TMP/fake.crl" -30 86400 c1      # Factory-Y's name, another key
-make_crl other "$XCA_TMP/other.crl" -30 86400
-make_crl company-x "$XCA_TMP/cx.crl" -30 86400
+xca_make_crl factory-y "$XCA_TMP/fy-1.crl" -300 86400 c1
+xca_make_crl factory-y "$XCA_TMP/fy-0.crl" -600 86400 c1        # older
+xca_make_crl factory-y "$XCA_TMP/fy-2.crl" -120 86400           # newer, without c1
+xca_make_crl factory-y "$XCA_TMP/fy-3.crl" -60 86400 c1         # newer still, with c1
+xca_make_crl fake-factory "$XCA_TMP/fake.crl" -30 86400 c1      # Factory-Y's name, another key
+xca_make_crl other "$XCA_TMP/other.crl" -30 86400
+xca_make_crl company-x "$XCA_TMP/cx.crl" -30 86400
 WHY_CRL="certificate is revoked at depth 0 [(]sha256 $(sha c1 | cut -c1-16)[)]: listed in the CRL of CN=Factory-Y CA"
 
 online c1_b1 b1 c1
@@ -357,14 +336,14 @@ watch_drop c1-again@b2 b2 c1 "$WHY_CRL\$"
 T0=$(xca__now_ms)
 xca_check "a newer CRL listing c1 again" reply_ok b1 "$REQ"
 xca_check "c1 dropped by b2 within 1 s" drop_within c1-again@b2 "$T0"
-xca_check "deleteCRL of Factory-Y's CRL" reply_ok b2 "$(json_cmd command deleteCRL issuerThumbprint "$(sha factory-y)")"
+xca_check "deleteCRL of Factory-Y's CRL" reply_ok b2 "$(xca_json_cmd command deleteCRL issuerThumbprint "$(sha factory-y)")"
 xca_wait_for "after deleteCRL c1 connects on b1" 2 connects b1 c1
 xca_check "deleteCRL again: not found" \
-    reply_error b1 "$(json_cmd command deleteCRL issuerThumbprint "$(sha factory-y)")" '^CRL not found$'
+    reply_error b1 "$(xca_json_cmd command deleteCRL issuerThumbprint "$(sha factory-y)")" '^CRL not found$'
 
 # --- crl_expired: accept (b1, b2) vs refuse (b3) ---------------------------------------------
-make_crl factory-y "$XCA_TMP/fy-expired.crl" -7200 -3600
-make_crl factory-y "$XCA_TMP/fy-fresh.crl" -60 86400
+xca_make_crl factory-y "$XCA_TMP/fy-expired.crl" -7200 -3600
+xca_make_crl factory-y "$XCA_TMP/fy-fresh.crl" -60 86400
 online e1_b3 b3 e1
 for b in b1 b2 b3; do xca_log_mark "$b"; done
 REQ=$(upload_crl b1 "$XCA_TMP/fy-expired.crl" factory-y)

@@ -29,29 +29,12 @@ sha() { openssl x509 -in "$P/$1.crt" -outform DER | sha256sum | cut -d' ' -f1; }
 
 # make_crl ISSUER OUT [CERTBASE...]: a CRL by ISSUER listing the CERTBASEs
 # (thisUpdate a minute ago, nextUpdate in a day).
-make_crl() {
-    local issuer=$1 out=$2 d c
-    shift 2
-    d=$(mktemp -d "$XCA_TMP/ca.XXXXXX")
-    : >"$d/index.txt"
-    echo 1000 >"$d/crlnumber"
-    printf '[ca]\ndefault_ca = x\n[x]\ndatabase = %s\ncrlnumber = %s\ndefault_md = sha256\n' \
-        "$d/index.txt" "$d/crlnumber" >"$d/ca.cnf"
-    for c in "$@"; do
-        openssl ca -config "$d/ca.cnf" -keyfile "$P/$issuer.key" -cert "$P/$issuer.crt" \
-            -revoke "$P/$c.crt" -crl_reason keyCompromise 2>>"$d/log" >&2
-    done
-    openssl ca -config "$d/ca.cnf" -keyfile "$P/$issuer.key" -cert "$P/$issuer.crt" -gencrl \
-        -crl_lastupdate "$(date -u -d "@$(($(date +%s) - 60))" +%Y%m%d%H%M%SZ)" \
-        -crl_nextupdate "$(date -u -d "@$(($(date +%s) + 86400))" +%Y%m%d%H%M%SZ)" \
-        -out "$out" 2>>"$d/log"
-}
-json_cmd() { "$PY" -c 'import json,sys; a=sys.argv[1:]; print(json.dumps({"commands":[dict(zip(a[::2],a[1::2]))]}))' "$@"; }
+make_crl() { xca_make_crl "$1" "$2" -60 86400 "${@:3}"; }
 upload_crl() { # CRLFILE [ISSUERBASE]
     if [[ -n ${2:-} ]]; then
-        json_cmd command uploadCRL crl "$(cat "$1")" issuer "$(cat "$P/$2.crt")"
+        xca_json_cmd command uploadCRL crl "$(cat "$1")" issuer "$(cat "$P/$2.crt")"
     else
-        json_cmd command uploadCRL crl "$(cat "$1")"
+        xca_json_cmd command uploadCRL crl "$(cat "$1")"
     fi
 }
 # reply BROKER JSON REGEX: the single response's error matches REGEX ("" =
@@ -137,7 +120,7 @@ xca_check "a2, anchored at Factory-Y, is dropped, reason logged" \
 xca_check_refused "a1 is refused: its anchor is listed in its issuer's CRL" b1 \
     "$(refusal a1 "$WHY_FY")\$" connects a1
 xca_check "deleteCRL of the root's CRL" \
-    reply b1 "$(json_cmd command deleteCRL issuerThumbprint "$(sha company-x)")" ""
+    reply b1 "$(xca_json_cmd command deleteCRL issuerThumbprint "$(sha company-x)")" ""
 xca_wait_for "after deleteCRL a1 connects again" 3 connects a1
 
 xca_check "broker exits 0" xca_stop_broker b1

@@ -54,24 +54,7 @@ done
 
 # make_crl ISSUER OUT [CERTBASE...]: a CRL by ISSUER listing the CERTBASEs
 # (thisUpdate a minute ago, nextUpdate in a day).
-make_crl() {
-    local issuer=$1 out=$2 d c
-    shift 2
-    d=$(mktemp -d "$XCA_TMP/ca.XXXXXX")
-    : >"$d/index.txt"
-    echo 1000 >"$d/crlnumber"
-    printf '[ca]\ndefault_ca = x\n[x]\ndatabase = %s\ncrlnumber = %s\ndefault_md = sha256\n' \
-        "$d/index.txt" "$d/crlnumber" >"$d/ca.cnf"
-    for c in "$@"; do
-        openssl ca -config "$d/ca.cnf" -keyfile "$P/$issuer.key" -cert "$P/$issuer.crt" \
-            -revoke "$P/$c.crt" -crl_reason keyCompromise 2>>"$d/log" >&2
-    done
-    openssl ca -config "$d/ca.cnf" -keyfile "$P/$issuer.key" -cert "$P/$issuer.crt" -gencrl \
-        -crl_lastupdate "$(date -u -d "@$(($(date +%s) - 60))" +%Y%m%d%H%M%SZ)" \
-        -crl_nextupdate "$(date -u -d "@$(($(date +%s) + 86400))" +%Y%m%d%H%M%SZ)" \
-        -out "$out" 2>>"$d/log"
-}
-json_cmd() { "$PY" -c 'import json,sys; a=sys.argv[1:]; print(json.dumps({"commands":[dict(zip(a[::2],a[1::2]))]}))' "$@"; }
+make_crl() { xca_make_crl "$1" "$2" -60 86400 "${@:3}"; }
 # reply BROKER JSON: the single response has no error; prints it.
 reply() {
     local out
@@ -109,7 +92,7 @@ make_crl factory-y "$XCA_TMP/fy.crl" technician-z
 WHY_TZ=$(revoked_at 1 technician-z "listed in the CRL of CN=Factory-Y CA")
 xca_log_mark b1
 xca_check "Factory-Y's CRL listing Technician-Z is uploaded (with Factory-Y's first certificate)" \
-    reply b1 "$(json_cmd command uploadCRL crl "$(cat "$XCA_TMP/fy.crl")" issuer "$(cat "$P/factory-y.crt")")"
+    reply b1 "$(xca_json_cmd command uploadCRL crl "$(cat "$XCA_TMP/fy.crl")" issuer "$(cat "$P/factory-y.crt")")"
 xca_check "wz2, live through the re-issued Factory-Y, is dropped, reason logged" \
     xca_wait_log b1 "x509ca: disconnecting client 'wz2': $WHY_TZ\$" 3
 xca_check_refused "wz1 with Factory-Y's own certificate is refused, reason logged" b1 \
@@ -119,7 +102,7 @@ xca_check_refused "wz1 sending the re-issued Factory-Y is refused, reason logged
 xca_check_refused "wz2 reconnecting through the re-issued Factory-Y is refused, reason logged" b1 \
     "$(refusal wz2 "$WHY_TZ")\$" connects wz2-y2 wz2
 xca_check "deleteCRL issuerThumbprint (Factory-Y's first certificate)" \
-    reply b1 "$(json_cmd command deleteCRL issuerThumbprint "$(sha factory-y)")"
+    reply b1 "$(xca_json_cmd command deleteCRL issuerThumbprint "$(sha factory-y)")"
 xca_wait_for "after deleteCRL wz1 connects through the re-issued Factory-Y again" 3 connects wz1-y2 wz1
 
 # --- 2. Revocation key names: only the lowercase thumbprint revokes ---------------
@@ -139,7 +122,7 @@ xca_check "and it does not revoke u3" connects u3
 # listed_alone: listRevoked lists u1's lowercase key, neither u2's nor u3's.
 listed_alone() {
     local out
-    out=$(xca_admin_rr b1 "$(json_cmd command listRevoked)") || return 1
+    out=$(xca_admin_rr b1 "$(xca_json_cmd command listRevoked)") || return 1
     echo "$out"
     grep -q "$(sha u1)" <<<"$out" && ! grep -qi "$(sha u2)" <<<"$out" &&
         ! grep -qi "$(sha u3 | cut -c1-8)" <<<"$out"
