@@ -15,6 +15,7 @@ xca_pki root company-x >/dev/null
 xca_pki intermediate factory-y --ca company-x >/dev/null
 xca_pki intermediate technician-z --ca factory-y >/dev/null
 for d in dev-a dev-b dev-c; do xca_pki device "$d" --ca technician-z >/dev/null; done
+made=$(date +%s) # the devices' notBefore (at most this second)
 xca_pki root other-root >/dev/null
 xca_server_cert
 xca_start_redis
@@ -36,6 +37,10 @@ same() { local now; now=$(counter "$1" "$2"); echo "$2: $3 -> $now"; ((now == $3
 xca_wait_for "dev-a connects under the verified root (depth 3: leaf, Technician-Z, Factory-Y)" 3 pub dev-a
 
 # --- Hits ---------------------------------------------------------------------
+# A cached verdict is used only from the second after the chain's latest
+# notBefore (chaincache.c in_window: a notBefore's fraction was rounded
+# down); on a fast machine dev-a's first connect can share its second.
+while (($(date +%s) <= made + 1)); do sleep 0.1; done
 hits=$(counter b1 chaincache/hits)
 misses=$(counter b1 chaincache/misses)
 xca_check "dev-a connects again" pub dev-a
