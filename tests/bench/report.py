@@ -185,6 +185,14 @@ def run_status(seen, rep, kind, side="x509ca"):
     return "ok", ""
 
 
+def repo_relative(path):
+    """path relative to the checkout when it lies inside it: saved results name no
+    machine's directories."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    full = os.path.abspath(path) if path else path
+    return os.path.relpath(full, root) if full and full.startswith(root + os.sep) else path
+
+
 def round_suffix(r):
     """What follows the case name in the labels of round r (1-based)."""
     return "" if r == 1 else f".r{r}"
@@ -459,7 +467,7 @@ def cmd_report(a):
         "settings": {
             "tls_max": a.tls, "depth": 3, "chain_sent": "leaf + 2 intermediates",
             "concurrency": a.concurrency, "threads": a.threads, "known_devices": a.known_devices,
-            "pinned": a.pinned == "1", "build_type": a.build_type, "plugin": a.plugin,
+            "pinned": a.pinned == "1", "build_type": a.build_type, "plugin": repo_relative(a.plugin),
             "pki_seconds": a.pki_seconds,
         },
         "cases": cases,
